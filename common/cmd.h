@@ -1,0 +1,58 @@
+/* Raft command encoding: the payload of every replicated log entry. */
+#ifndef DR_CMD_H
+#define DR_CMD_H
+
+#include <stddef.h>
+
+#include "wire.h"
+
+/*
+ * A command is a fixed 8-byte header, its arguments, and zero padding up
+ * to a multiple of 8 bytes (c-raft 0.15 corrupts its log otherwise).
+ * Integers are big-endian.
+ *
+ *   off  len  field
+ *     0    1  version       DR_CMD_VERSION
+ *     1    1  type          enum dr_cmd_type
+ *     2    2  nargs         must match the type's arity
+ *     4    4  body length   bytes of arguments that follow the header
+ *     8    -  nargs times:  u32 length, then that many bytes
+ *     -    -  0-7 zero bytes of padding
+ */
+#define DR_CMD_VERSION 1
+#define DR_CMD_HDR_LEN 8
+#define DR_CMD_MAXARGS 8
+#define DR_CMD_MAX_LEN (192u * 1024 * 1024)
+
+enum dr_cmd_type {
+	DR_CMD_KV_SET = 1,     /* key, value */
+	DR_CMD_KV_DEL = 2,     /* key */
+	DR_CMD_MEMBER_ADD = 3, /* id, raft_id (decimal), raft, ctl, dns addr */
+	DR_CMD_MEMBER_DEL = 4, /* id */
+	DR_CMD_TYPE_MAX = 4,
+};
+
+struct dr_cmd {
+	unsigned type;
+	unsigned nargs;
+	struct dr_str args[DR_CMD_MAXARGS]; /* borrowed */
+};
+
+/* Name of a command type for logs, "unknown" if out of range. */
+const char *dr_cmd_name(unsigned type);
+
+/*
+ * Appends the encoding of c to out (which is not reset). Returns
+ * DR_EINVAL if the type is unknown or nargs does not match its arity,
+ * DR_ETOOBIG over DR_CMD_MAX_LEN.
+ */
+int dr_cmd_encode(const struct dr_cmd *c, struct dr_buf *out);
+
+/*
+ * Decodes one command occupying exactly len bytes. The args of c point
+ * into data. Returns DR_EMALFORMED on any inconsistency (bad version,
+ * unknown type, wrong arity, lengths, non-zero padding, len % 8 != 0).
+ */
+int dr_cmd_decode(const void *data, size_t len, struct dr_cmd *c);
+
+#endif

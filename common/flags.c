@@ -1,0 +1,453 @@
+/* The shared flag table, address parsing and the node's derived paths. */
+#include "flags.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+
+enum flag_kind { FLAG_STR, FLAG_ADDR, FLAG_UINT, FLAG_BOOL, FLAG_LIST };
+
+struct flag {
+	const char *name;
+	enum flag_kind kind;
+	const char *def; /* default shown by -h */
+	const char *help;
+	size_t off;        /* offsetof into struct dr_config */
+	unsigned min, max; /* FLAG_UINT bounds */
+};
+
+#define OFF(f) offsetof(struct dr_config, f)
+
+static const struct flag flag_table[] = {
+	{ "id", FLAG_STR, "", "node name, unique in the cluster (required)",
+	  OFF(id), 0, 0 },
+	{ "raft.addr", FLAG_ADDR, ":8300", "Raft TCP transport address",
+	  OFF(raft_addr), 0, 0 },
+	{ "dns.addr", FLAG_ADDR, ":8600", "DNS address, UDP and TCP",
+	  OFF(dns_addr), 0, 0 },
+	{ "ctl.addr", FLAG_ADDR, "raft host:raft port+200",
+	  "control line protocol address", OFF(ctl_addr), 0, 0 },
+	{ "raft.join", FLAG_ADDR, "",
+	  "ctl address of a member to join (first start only)", OFF(join), 0,
+	  0 },
+	{ "zone.file", FLAG_LIST, "",
+	  "zone file loaded at start and on SIGHUP (repeatable)",
+	  OFF(zone_files), 0, 0 },
+	{ "data.dir", FLAG_STR, "./data/<id>",
+	  "Raft log, snapshots, state.db and run/", OFF(data_dir), 0, 0 },
+	{ "raft.election-timeout", FLAG_UINT, "300",
+	  "Raft election timeout (ms)", OFF(election_timeout_ms), 20, 60000 },
+	{ "raft.heartbeat-timeout", FLAG_UINT, "30",
+	  "Raft heartbeat interval (ms)", OFF(heartbeat_timeout_ms), 5, 10000 },
+	{ "raft.snapshot-threshold", FLAG_UINT, "8192",
+	  "log entries between snapshots", OFF(snapshot_threshold), 16,
+	  100000000 },
+	{ "raft.snapshot-trailing", FLAG_UINT, "2048",
+	  "log entries kept after a snapshot", OFF(snapshot_trailing), 0,
+	  100000000 },
+	{ "ctl.max-conns", FLAG_UINT, "1024", "concurrent control connections",
+	  OFF(ctl_max_conns), 1, 100000 },
+	{ "ctl.idle-timeout", FLAG_UINT, "300000",
+	  "idle control session timeout (ms)", OFF(ctl_idle_timeout_ms), 100,
+	  86400000 },
+	{ "v", FLAG_BOOL, "false", "verbose (debug) logging", OFF(verbose), 0,
+	  0 },
+	{ "h", FLAG_BOOL, "false", "print this help", OFF(help), 0, 0 },
+};
+
+#define N_FLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
+
+static void
+flags_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const struct flag *
+flags_find(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < N_FLAGS; i++)
+		if (strlen(flag_table[i].name) == n &&
+		    strncmp(flag_table[i].name, name, n) == 0)
+			return &flag_table[i];
+	return NULL;
+}
+
+static int
+flags_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return DR_EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return DR_EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
+          char *err, size_t errlen)
+{
+	char *base = (char *)cfg + f->off;
+	struct dr_addr a;
+
+	switch (f->kind) {
+	case FLAG_STR:
+		if (*val == '\0') {
+			flags_err(err, errlen, "-%s: empty value", f->name);
+			return DR_EINVAL;
+		}
+		if (f->off == OFF(data_dir)) {
+			if (strlen(val) >= DR_PATH_LEN) {
+				flags_err(err, errlen, "-data.dir: too long");
+				return DR_EINVAL;
+			}
+			strcpy(cfg->data_dir, val);
+		} else {
+			*(const char **)base = val;
+		}
+		return 0;
+	case FLAG_ADDR:
+		if (dr_addr_parse(val, &a) != 0) {
+			flags_err(
+			    err, errlen,
+			    "-%s: invalid address \"%s\" (want host:port or "
+			    ":port)",
+			    f->name, val);
+			return DR_EINVAL;
+		}
+		if (f->off == OFF(ctl_addr)) {
+			if (strlen(val) >= DR_ADDR_LEN) {
+				flags_err(err, errlen, "-ctl.addr: too long");
+				return DR_EINVAL;
+			}
+			strcpy(cfg->ctl_addr, val);
+		} else {
+			*(const char **)base = val;
+		}
+		return 0;
+	case FLAG_UINT:
+		if (flags_parse_uint(val, f->min, f->max, (unsigned *)base) !=
+		    0) {
+			flags_err(
+			    err, errlen,
+			    "-%s: want an integer in [%u, %u], got \"%s\"",
+			    f->name, f->min, f->max, val);
+			return DR_EINVAL;
+		}
+		return 0;
+	case FLAG_BOOL:
+		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0) {
+			*(bool *)base = true;
+		} else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0) {
+			*(bool *)base = false;
+		} else {
+			flags_err(err, errlen, "-%s: want true or false",
+			          f->name);
+			return DR_EINVAL;
+		}
+		return 0;
+	case FLAG_LIST:
+		if (*val == '\0') {
+			flags_err(err, errlen, "-%s: empty value", f->name);
+			return DR_EINVAL;
+		}
+		if (cfg->n_zone_files >= DR_MAX_ZONE_FILES) {
+			flags_err(err, errlen, "-%s: more than %d files",
+			          f->name, DR_MAX_ZONE_FILES);
+			return DR_EINVAL;
+		}
+		cfg->zone_files[cfg->n_zone_files++] = val;
+		return 0;
+	}
+	return DR_EINVAL;
+}
+
+static void
+flags_defaults(struct dr_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->raft_addr = ":8300";
+	cfg->dns_addr = ":8600";
+	cfg->election_timeout_ms = 300;
+	cfg->heartbeat_timeout_ms = 30;
+	cfg->snapshot_threshold = 8192;
+	cfg->snapshot_trailing = 2048;
+	cfg->ctl_max_conns = 1024;
+	cfg->ctl_idle_timeout_ms = 300000;
+}
+
+/* Fills what defaults to other flags' values and checks the combination. */
+static int
+flags_finish(struct dr_config *cfg, char *err, size_t errlen)
+{
+	struct dr_addr raft;
+	char url[DR_PATH_LEN + 64];
+	const char *p;
+
+	if (cfg->help)
+		return 0;
+	if (cfg->id == NULL) {
+		flags_err(err, errlen, "-id is required");
+		return DR_EINVAL;
+	}
+	for (p = cfg->id; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		      *p == '.')) {
+			flags_err(err, errlen,
+			          "-id: \"%s\" may only hold letters, digits, "
+			          "'-', '_' and '.'",
+			          cfg->id);
+			return DR_EINVAL;
+		}
+	}
+	if (strlen(cfg->id) > 64) {
+		flags_err(err, errlen, "-id: longer than 64 characters");
+		return DR_EINVAL;
+	}
+	if (cfg->ctl_addr[0] == '\0') {
+		if (dr_addr_parse(cfg->raft_addr, &raft) != 0 ||
+		    raft.port > 65535 - 200) {
+			flags_err(err, errlen,
+			          "-ctl.addr: cannot derive from -raft.addr %s",
+			          cfg->raft_addr);
+			return DR_EINVAL;
+		}
+		if (strchr(raft.host, ':') != NULL)
+			snprintf(cfg->ctl_addr, sizeof(cfg->ctl_addr),
+			         "[%s]:%u", raft.host, raft.port + 200u);
+		else
+			snprintf(cfg->ctl_addr, sizeof(cfg->ctl_addr), "%s:%u",
+			         raft.host, raft.port + 200u);
+	}
+	if (cfg->data_dir[0] == '\0')
+		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data/%s",
+		         cfg->id);
+	dr_ipc_url(cfg, "raftd", url, sizeof(url));
+	if (strlen(url) - strlen("ipc://") > DR_IPC_PATH_MAX) {
+		flags_err(
+		    err, errlen,
+		    "-data.dir: too long for unix sockets (ipc paths must "
+		    "stay under %d bytes)",
+		    DR_IPC_PATH_MAX);
+		return DR_EINVAL;
+	}
+	if (cfg->heartbeat_timeout_ms >= cfg->election_timeout_ms) {
+		flags_err(err, errlen,
+		          "-raft.heartbeat-timeout must be below "
+		          "-raft.election-timeout");
+		return DR_EINVAL;
+	}
+	return 0;
+}
+
+int
+dr_flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
+               size_t errlen)
+{
+	int i, rv;
+
+	flags_defaults(cfg);
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *name, *eq, *val;
+		const struct flag *f;
+		size_t n;
+
+		if (arg[0] != '-' || arg[1] == '\0') {
+			flags_err(err, errlen, "unexpected argument \"%s\"",
+			          arg);
+			return DR_EINVAL;
+		}
+		name = arg + 1;
+		if (*name == '-') /* accept --flag as well */
+			name++;
+		eq = strchr(name, '=');
+		n = eq ? (size_t)(eq - name) : strlen(name);
+		f = flags_find(name, n);
+		if (f == NULL) {
+			flags_err(err, errlen, "unknown flag \"%s\"", arg);
+			return DR_EINVAL;
+		}
+		if (eq != NULL) {
+			val = eq + 1;
+		} else if (f->kind == FLAG_BOOL) {
+			val = "true";
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			flags_err(err, errlen, "-%s needs a value", f->name);
+			return DR_EINVAL;
+		}
+		rv = flags_set(cfg, f, val, err, errlen);
+		if (rv != 0)
+			return rv;
+	}
+	return flags_finish(cfg, err, errlen);
+}
+
+void
+dr_flags_usage(FILE *f, const char *prog)
+{
+	size_t i;
+
+	fprintf(f, "usage: %s -id NAME [flags]\n\nflags:\n", prog);
+	for (i = 0; i < N_FLAGS; i++) {
+		const struct flag *fl = &flag_table[i];
+
+		fprintf(f, "  -%-26s %s", fl->name, fl->help);
+		if (fl->def[0] != '\0')
+			fprintf(f, " (default %s)", fl->def);
+		fprintf(f, "\n");
+	}
+}
+
+int
+dr_addr_parse(const char *s, struct dr_addr *out)
+{
+	const char *colon, *host = s, *port;
+	size_t hostlen;
+	unsigned p;
+
+	if (s == NULL)
+		return DR_EINVAL;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return DR_EINVAL;
+		host = s + 1;
+		hostlen = (size_t)(close - host);
+		port = close + 2;
+		if (hostlen == 0)
+			return DR_EINVAL;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || strchr(s, ':') != colon)
+			return DR_EINVAL;
+		hostlen = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hostlen >= sizeof(out->host))
+		return DR_EINVAL;
+	for (size_t i = 0; i < hostlen; i++) {
+		char c = host[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		      c == ':' || c == '_'))
+			return DR_EINVAL;
+	}
+	if (flags_parse_uint(port, 1, 65535, &p) != 0)
+		return DR_EINVAL;
+	memcpy(out->host, host, hostlen);
+	out->host[hostlen] = '\0';
+	out->port = (uint16_t)p;
+	return 0;
+}
+
+int
+dr_addr_advertise(const char *s, char *out, size_t outlen)
+{
+	struct dr_addr a;
+	int n;
+
+	if (dr_addr_parse(s, &a) != 0)
+		return DR_EINVAL;
+	if (a.host[0] == '\0' || strcmp(a.host, "0.0.0.0") == 0)
+		n = snprintf(out, outlen, "127.0.0.1:%u", a.port);
+	else if (strchr(a.host, ':') != NULL)
+		n = snprintf(out, outlen, "[%s]:%u", a.host, a.port);
+	else
+		n = snprintf(out, outlen, "%s:%u", a.host, a.port);
+	if (n < 0 || (size_t)n >= outlen)
+		return DR_ETOOBIG;
+	return 0;
+}
+
+uint64_t
+dr_raft_id(const char *name)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *name != '\0'; name++) {
+		h ^= (uint8_t)*name;
+		h *= 1099511628211ull;
+	}
+	/* c-raft wants ids > 0; keep them in int64 range for SQLite too. */
+	h &= INT64_MAX;
+	return h ? h : 1;
+}
+
+void
+dr_run_dir(const struct dr_config *cfg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/run", cfg->data_dir);
+}
+
+void
+dr_ipc_url(const struct dr_config *cfg, const char *name, char *out,
+           size_t outlen)
+{
+	snprintf(out, outlen, "ipc://%s/run/%s.ipc", cfg->data_dir, name);
+}
+
+int
+dr_mkdirs(const char *dir)
+{
+	char path[DR_PATH_LEN];
+	size_t n = strlen(dir), i;
+
+	if (n == 0 || n >= sizeof(path))
+		return DR_EINVAL;
+	memcpy(path, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+			log_warn("%s, cannot create directory", path);
+			return DR_EIO;
+		}
+		if (i < n)
+			path[i] = '/';
+	}
+	return 0;
+}
+
+void
+dr_parent_death_signal(void)
+{
+	const char *s = getenv("DR_SUPERVISED");
+	pid_t parent;
+
+	if (s == NULL || strcmp(s, "1") != 0)
+		return;
+	parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		log_warn("prctl PR_SET_PDEATHSIG");
+	/* The supervisor may have died before the prctl took effect. */
+	if (getppid() != parent)
+		raise(SIGTERM);
+}

@@ -1,0 +1,83 @@
+/* The node's flags, shared by the supervisor and every daemon. */
+#ifndef DR_FLAGS_H
+#define DR_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DR_MAX_ZONE_FILES 64
+#define DR_ADDR_LEN       300
+#define DR_PATH_LEN       4096
+/* sun_path is 108 bytes; ipc:// urls are built from data.dir. */
+#define DR_IPC_PATH_MAX 100
+
+/* A parsed "host:port" (host may be empty = all interfaces, or [v6]). */
+struct dr_addr {
+	char host[256];
+	uint16_t port;
+};
+
+/*
+ * Every daemon accepts the whole table, so the supervisor passes its own
+ * flags through and systemd units may use one config for all processes.
+ * Strings point into argv (borrowed) or at the defaults.
+ */
+struct dr_config {
+	const char *id;
+	const char *raft_addr;
+	const char *dns_addr;
+	char ctl_addr[DR_ADDR_LEN]; /* default: raft host, raft port + 200 */
+	const char *join;           /* ctl address of a member, or NULL */
+	const char *zone_files[DR_MAX_ZONE_FILES];
+	unsigned n_zone_files;
+	char data_dir[DR_PATH_LEN]; /* default: ./data/<id> */
+	unsigned election_timeout_ms;
+	unsigned heartbeat_timeout_ms;
+	unsigned snapshot_threshold;
+	unsigned snapshot_trailing;
+	unsigned ctl_max_conns;
+	unsigned ctl_idle_timeout_ms;
+	bool verbose;
+	bool help;
+};
+
+/*
+ * Parses argv (Go style: "-flag value" or "-flag=value") into cfg after
+ * filling defaults, and checks every value. On error returns DR_EINVAL and
+ * writes a one-line reason into err. "-h" sets cfg->help and returns 0.
+ */
+int dr_flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
+                   size_t errlen);
+/* Prints every flag with its default. */
+void dr_flags_usage(FILE *f, const char *prog);
+
+/* Parses "host:port", ":port", "[v6]:port". DR_EINVAL on bad input. */
+int dr_addr_parse(const char *s, struct dr_addr *out);
+/*
+ * Writes a connectable "host:port" for s into out: an empty host becomes
+ * 127.0.0.1. Used for the address peers dial and that members record.
+ */
+int dr_addr_advertise(const char *s, char *out, size_t outlen);
+
+/* The Raft server id for a node name (64-bit FNV-1a, never 0). */
+uint64_t dr_raft_id(const char *name);
+
+/* ipc:// url of an endpoint ("raftd" req/rep, "pub" pub/sub) of a node. */
+void dr_ipc_url(const struct dr_config *cfg, const char *name, char *out,
+                size_t outlen);
+/* Directory holding the ipc sockets: <data.dir>/run. */
+void dr_run_dir(const struct dr_config *cfg, char *out, size_t outlen);
+
+/* Creates dir and its parents (mode 0750). DR_EIO on failure (logged). */
+int dr_mkdirs(const char *dir);
+
+/*
+ * When started by the supervisor (DR_SUPERVISED in the environment), ask
+ * the kernel to send SIGTERM when the supervisor dies, so a kill -9 of the
+ * supervisor never leaves orphans holding the node's ports.
+ */
+void dr_parent_death_signal(void);
+
+#endif

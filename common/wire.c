@@ -1,0 +1,253 @@
+/* IPC message framing and the bounded byte cursor used by every decoder. */
+#include "wire.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+_Static_assert(DR_WIRE_HDR_LEN == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8,
+               "IPC header layout");
+
+void
+dr_buf_init(struct dr_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void
+dr_buf_close(struct dr_buf *b)
+{
+	free(b->data);
+	dr_buf_init(b);
+}
+
+void
+dr_buf_reset(struct dr_buf *b)
+{
+	b->len = 0;
+}
+
+void
+dr_buf_put(struct dr_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap - b->len < n)
+			cap *= 2;
+		b->data = realloc(b->data, cap);
+		if (b->data == NULL)
+			abort();
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void
+dr_buf_put_u8(struct dr_buf *b, uint8_t v)
+{
+	dr_buf_put(b, &v, 1);
+}
+
+void
+dr_buf_put_u16(struct dr_buf *b, uint16_t v)
+{
+	uint8_t x[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	dr_buf_put(b, x, sizeof(x));
+}
+
+void
+dr_buf_put_u32(struct dr_buf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+		         (uint8_t)(v >> 8), (uint8_t)v };
+
+	dr_buf_put(b, x, sizeof(x));
+}
+
+void
+dr_buf_put_u64(struct dr_buf *b, uint64_t v)
+{
+	dr_buf_put_u32(b, (uint32_t)(v >> 32));
+	dr_buf_put_u32(b, (uint32_t)v);
+}
+
+void
+dr_buf_put_str(struct dr_buf *b, const char *p, size_t n)
+{
+	assert(n <= UINT32_MAX);
+	dr_buf_put_u32(b, (uint32_t)n);
+	dr_buf_put(b, p, n);
+}
+
+void
+dr_buf_put_cstr(struct dr_buf *b, const char *s)
+{
+	dr_buf_put_str(b, s, strlen(s));
+}
+
+void
+dr_cursor_init(struct dr_cursor *c, const void *p, size_t n)
+{
+	c->p = p;
+	c->left = n;
+}
+
+int
+dr_get_bytes(struct dr_cursor *c, size_t n, const uint8_t **out)
+{
+	if (c->left < n)
+		return DR_EMALFORMED;
+	*out = c->p;
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+int
+dr_get_u8(struct dr_cursor *c, uint8_t *v)
+{
+	const uint8_t *p;
+
+	if (dr_get_bytes(c, 1, &p) != 0)
+		return DR_EMALFORMED;
+	*v = p[0];
+	return 0;
+}
+
+int
+dr_get_u16(struct dr_cursor *c, uint16_t *v)
+{
+	const uint8_t *p;
+
+	if (dr_get_bytes(c, 2, &p) != 0)
+		return DR_EMALFORMED;
+	*v = (uint16_t)(p[0] << 8 | p[1]);
+	return 0;
+}
+
+int
+dr_get_u32(struct dr_cursor *c, uint32_t *v)
+{
+	const uint8_t *p;
+
+	if (dr_get_bytes(c, 4, &p) != 0)
+		return DR_EMALFORMED;
+	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+	     p[3];
+	return 0;
+}
+
+int
+dr_get_u64(struct dr_cursor *c, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (dr_get_u32(c, &hi) != 0 || dr_get_u32(c, &lo) != 0)
+		return DR_EMALFORMED;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+int
+dr_get_str(struct dr_cursor *c, struct dr_str *out)
+{
+	uint32_t n;
+	const uint8_t *p;
+
+	if (dr_get_u32(c, &n) != 0 || dr_get_bytes(c, n, &p) != 0)
+		return DR_EMALFORMED;
+	out->p = (const char *)p;
+	out->len = n;
+	return 0;
+}
+
+void
+dr_wire_begin(struct dr_buf *b, const struct dr_msg_hdr *h)
+{
+	dr_buf_reset(b);
+	dr_buf_put_u32(b, DR_WIRE_MAGIC);
+	dr_buf_put_u8(b, DR_WIRE_VERSION);
+	dr_buf_put_u8(b, h->type);
+	dr_buf_put_u16(b, h->flags);
+	dr_buf_put_u32(b, 0); /* payload length, set by dr_wire_end */
+	dr_buf_put_u32(b, (uint32_t)h->status);
+	dr_buf_put_u64(b, h->index);
+	dr_buf_put_u64(b, h->seq);
+}
+
+void
+dr_wire_end(struct dr_buf *b)
+{
+	size_t n;
+
+	assert(b->len >= DR_WIRE_HDR_LEN);
+	n = b->len - DR_WIRE_HDR_LEN;
+	assert(n <= DR_WIRE_MAX_PAYLOAD);
+	b->data[8] = (uint8_t)(n >> 24);
+	b->data[9] = (uint8_t)(n >> 16);
+	b->data[10] = (uint8_t)(n >> 8);
+	b->data[11] = (uint8_t)n;
+}
+
+static int
+wire_type_known(uint8_t t)
+{
+	return (t >= DR_MSG_APPLY && t <= DR_MSG_REPLY) ||
+	       (t >= DR_MSG_CHANGE && t <= DR_MSG_HEARTBEAT);
+}
+
+int
+dr_wire_decode(const void *data, size_t len, struct dr_msg_hdr *h,
+               struct dr_cursor *payload)
+{
+	struct dr_cursor c;
+	uint32_t magic, status;
+	uint8_t version;
+
+	dr_cursor_init(&c, data, len);
+	if (dr_get_u32(&c, &magic) != 0 || magic != DR_WIRE_MAGIC)
+		return DR_EMALFORMED;
+	if (dr_get_u8(&c, &version) != 0 || version != DR_WIRE_VERSION)
+		return DR_EMALFORMED;
+	if (dr_get_u8(&c, &h->type) != 0 || !wire_type_known(h->type))
+		return DR_EMALFORMED;
+	if (dr_get_u16(&c, &h->flags) != 0 || dr_get_u32(&c, &h->len) != 0 ||
+	    dr_get_u32(&c, &status) != 0 || dr_get_u64(&c, &h->index) != 0 ||
+	    dr_get_u64(&c, &h->seq) != 0)
+		return DR_EMALFORMED;
+	if (h->len > DR_WIRE_MAX_PAYLOAD || h->len != c.left)
+		return DR_EMALFORMED;
+	h->status = (int32_t)status;
+	*payload = c;
+	return 0;
+}
+
+char *
+dr_str_dup(struct dr_str s)
+{
+	char *p = malloc(s.len + 1);
+
+	if (p == NULL)
+		abort();
+	if (s.len > 0)
+		memcpy(p, s.p, s.len);
+	p[s.len] = '\0';
+	return p;
+}
+
+int
+dr_str_eq(struct dr_str s, const char *z)
+{
+	size_t n = strlen(z);
+
+	return s.len == n && (n == 0 || memcmp(s.p, z, n) == 0);
+}

@@ -1,0 +1,132 @@
+/* IPC message framing between raftd, ctld and dnsd, and a bounded cursor. */
+#ifndef DR_WIRE_H
+#define DR_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Every IPC message (req/rep and pub/sub) is a 32-byte header followed by
+ * the payload. All integers are big-endian.
+ *
+ *   off  len  field
+ *     0    4  magic            DR_WIRE_MAGIC ("DRNS")
+ *     4    1  version          DR_WIRE_VERSION
+ *     5    1  type             enum dr_msg_type
+ *     6    2  flags            DR_WF_*
+ *     8    4  payload length   must equal message length - 32
+ *    12    4  status           enum dr_status (replies), 0 otherwise
+ *    16    8  raft index       last applied Raft index of the sender
+ *    24    8  change counter   state machine change number (seq)
+ *    32    -  payload
+ */
+#define DR_WIRE_MAGIC       0x44524e53u
+#define DR_WIRE_VERSION     1
+#define DR_WIRE_HDR_LEN     32
+#define DR_WIRE_MAX_PAYLOAD (256u * 1024 * 1024)
+
+enum dr_msg_type {
+	/* ctld -> raftd requests; raftd answers each with DR_MSG_REPLY. */
+	DR_MSG_APPLY = 1,   /* payload: one encoded dr_cmd (cmd.h) */
+	DR_MSG_GET = 2,     /* payload: str key; DR_WF_CONSISTENT = barrier */
+	DR_MSG_STATUS = 3,  /* reply payload: "key value\n" lines */
+	DR_MSG_MEMBERS = 4, /* reply payload: one line per member */
+	DR_MSG_JOIN = 5,    /* payload: str id, raft_addr, ctl_addr, dns_addr */
+	DR_MSG_REMOVE = 6,  /* payload: str id */
+	DR_MSG_TRANSFER = 7, /* payload: str id, possibly empty (= any) */
+	DR_MSG_REPLY = 8,    /* status in header; payload depends on status */
+	/* raftd -> subscribers (pub/sub). */
+	DR_MSG_CHANGE = 32,    /* payload: the applied encoded dr_cmd */
+	DR_MSG_RESET = 33,     /* state.db replaced (snapshot restore) */
+	DR_MSG_HEARTBEAT = 34, /* no payload; index and seq are current */
+};
+
+/* Header flags. */
+#define DR_WF_CONSISTENT 0x0001u /* DR_MSG_GET: leader-confirmed read */
+
+/*
+ * Reply status. Payloads: OK -> result (value, text); NOTFOUND -> none;
+ * NOTLEADER -> "LEADER_ID CTL_ADDR" of the known leader; NOLEADER -> none;
+ * ERROR and BUSY -> a one-line reason.
+ */
+enum dr_status {
+	DR_ST_OK = 0,
+	DR_ST_NOTFOUND = 1,
+	DR_ST_NOTLEADER = 2,
+	DR_ST_NOLEADER = 3,
+	DR_ST_ERROR = 4,
+	DR_ST_BUSY = 5,
+};
+
+struct dr_msg_hdr {
+	uint8_t type;
+	uint16_t flags;
+	uint32_t len; /* payload length */
+	int32_t status;
+	uint64_t index;
+	uint64_t seq;
+};
+
+/* Read-only view of a byte string; not NUL-terminated. */
+struct dr_str {
+	const char *p;
+	size_t len;
+};
+
+/* Bounded reader: every get fails with DR_EMALFORMED past the end. */
+struct dr_cursor {
+	const uint8_t *p;
+	size_t left;
+};
+
+/* Growable output buffer; out of memory aborts. data is owned. */
+struct dr_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+
+void dr_buf_init(struct dr_buf *b);
+void dr_buf_close(struct dr_buf *b);
+void dr_buf_reset(struct dr_buf *b);
+void dr_buf_put(struct dr_buf *b, const void *p, size_t n);
+void dr_buf_put_u8(struct dr_buf *b, uint8_t v);
+void dr_buf_put_u16(struct dr_buf *b, uint16_t v);
+void dr_buf_put_u32(struct dr_buf *b, uint32_t v);
+void dr_buf_put_u64(struct dr_buf *b, uint64_t v);
+/* u32 length + bytes. */
+void dr_buf_put_str(struct dr_buf *b, const char *p, size_t n);
+void dr_buf_put_cstr(struct dr_buf *b, const char *s);
+
+void dr_cursor_init(struct dr_cursor *c, const void *p, size_t n);
+int dr_get_u8(struct dr_cursor *c, uint8_t *v);
+int dr_get_u16(struct dr_cursor *c, uint16_t *v);
+int dr_get_u32(struct dr_cursor *c, uint32_t *v);
+int dr_get_u64(struct dr_cursor *c, uint64_t *v);
+/* Points *out at the next n bytes (no copy). */
+int dr_get_bytes(struct dr_cursor *c, size_t n, const uint8_t **out);
+/* Reads a u32 length + bytes written by dr_buf_put_str. */
+int dr_get_str(struct dr_cursor *c, struct dr_str *out);
+
+/*
+ * Starts a message in b (b is reset): writes the header with a zero
+ * payload length. Append the payload with dr_buf_put_*, then call
+ * dr_wire_end to fill in the length.
+ */
+void dr_wire_begin(struct dr_buf *b, const struct dr_msg_hdr *h);
+void dr_wire_end(struct dr_buf *b);
+
+/*
+ * Validates and decodes a whole message: magic, version, known type,
+ * payload length equal to what follows. On success fills h and points
+ * payload at the payload bytes (borrowed from data). DR_EMALFORMED else.
+ */
+int dr_wire_decode(const void *data, size_t len, struct dr_msg_hdr *h,
+                   struct dr_cursor *payload);
+
+/* Copies s into a fresh NUL-terminated string (owned by the caller). */
+char *dr_str_dup(struct dr_str s);
+/* True when s equals the NUL-terminated string z. */
+int dr_str_eq(struct dr_str s, const char *z);
+
+#endif

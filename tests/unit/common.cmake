@@ -1,0 +1,8 @@
+dr_unit_test(test_wire test_wire.c)
+target_link_libraries(test_wire drcommon)
+dr_unit_test(test_cmd test_cmd.c)
+target_link_libraries(test_cmd drcommon)
+dr_unit_test(test_flags test_flags.c)
+target_link_libraries(test_flags drcommon)
+dr_unit_test(test_bus test_bus.c)
+target_link_libraries(test_bus drcommon)
