@@ -1,0 +1,51 @@
+/* dns-raft: runs a node's daemons (raftd, dnsd, ctld) and keeps them up. */
+#include <signal.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "err.h"
+#include "flags.h"
+#include "log.h"
+#include "supervise.h"
+
+static int
+main_usage_error(const char *reason)
+{
+	fprintf(stderr, "dns-raft: %s\nsee dns-raft -h\n", reason);
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dr_config cfg;
+	struct supervise *sup;
+	uv_loop_t *loop;
+	char err[512];
+	int rv;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (dr_flags_parse(&cfg, argc, argv, err, sizeof(err)) != 0)
+		return main_usage_error(err);
+	if (cfg.help) {
+		dr_flags_usage(stdout, "dns-raft");
+		return 0;
+	}
+	dr_log_init("dns-raft", cfg.verbose);
+	rv = supervise_prepare(&cfg, err, sizeof(err));
+	if (rv == DR_EINVAL)
+		return main_usage_error(err);
+	if (rv != 0)
+		fatalx("node %s, cannot create %s", cfg.id, cfg.data_dir);
+
+	loop = uv_default_loop();
+	if (supervise_new(loop, &cfg, argc, argv, &sup) != 0)
+		fatalx("node %s, cannot start", cfg.id);
+	/* On failure every handle is already closing; the run finishes it. */
+	supervise_start(sup);
+	uv_run(loop, UV_RUN_DEFAULT);
+	rv = supervise_exit_code(sup);
+	supervise_free(sup);
+	uv_loop_close(loop);
+	return rv;
+}
