@@ -252,11 +252,13 @@ supervise_spawn(struct supervise_child *c)
 	opts.stdio = stdio;
 	opts.stdio_count = 3;
 	/*
-	 * A session of their own: a Ctrl-C on the terminal reaches only the
-	 * supervisor, which then stops the daemons in order. The daemons
-	 * still die with the supervisor (PR_SET_PDEATHSIG, set by each).
+	 * No UV_PROCESS_DETACHED: the daemons stay in the supervisor's
+	 * process group, so killing the group (systemd, a test harness)
+	 * reaches the whole node. A terminal's Ctrl-C thus reaches them too
+	 * and they stop at once rather than in order; SIGTERM to the
+	 * supervisor alone is the ordered stop. A kill -9 of the supervisor
+	 * alone takes them along through PR_SET_PDEATHSIG, set by each.
 	 */
-	opts.flags = UV_PROCESS_DETACHED;
 	c->started_ms = supervise_now_ms();
 	rv = uv_spawn(s->loop, &c->proc, &opts);
 	c->proc.data = c;
@@ -420,6 +422,8 @@ supervise_exit_cb(uv_process_t *proc, int64_t status, int sig)
 		current = s->to_stop > 0 && c == &s->children[s->to_stop - 1];
 		if (current)
 			log_info("%s, stopped (%s)", c->spec->name, c->why);
+		else if (sig == 0 && status == 0)
+			log_info("%s, exited (%s)", c->spec->name, c->why);
 		else
 			log_warnx("%s, exited (%s)", c->spec->name, c->why);
 		if (current) {
