@@ -410,6 +410,8 @@ supervise_exit_cb(uv_process_t *proc, int64_t status, int sig)
 	struct supervise *s = c->sup;
 	bool current;
 
+	/* Closing waits for every child, so no exit can come after it. */
+	assert(s->state == SUPERVISE_RUNNING || s->state == SUPERVISE_STOPPING);
 	c->running = false;
 	uv_close((uv_handle_t *)proc, supervise_proc_close_cb);
 	if (sig != 0)
