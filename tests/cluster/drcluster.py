@@ -1,0 +1,637 @@
+"""Harness for dns-raft cluster tests: free ports, node processes, ctl clients.
+
+Every node is one supervisor (`dns-raft`) started in its own session; it
+runs each daemon in a session of its own, so a node's processes are found
+by their command line (the node's unique -data.dir), not by group.
+Each node gets explicit 127.0.0.1 addresses on free ports and its own data
+directory under a short temporary directory (ipc socket paths must stay
+under 100 bytes).  Waits poll with a deadline; nothing sleeps blindly.
+
+Also used by tests/bench/run.py.
+"""
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN_NAMES = ("dns-raft", "raftd", "ctld")
+
+# Python keeps orphaned daemons from turning into zombies that nobody reaps
+# (pid 1 of a container often does not reap): as a child subreaper, this
+# process inherits them and reaps them in reap_orphans().
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+# Every Node created by this process, for log dumps and last-resort cleanup.
+ALL_NODES = []
+
+
+class CtlError(Exception):
+    """A control connection failed or did not behave (timeout, no close)."""
+
+
+# --------------------------------------------------------------------------
+# Binaries, ports, waiting
+
+
+def bin_dir():
+    """The directory holding dns-raft, raftd and ctld (env DR_BIN_DIR).
+
+    Raises AssertionError when it is unset or a binary is missing, so a
+    test run without binaries fails instead of skipping.
+    """
+    d = os.environ.get("DR_BIN_DIR")
+    assert d, "DR_BIN_DIR is not set (ctest sets it to <build>/bin)"
+    for name in BIN_NAMES:
+        path = os.path.join(d, name)
+        assert os.path.isfile(path) and os.access(path, os.X_OK), (
+            "binary missing or not executable: %s" % path)
+    return d
+
+
+_handed_out = set()
+
+
+def free_port():
+    """A port on 127.0.0.1 free for TCP and UDP right now.
+
+    Never returns the same port twice in one process.
+    """
+    for _ in range(200):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            if port in _handed_out:
+                continue
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            finally:
+                u.close()
+        finally:
+            t.close()
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port found")
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Polls pred() until it returns a true value, which is returned.
+
+    Exceptions from pred (OSError, CtlError, AssertionError...) count as
+    "not yet". After timeout seconds raises AssertionError naming what was
+    awaited and the last value or exception seen.
+    """
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            v = pred()
+            if v:
+                return v
+            last = v
+        except (OSError, CtlError, AssertionError, ValueError,
+                KeyError) as e:
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s "
+                                 "(last: %r)" % (timeout, what, last))
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# Control protocol clients
+
+
+def _connect(addr, timeout):
+    host, port = addr
+    return socket.create_connection((host, port), timeout=timeout)
+
+
+def ctl_raw(addr, data, timeout=10.0, shut_wr=False):
+    """Sends data on a fresh connection, returns every byte until EOF.
+
+    The server must close a non-session connection after its reply: raises
+    CtlError if it does not within timeout (the partial reply is in the
+    message).
+    """
+    s = _connect(addr, timeout)
+    try:
+        s.sendall(data)
+        if shut_wr:
+            s.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CtlError("%s:%d: no close after %r (got %r)" %
+                               (addr[0], addr[1], data[:80], buf[:200]))
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                return buf
+            buf += chunk
+    finally:
+        s.close()
+
+
+def ctl(addr, line, timeout=10.0):
+    """One command on a one-command connection; the reply text as str.
+
+    A single-line reply is returned without its newline; a multi-line one
+    (ending with ".") is returned whole.
+    """
+    out = ctl_raw(addr, (line + "\n").encode(), timeout).decode(
+        "utf-8", "replace")
+    if out.endswith("\n") and out.count("\n") == 1:
+        return out[:-1]
+    return out
+
+
+def parse_status(text):
+    """'key value' lines ending with '.' -> dict (values as str)."""
+    lines = text.split("\n")
+    assert "." in lines, "status reply not terminated by '.': %r" % text
+    d = {}
+    for ln in lines[:lines.index(".")]:
+        k, _, v = ln.partition(" ")
+        d[k] = v
+    return d
+
+
+def parse_members(text):
+    """Member lines ending with '.' -> list of word lists."""
+    lines = text.split("\n")
+    assert "." in lines, "members reply not terminated by '.': %r" % text
+    return [ln.split() for ln in lines[:lines.index(".")] if ln]
+
+
+class Session:
+    """A `session` connection: many commands, replies read line by line."""
+
+    def __init__(self, addr, timeout=10.0):
+        self.addr = addr
+        self.timeout = timeout
+        self.sock = _connect(addr, timeout)
+        self.buf = b""
+        self.send("session")
+        ok = self.readline()
+        if ok != "OK":
+            self.close()
+            raise CtlError("session handshake: expected OK, got %r" % ok)
+
+    def send(self, line):
+        if isinstance(line, str):
+            line = line.encode()
+        self.sock.sendall(line + b"\n")
+
+    def readline(self, timeout=None):
+        """One reply line without its newline; CtlError on EOF/timeout."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CtlError("session read timeout (buffer %r)" %
+                               self.buf[:200])
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise CtlError("session closed by server (buffer %r)" %
+                               self.buf[:200])
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode("utf-8", "replace")
+
+    def cmd(self, line, timeout=None):
+        self.send(line)
+        return self.readline(timeout)
+
+    def multi(self, line):
+        """A command with a multi-line reply; the lines before '.'."""
+        self.send(line)
+        out = []
+        while True:
+            ln = self.readline()
+            if ln == ".":
+                return out
+            if not out and ln.startswith("ERROR"):
+                raise CtlError("%s -> %s" % (line, ln))
+            out.append(ln)
+
+    def read_eof(self, timeout=None):
+        """Reads until the server closes; returns what came before EOF."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        data = self.buf
+        self.buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CtlError("server did not close (got %r)" % data[:200])
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                return data
+            if not chunk:
+                return data
+            data += chunk
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --------------------------------------------------------------------------
+# /proc helpers
+
+
+def _proc_stat(pid):
+    """(comm, state, ppid, pgid) of pid, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    comm = s[s.index("(") + 1:s.rindex(")")]
+    rest = s[s.rindex(")") + 2:].split()
+    return comm, rest[0], int(rest[1]), int(rest[2])
+
+
+def _all_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def reap_orphans():
+    """Reaps zombies that were reparented to this (subreaper) process.
+
+    Only pids that subprocess does not own are waited for.
+    """
+    mine = os.getpid()
+    owned = {n.proc.pid for n in ALL_NODES if n.proc is not None}
+    for pid in _all_pids():
+        st = _proc_stat(pid)
+        if st and st[2] == mine and st[1] == "Z" and pid not in owned:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    reap_orphans()
+    st = _proc_stat(pid)
+    return st is not None and st[1] != "Z"
+
+
+def pids_with_arg(arg):
+    """Live (non-zombie) pids whose command line has the argument arg.
+
+    A node's data dir is unique and on every one of its processes' command
+    lines, which finds them whatever their session or parent is now (the
+    supervisor puts each daemon in a session of its own).
+    """
+    reap_orphans()
+    want = arg.encode()
+    out = []
+    for pid in _all_pids():
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        st = _proc_stat(pid)
+        if want in argv and st and st[1] != "Z":
+            out.append(pid)
+    return out
+
+
+def children_of(pid):
+    """{comm: [pid, ...]} of the live children of pid."""
+    out = {}
+    for p in _all_pids():
+        st = _proc_stat(p)
+        if st and st[2] == pid and st[1] != "Z":
+            out.setdefault(st[0], []).append(p)
+    return out
+
+
+def _pdeathsig():
+    # In the forked child before exec: if the test runner dies (ctest
+    # timeout, SIGKILL), the supervisor gets SIGTERM and stops its node.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+# --------------------------------------------------------------------------
+# Nodes and clusters
+
+
+class Node:
+    """One dns-raft node: a supervisor process and its children."""
+
+    def __init__(self, base_dir, name, join=None, extra_args=()):
+        self.name = name
+        self.raft_port = free_port()
+        self.ctl_port = free_port()
+        self.dns_port = free_port()
+        self.data_dir = os.path.join(base_dir, name)
+        self.log_path = os.path.join(base_dir, name + ".log")
+        self.join = join
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_file = None
+        ALL_NODES.append(self)
+
+    @property
+    def ctl_addr(self):
+        return ("127.0.0.1", self.ctl_port)
+
+    @property
+    def ctl_hostport(self):
+        return "127.0.0.1:%d" % self.ctl_port
+
+    @property
+    def raft_hostport(self):
+        return "127.0.0.1:%d" % self.raft_port
+
+    def argv(self, join="same"):
+        """The command line; join="same" keeps the node's own -raft.join,
+        None drops it, a string replaces it."""
+        if join == "same":
+            join = self.join
+        a = [os.path.join(bin_dir(), "dns-raft"),
+             "-id", self.name,
+             "-raft.addr", self.raft_hostport,
+             "-ctl.addr", self.ctl_hostport,
+             "-dns.addr", "127.0.0.1:%d" % self.dns_port,
+             "-data.dir", self.data_dir]
+        if join:
+            a += ["-raft.join", join]
+        return a + self.extra_args
+
+    def start(self, argv=None):
+        """Starts the supervisor (stderr and stdout to the node's log)."""
+        assert not self.running(), "%s already running" % self.name
+        if argv is None:
+            argv = self.argv()
+        self.log_file = open(self.log_path, "ab")
+        self.log_file.write(("=== %s start: %s\n" % (
+            time.strftime("%H:%M:%S"), " ".join(argv))).encode())
+        self.log_file.flush()
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self.log_file,
+            stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_pdeathsig)
+        self.last_argv = argv
+        return self.proc
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def children(self):
+        """{"raftd": [pid], "ctld": [pid], ...} for the running node."""
+        return children_of(self.proc.pid)
+
+    def child_pid(self, comm, timeout=20):
+        """The pid of the node's one live child named comm (waits)."""
+        def one():
+            p = self.children().get(comm, [])
+            return p[0] if len(p) == 1 else None
+        return wait_until(one, timeout, "%s child of %s" % (comm, self.name))
+
+    def pids(self):
+        """Every live process of this node (supervisor and daemons)."""
+        return pids_with_arg(self.data_dir)
+
+    def wait_gone(self, timeout=20):
+        wait_until(lambda: not self.pids(), timeout,
+                   "all processes of %s to exit" % self.name)
+
+    def kill_nowait(self):
+        # Freeze the supervisor so it neither restarts a daemon nor lets
+        # them see its death (PR_SET_PDEATHSIG -> an orderly SIGTERM stop)
+        # before they are killed.
+        if self.running():
+            os.kill(self.proc.pid, signal.SIGSTOP)
+        for pid in self.pids():
+            if pid != self.proc.pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout=30):
+        """SIGTERM to the supervisor; waits for every process of the node; returns rc.
+
+        Raises AssertionError if the supervisor does not exit in time.
+        """
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s: supervisor still running %ds after "
+                                 "SIGTERM" % (self.name, timeout))
+        self.wait_gone(timeout)
+        self._close_log()
+        return rc
+
+    def kill(self):
+        """kill -9 of the whole node: the supervisor and every daemon."""
+        self.kill_nowait()
+        self.proc.wait(10)
+        self.wait_gone(10)
+        self._close_log()
+
+    def cleanup(self):
+        """Last resort: kill whatever is left of the node."""
+        if self.proc is None:
+            return
+        self.kill_nowait()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            self.wait_gone(5)
+        except AssertionError:
+            pass
+        self._close_log()
+
+    def _close_log(self):
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
+
+    def log_tail(self, n=60):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(lines[-n:])
+
+    # ctl shortcuts
+    def ctl(self, line, timeout=10.0):
+        return ctl(self.ctl_addr, line, timeout)
+
+    def status(self, timeout=10.0):
+        return parse_status(self.ctl("cluster status", timeout))
+
+    def members(self, timeout=10.0):
+        return parse_members(self.ctl("cluster members", timeout))
+
+    def get(self, key):
+        return self.ctl("kv get " + key)
+
+    def set(self, key, value):
+        return self.ctl("kv set %s %s" % (key, value))
+
+    def session(self, timeout=10.0):
+        return Session(self.ctl_addr, timeout)
+
+    def wait_ping(self, timeout=30):
+        wait_until(lambda: self.ctl("kv ping", 2) == "PONG", timeout,
+                   "%s to answer kv ping" % self.name)
+
+
+class Cluster:
+    """A set of nodes under one temporary directory."""
+
+    def __init__(self, base_dir=None, extra_args=()):
+        self.base_dir = base_dir or tempfile.mkdtemp(prefix="drt", dir="/tmp")
+        self.extra_args = list(extra_args)
+        self.nodes = []
+
+    def add_node(self, join=True, extra_args=None):
+        """A new node idN; join=True joins via node 0's ctl address."""
+        name = "id%d" % len(self.nodes)
+        if join is True:
+            join = self.nodes[0].ctl_hostport if self.nodes else None
+        n = Node(self.base_dir, name, join,
+                 self.extra_args if extra_args is None else extra_args)
+        self.nodes.append(n)
+        return n
+
+    def start(self, n, timeout=60):
+        """Bootstraps node 0, joins nodes 1..n-1, waits until converged."""
+        first = self.add_node(join=None)
+        first.start()
+        wait_until(lambda: first.status(2).get("role") == "leader", timeout,
+                   "%s to become leader of a new cluster" % first.name)
+        for i in range(1, n):
+            node = self.add_node()
+            node.start()
+            self.wait_converged(self.nodes, timeout)
+        return self
+
+    def live(self):
+        return [n for n in self.nodes if n.running()]
+
+    def wait_converged(self, nodes=None, timeout=60):
+        """Waits until every node in nodes reports members == voters ==
+        len(nodes) and they all name the same leader, which says it is
+        leader. Returns the leader Node."""
+        nodes = nodes if nodes is not None else self.live()
+        want = str(len(nodes))
+        last = {}
+
+        def ok():
+            st = {n.name: n.status(2) for n in nodes}
+            last.clear()
+            last.update(st)
+            leaders = {s.get("leader") for s in st.values()}
+            if len(leaders) != 1:
+                return None
+            lname = leaders.pop()
+            if lname in (None, "none"):
+                return None
+            for s in st.values():
+                if s.get("members") != want or s.get("voters") != want:
+                    return None
+            lnode = [n for n in nodes if n.name == lname]
+            if not lnode or st[lname].get("role") != "leader":
+                return None
+            return lnode[0]
+        return wait_until(ok, timeout, "%s to agree on a leader with %s "
+                          "voters (last statuses %r)" % (
+                              [n.name for n in nodes], want, last),
+                          interval=0.1)
+
+    def leader(self, timeout=30):
+        """The node whose status says leader, among the live nodes."""
+        def find():
+            for n in self.live():
+                try:
+                    if n.status(2).get("role") == "leader":
+                        return n
+                except (OSError, CtlError):
+                    pass
+            return None
+        return wait_until(find, timeout, "a leader among live nodes")
+
+    def followers(self):
+        lead = self.leader()
+        return [n for n in self.live() if n is not lead]
+
+    def cleanup(self):
+        for n in self.nodes:
+            n.cleanup()
+
+    def dump_logs(self, n=60):
+        out = []
+        for node in self.nodes:
+            out.append("----- %s (%s) -----\n%s" % (
+                node.name, node.log_path, node.log_tail(n)))
+        return "\n".join(out)
+
+
+def write_until_success(node, key, value, timeout):
+    """Retries `kv set` through node until SUCCESS; returns elapsed secs.
+
+    Connection failures and ERROR replies count as "not yet".
+    """
+    t0 = time.monotonic()
+    last = [None]
+
+    def attempt():
+        r = node.ctl("kv set %s %s" % (key, value), timeout=8)
+        last[0] = r
+        return r == "SUCCESS"
+    wait_until(attempt, timeout, "kv set %s through %s to succeed" % (
+        key, node.name), interval=0.05)
+    return time.monotonic() - t0

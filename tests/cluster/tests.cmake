@@ -1,0 +1,19 @@
+# Cluster tests: each test_*.py runs the real binaries on 127.0.0.1 under
+# Debian's pytest (never the python3 first on PATH) as its own ctest test.
+set(DR_CLUSTER_TESTS
+	kv
+	failover
+	snapshot
+	supervisor
+	restart
+	badinput
+)
+foreach(t IN LISTS DR_CLUSTER_TESTS)
+	add_test(NAME cluster.${t}
+		COMMAND /usr/bin/python3 -m pytest -q -x -p no:cacheprovider
+			${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.py)
+	set_tests_properties(cluster.${t} PROPERTIES
+		ENVIRONMENT "DR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;PYTHONDONTWRITEBYTECODE=1"
+		TIMEOUT 300
+		LABELS cluster)
+endforeach()
