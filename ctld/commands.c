@@ -1,0 +1,534 @@
+/* The control commands: one table, argument parsing, raftd requests, replies.
+ */
+#include "commands.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+#include "err.h"
+#include "flags.h"
+#include "line.h"
+
+typedef int (*command_build_fn)(const struct commands_parsed *p,
+                                struct dr_buf *msg, struct dr_buf *out,
+                                enum commands_action *act);
+
+struct command {
+	const char *group; /* "kv", "cluster", or NULL for one word */
+	const char *name;
+	const char *usage; /* the whole ERROR line */
+	command_build_fn build;
+	enum commands_id id;
+	unsigned min_args, max_args;
+	bool rest;        /* the last argument is the rest of the line */
+	bool local_only;  /* not accepted after "forwarded" */
+	bool forwardable; /* a write: sent to the leader on NOTLEADER */
+};
+
+static int build_session(const struct commands_parsed *, struct dr_buf *,
+                         struct dr_buf *, enum commands_action *);
+static int build_quit(const struct commands_parsed *, struct dr_buf *,
+                      struct dr_buf *, enum commands_action *);
+static int build_ping(const struct commands_parsed *, struct dr_buf *,
+                      struct dr_buf *, enum commands_action *);
+static int build_kv_set(const struct commands_parsed *, struct dr_buf *,
+                        struct dr_buf *, enum commands_action *);
+static int build_kv_get(const struct commands_parsed *, struct dr_buf *,
+                        struct dr_buf *, enum commands_action *);
+static int build_kv_del(const struct commands_parsed *, struct dr_buf *,
+                        struct dr_buf *, enum commands_action *);
+static int build_status(const struct commands_parsed *, struct dr_buf *,
+                        struct dr_buf *, enum commands_action *);
+static int build_members(const struct commands_parsed *, struct dr_buf *,
+                         struct dr_buf *, enum commands_action *);
+static int build_join(const struct commands_parsed *, struct dr_buf *,
+                      struct dr_buf *, enum commands_action *);
+static int build_remove(const struct commands_parsed *, struct dr_buf *,
+                        struct dr_buf *, enum commands_action *);
+static int build_transfer(const struct commands_parsed *, struct dr_buf *,
+                          struct dr_buf *, enum commands_action *);
+
+#define CMD(id_, group_, name_, min_, max_, flags_, usage_, build_) \
+	{                                                           \
+		.id = (id_), .group = (group_), .name = (name_),    \
+		.min_args = (min_), .max_args = (max_),             \
+		.rest = ((flags_)&F_REST) != 0,                     \
+		.local_only = ((flags_)&F_LOCAL) != 0,              \
+		.forwardable = ((flags_)&F_WRITE) != 0,             \
+		.usage = "ERROR usage: " usage_, .build = (build_)  \
+	}
+#define F_REST  1 /* the last argument is the rest of the line */
+#define F_LOCAL 2 /* session state: not after "forwarded" */
+#define F_WRITE 4 /* forwarded to the leader on NOTLEADER */
+
+static const struct command command_table[] = {
+	CMD(COMMANDS_SESSION, NULL, "session", 0, 0, F_LOCAL, "session",
+	    build_session),
+	CMD(COMMANDS_QUIT, NULL, "quit", 0, 0, F_LOCAL, "quit", build_quit),
+	CMD(COMMANDS_KV_PING, "kv", "ping", 0, 0, 0, "kv ping", build_ping),
+	CMD(COMMANDS_KV_SET, "kv", "set", 2, 2, F_REST | F_WRITE,
+	    "kv set KEY VALUE", build_kv_set),
+	CMD(COMMANDS_KV_GET, "kv", "get", 1, 2, 0, "kv get KEY [consistent]",
+	    build_kv_get),
+	CMD(COMMANDS_KV_DEL, "kv", "del", 1, 1, F_WRITE, "kv del KEY",
+	    build_kv_del),
+	CMD(COMMANDS_CLUSTER_STATUS, "cluster", "status", 0, 0, 0,
+	    "cluster status", build_status),
+	CMD(COMMANDS_CLUSTER_MEMBERS, "cluster", "members", 0, 0, 0,
+	    "cluster members", build_members),
+	CMD(COMMANDS_CLUSTER_JOIN, "cluster", "join", 4, 4, F_WRITE,
+	    "cluster join ID RAFT_ADDR CTL_ADDR DNS_ADDR", build_join),
+	CMD(COMMANDS_CLUSTER_REMOVE, "cluster", "remove", 1, 1, F_WRITE,
+	    "cluster remove ID", build_remove),
+	CMD(COMMANDS_CLUSTER_TRANSFER, "cluster", "transfer", 0, 1, F_WRITE,
+	    "cluster transfer [ID]", build_transfer),
+};
+
+#define N_COMMANDS (sizeof(command_table) / sizeof(command_table[0]))
+
+static const char commands_unknown[] = "ERROR unknown command";
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Reads the next word at *pos, skipping separators before it. */
+static bool
+next_word(const char *line, size_t len, size_t *pos, struct dr_str *w)
+{
+	size_t i = *pos;
+
+	while (i < len && is_space(line[i]))
+		i++;
+	if (i == len)
+		return false;
+	w->p = line + i;
+	while (i < len && !is_space(line[i]))
+		i++;
+	w->len = (size_t)(line + i - w->p);
+	*pos = i;
+	return true;
+}
+
+static bool
+word_is(struct dr_str w, const char *z)
+{
+	return strlen(z) == w.len && strncasecmp(w.p, z, w.len) == 0;
+}
+
+static const struct command *
+commands_lookup(struct dr_str w1, const char *line, size_t len, size_t *pos)
+{
+	struct dr_str w2;
+	size_t i;
+	bool group = false;
+
+	for (i = 0; i < N_COMMANDS; i++) {
+		const struct command *c = &command_table[i];
+
+		if (c->group == NULL && word_is(w1, c->name))
+			return c;
+		if (c->group != NULL && word_is(w1, c->group))
+			group = true;
+	}
+	if (!group || !next_word(line, len, pos, &w2))
+		return NULL;
+	for (i = 0; i < N_COMMANDS; i++) {
+		const struct command *c = &command_table[i];
+
+		if (c->group != NULL && word_is(w1, c->group) &&
+		    word_is(w2, c->name))
+			return c;
+	}
+	return NULL;
+}
+
+int
+commands_parse(const char *line, size_t len, struct commands_parsed *p,
+               const char **err)
+{
+	const struct command *c;
+	struct dr_str w;
+	size_t pos = 0;
+
+	memset(p, 0, sizeof(*p));
+	*err = commands_unknown;
+	if (!next_word(line, len, &pos, &w))
+		return DR_EINVAL;
+	if (word_is(w, "forwarded")) {
+		p->forwarded = true;
+		if (!next_word(line, len, &pos, &w))
+			return DR_EINVAL;
+	}
+	p->body.p = w.p;
+	p->body.len = (size_t)(line + len - w.p);
+	c = commands_lookup(w, line, len, &pos);
+	if (c == NULL || (p->forwarded && c->local_only))
+		return DR_EINVAL;
+	p->cmd = c;
+	p->id = c->id;
+	p->forwardable = c->forwardable;
+	*err = c->usage;
+	while (p->nargs < c->max_args) {
+		if (c->rest && p->nargs == c->max_args - 1) {
+			/* Exactly one separator, then everything. */
+			if (pos + 1 >= len)
+				break;
+			p->args[p->nargs].p = line + pos + 1;
+			p->args[p->nargs].len = len - pos - 1;
+			p->nargs++;
+			pos = len;
+			break;
+		}
+		if (!next_word(line, len, &pos, &p->args[p->nargs]))
+			break;
+		p->nargs++;
+	}
+	if (p->nargs < c->min_args || next_word(line, len, &pos, &w))
+		return DR_EINVAL;
+	if (c->id == COMMANDS_KV_GET && p->nargs == 2) {
+		if (!word_is(p->args[1], "consistent"))
+			return DR_EINVAL;
+		p->consistent = true;
+		p->forwardable = true;
+		p->nargs = 1;
+	}
+	*err = NULL;
+	return 0;
+}
+
+const char *
+commands_name(const struct commands_parsed *p)
+{
+	static const char *const names[] = {
+		[COMMANDS_SESSION] = "session",
+		[COMMANDS_QUIT] = "quit",
+		[COMMANDS_KV_PING] = "kv ping",
+		[COMMANDS_KV_SET] = "kv set",
+		[COMMANDS_KV_GET] = "kv get",
+		[COMMANDS_KV_DEL] = "kv del",
+		[COMMANDS_CLUSTER_STATUS] = "cluster status",
+		[COMMANDS_CLUSTER_MEMBERS] = "cluster members",
+		[COMMANDS_CLUSTER_JOIN] = "cluster join",
+		[COMMANDS_CLUSTER_REMOVE] = "cluster remove",
+		[COMMANDS_CLUSTER_TRANSFER] = "cluster transfer",
+	};
+
+	return names[p->id];
+}
+
+int
+commands_build(const struct commands_parsed *p, struct dr_buf *msg,
+               struct dr_buf *out, enum commands_action *act)
+{
+	*act = COMMANDS_CONTINUE;
+	return p->cmd->build(p, msg, out, act);
+}
+
+void
+commands_put_line(struct dr_buf *out, const char *s)
+{
+	dr_buf_put(out, s, strlen(s));
+	dr_buf_put_u8(out, '\n');
+}
+
+/* Appends p[0..n) with bytes that cannot be in a line replaced by '?'. */
+static void
+put_sanitized(struct dr_buf *out, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dr_buf_put_u8(out, line_byte_ok((unsigned char)p[i])
+		                       ? (uint8_t)p[i]
+		                       : (uint8_t)'?');
+}
+
+void
+commands_put_error(struct dr_buf *out, const char *reason, size_t len)
+{
+	const char *nl = memchr(reason, '\n', len);
+
+	if (nl != NULL)
+		len = (size_t)(nl - reason);
+	dr_buf_put(out, "ERROR ", 6);
+	if (len == 0)
+		dr_buf_put(out, "failed", 6);
+	put_sanitized(out, reason, len);
+	dr_buf_put_u8(out, '\n');
+}
+
+/* Sends raftd's text one line at a time, then ".". */
+static void
+put_text(struct dr_buf *out, const uint8_t *text, size_t len)
+{
+	const char *p = (const char *)text, *end = p + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n > 0) {
+			if (n == 1 && p[0] == '.')
+				dr_buf_put_u8(out, '.');
+			put_sanitized(out, p, n);
+			dr_buf_put_u8(out, '\n');
+		}
+		p = nl ? nl + 1 : end;
+	}
+	dr_buf_put(out, ".\n", 2);
+}
+
+void
+commands_format(const struct commands_parsed *p, int status,
+                const uint8_t *payload, size_t len, struct dr_buf *out)
+{
+	size_t i;
+
+	switch (status) {
+	case DR_ST_OK:
+		break;
+	case DR_ST_NOTFOUND:
+		commands_put_line(out, "ERROR not found");
+		return;
+	case DR_ST_NOTLEADER:
+		commands_put_line(out, "ERROR not leader");
+		return;
+	case DR_ST_NOLEADER:
+		commands_put_line(out, "ERROR no leader");
+		return;
+	case DR_ST_ERROR:
+	case DR_ST_BUSY:
+		if (len == 0)
+			commands_put_line(out, status == DR_ST_BUSY
+			                           ? "ERROR busy"
+			                           : "ERROR failed");
+		else
+			commands_put_error(out, (const char *)payload, len);
+		return;
+	default:
+		commands_put_line(out, "ERROR unexpected answer from raftd");
+		return;
+	}
+	switch (p->id) {
+	case COMMANDS_KV_GET:
+		for (i = 0; i < len; i++)
+			if (!line_byte_ok(payload[i])) {
+				commands_put_line(out,
+				                  "ERROR value not printable");
+				return;
+			}
+		dr_buf_put(out, payload, len);
+		dr_buf_put_u8(out, '\n');
+		return;
+	case COMMANDS_CLUSTER_STATUS:
+	case COMMANDS_CLUSTER_MEMBERS:
+		put_text(out, payload, len);
+		return;
+	default:
+		commands_put_line(out, "SUCCESS");
+		return;
+	}
+}
+
+/* --- table entries --- */
+
+static void
+msg_begin(struct dr_buf *msg, uint8_t type, uint16_t flags)
+{
+	struct dr_msg_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = type;
+	h.flags = flags;
+	dr_wire_begin(msg, &h);
+}
+
+static int
+build_session(const struct commands_parsed *p, struct dr_buf *msg,
+              struct dr_buf *out, enum commands_action *act)
+{
+	commands_put_line(out, "OK");
+	*act = COMMANDS_START_SESSION;
+	return COMMANDS_DONE;
+}
+
+static int
+build_quit(const struct commands_parsed *p, struct dr_buf *msg,
+           struct dr_buf *out, enum commands_action *act)
+{
+	commands_put_line(out, "BYE");
+	*act = COMMANDS_CLOSE;
+	return COMMANDS_DONE;
+}
+
+static int
+build_ping(const struct commands_parsed *p, struct dr_buf *msg,
+           struct dr_buf *out, enum commands_action *act)
+{
+	commands_put_line(out, "PONG");
+	return COMMANDS_DONE;
+}
+
+static int
+build_apply(const struct dr_cmd *c, struct dr_buf *msg, struct dr_buf *out)
+{
+	int rv;
+
+	msg_begin(msg, DR_MSG_APPLY, 0);
+	rv = dr_cmd_encode(c, msg);
+	if (rv != 0) {
+		commands_put_error(out, dr_strerror(rv),
+		                   strlen(dr_strerror(rv)));
+		return COMMANDS_DONE;
+	}
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_kv_set(const struct commands_parsed *p, struct dr_buf *msg,
+             struct dr_buf *out, enum commands_action *act)
+{
+	struct dr_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = DR_CMD_KV_SET;
+	c.nargs = 2;
+	c.args[0] = p->args[0];
+	c.args[1] = p->args[1];
+	return build_apply(&c, msg, out);
+}
+
+static int
+build_kv_del(const struct commands_parsed *p, struct dr_buf *msg,
+             struct dr_buf *out, enum commands_action *act)
+{
+	struct dr_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = DR_CMD_KV_DEL;
+	c.nargs = 1;
+	c.args[0] = p->args[0];
+	return build_apply(&c, msg, out);
+}
+
+static int
+build_kv_get(const struct commands_parsed *p, struct dr_buf *msg,
+             struct dr_buf *out, enum commands_action *act)
+{
+	msg_begin(msg, DR_MSG_GET, p->consistent ? DR_WF_CONSISTENT : 0);
+	dr_buf_put_str(msg, p->args[0].p, p->args[0].len);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_status(const struct commands_parsed *p, struct dr_buf *msg,
+             struct dr_buf *out, enum commands_action *act)
+{
+	msg_begin(msg, DR_MSG_STATUS, 0);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_members(const struct commands_parsed *p, struct dr_buf *msg,
+              struct dr_buf *out, enum commands_action *act)
+{
+	msg_begin(msg, DR_MSG_MEMBERS, 0);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+/* Node ids follow the -id flag's rule: [A-Za-z0-9._-]{1,64}. */
+static bool
+id_ok(struct dr_str id)
+{
+	size_t i;
+
+	if (id.len == 0 || id.len > 64)
+		return false;
+	for (i = 0; i < id.len; i++) {
+		char c = id.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+addr_ok(struct dr_str s)
+{
+	char tmp[DR_ADDR_LEN];
+	struct dr_addr a;
+
+	if (s.len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s.p, s.len);
+	tmp[s.len] = '\0';
+	return dr_addr_parse(tmp, &a) == 0;
+}
+
+static int
+build_join(const struct commands_parsed *p, struct dr_buf *msg,
+           struct dr_buf *out, enum commands_action *act)
+{
+	unsigned i;
+
+	if (!id_ok(p->args[0])) {
+		commands_put_line(out, "ERROR invalid id");
+		return COMMANDS_DONE;
+	}
+	for (i = 1; i < 4; i++)
+		if (!addr_ok(p->args[i])) {
+			dr_buf_put(out, "ERROR invalid address ", 22);
+			put_sanitized(out, p->args[i].p, p->args[i].len);
+			dr_buf_put_u8(out, '\n');
+			return COMMANDS_DONE;
+		}
+	msg_begin(msg, DR_MSG_JOIN, 0);
+	for (i = 0; i < 4; i++)
+		dr_buf_put_str(msg, p->args[i].p, p->args[i].len);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_remove(const struct commands_parsed *p, struct dr_buf *msg,
+             struct dr_buf *out, enum commands_action *act)
+{
+	if (!id_ok(p->args[0])) {
+		commands_put_line(out, "ERROR invalid id");
+		return COMMANDS_DONE;
+	}
+	msg_begin(msg, DR_MSG_REMOVE, 0);
+	dr_buf_put_str(msg, p->args[0].p, p->args[0].len);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_transfer(const struct commands_parsed *p, struct dr_buf *msg,
+               struct dr_buf *out, enum commands_action *act)
+{
+	if (p->nargs == 1 && !id_ok(p->args[0])) {
+		commands_put_line(out, "ERROR invalid id");
+		return COMMANDS_DONE;
+	}
+	msg_begin(msg, DR_MSG_TRANSFER, 0);
+	if (p->nargs == 1)
+		dr_buf_put_str(msg, p->args[0].p, p->args[0].len);
+	else
+		dr_buf_put_str(msg, "", 0);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}

@@ -1,0 +1,343 @@
+/* Running commands: raftd requests, forwarding to the leader, retries. */
+#include "dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "err.h"
+#include "forward.h"
+#include "line.h"
+#include "log.h"
+
+enum req_state {
+	REQ_RAFTD,   /* waiting for raftd's reply */
+	REQ_FORWARD, /* waiting for the leader's ctld */
+	REQ_BACKOFF, /* waiting before the next try */
+};
+
+struct dispatch_req {
+	struct dispatch *d;
+	struct dispatch_req *prev, *next;
+	char *line;               /* owned copy of the line */
+	struct commands_parsed p; /* points into line */
+	struct dr_buf msg;        /* the raftd request, resent on retries */
+	struct dr_buf reply;
+	enum req_state state;
+	uint64_t deadline; /* uv_now() after which no retry starts */
+	unsigned backoff_ms;
+	unsigned tries;
+	uv_timer_t *timer;   /* owned, created on the first backoff */
+	struct forward *fwd; /* in REQ_FORWARD */
+	dispatch_done_cb cb; /* NULL once detached */
+	void *arg;
+};
+
+int
+dispatch_init(struct dispatch *d, uv_loop_t *loop, const struct dr_config *cfg)
+{
+	char url[DR_PATH_LEN + 64];
+	int rv;
+
+	memset(d, 0, sizeof(*d));
+	d->loop = loop;
+	d->cfg = cfg;
+	dr_ipc_url(cfg, "raftd", url, sizeof(url));
+	rv = dr_bus_client_start(&d->bus, loop, url);
+	if (rv != 0) {
+		log_warnx("raftd client, cannot start on %s (%s)", url,
+		          dr_strerror(rv));
+		return rv;
+	}
+	return 0;
+}
+
+static void
+req_timer_close_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Delivers the reply in r->reply and frees r. */
+static void
+req_finish(struct dispatch_req *r)
+{
+	struct dispatch *d = r->d;
+
+	if (r->cb != NULL)
+		r->cb((const char *)r->reply.data, r->reply.len, r->arg);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		d->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	d->nreqs--;
+	if (r->timer != NULL)
+		uv_close((uv_handle_t *)r->timer, req_timer_close_cb);
+	dr_buf_close(&r->msg);
+	dr_buf_close(&r->reply);
+	free(r->line);
+	free(r);
+}
+
+static void
+req_finish_line(struct dispatch_req *r, const char *line)
+{
+	commands_put_line(&r->reply, line);
+	req_finish(r);
+}
+
+static void req_send(struct dispatch_req *r);
+
+static void
+req_backoff_cb(uv_timer_t *t)
+{
+	struct dispatch_req *r = t->data;
+
+	req_send(r);
+}
+
+/* No leader answered: try again after a pause, or give up. */
+static void
+req_retry(struct dispatch_req *r)
+{
+	struct dispatch *d = r->d;
+
+	if (d->stopping) {
+		req_finish_line(r, "ERROR shutting down");
+		return;
+	}
+	if (uv_now(d->loop) + r->backoff_ms >= r->deadline) {
+		log_debug("%s, no leader after %u tries", commands_name(&r->p),
+		          r->tries);
+		req_finish_line(r, "ERROR no leader");
+		return;
+	}
+	if (r->timer == NULL) {
+		r->timer = malloc(sizeof(*r->timer));
+		if (r->timer == NULL)
+			abort();
+		uv_timer_init(d->loop, r->timer);
+		r->timer->data = r;
+	}
+	r->state = REQ_BACKOFF;
+	uv_timer_start(r->timer, req_backoff_cb, r->backoff_ms, 0);
+	r->backoff_ms *= 2;
+	if (r->backoff_ms > DISPATCH_BACKOFF_MAX_MS)
+		r->backoff_ms = DISPATCH_BACKOFF_MAX_MS;
+}
+
+static void
+req_forward_cb(int rv, const char *line, size_t len, void *arg)
+{
+	struct dispatch_req *r = arg;
+	size_t i;
+
+	r->fwd = NULL;
+	if (rv != 0) {
+		log_debug("%s, forward failed (%s)", commands_name(&r->p),
+		          dr_strerror(rv));
+		req_retry(r);
+		return;
+	}
+	/* The leader's ctld lost its leadership or has none: ask again. */
+	if ((len == 16 && memcmp(line, "ERROR not leader", 16) == 0) ||
+	    (len == 15 && memcmp(line, "ERROR no leader", 15) == 0)) {
+		req_retry(r);
+		return;
+	}
+	for (i = 0; i < len; i++)
+		if (!line_byte_ok((unsigned char)line[i])) {
+			log_warnx("%s, leader sent an unprintable reply",
+			          commands_name(&r->p));
+			req_finish_line(r, "ERROR bad reply from leader");
+			return;
+		}
+	dr_buf_put(&r->reply, line, len);
+	dr_buf_put_u8(&r->reply, '\n');
+	req_finish(r);
+}
+
+/* NOTLEADER "ID CTL_ADDR": relay the line to that ctld. */
+static void
+req_forward(struct dispatch_req *r, const uint8_t *payload, size_t len)
+{
+	char addr[DR_ADDR_LEN];
+	const uint8_t *sp;
+	size_t n = 0;
+	int rv;
+
+	sp = memchr(payload, ' ', len);
+	if (sp != NULL) {
+		sp++;
+		n = len - (size_t)(sp - payload);
+		while (n > 0 && (sp[n - 1] == '\n' || sp[n - 1] == '\r' ||
+		                 sp[n - 1] == ' '))
+			n--;
+	}
+	if (sp == NULL || n == 0 || n >= sizeof(addr)) {
+		log_warnx("%s, raftd sent a malformed leader address",
+		          commands_name(&r->p));
+		req_retry(r);
+		return;
+	}
+	memcpy(addr, sp, n);
+	addr[n] = '\0';
+	rv = forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
+	                   r->p.body.len, req_forward_cb, r);
+	if (rv != 0) {
+		log_warnx("%s, raftd sent a bad leader address",
+		          commands_name(&r->p));
+		req_retry(r);
+		return;
+	}
+	log_debug("%s, forwarded to %s", commands_name(&r->p), addr);
+	r->state = REQ_FORWARD;
+}
+
+static void
+req_raftd_cb(int rv, const void *data, size_t len, void *arg)
+{
+	struct dispatch_req *r = arg;
+	struct dr_msg_hdr h;
+	struct dr_cursor c;
+
+	if (rv != 0) {
+		log_debug("%s, raftd request failed (%s)", commands_name(&r->p),
+		          dr_strerror(rv));
+		req_finish_line(r, "ERROR raftd unavailable");
+		return;
+	}
+	if (dr_wire_decode(data, len, &h, &c) != 0 || h.type != DR_MSG_REPLY) {
+		log_warnx("%s, raftd sent a malformed reply",
+		          commands_name(&r->p));
+		req_finish_line(r, "ERROR malformed reply from raftd");
+		return;
+	}
+	/* A peer's forwarded line is answered here, never sent on. */
+	if (r->p.forwardable && !r->p.forwarded) {
+		if (h.status == DR_ST_NOTLEADER) {
+			req_forward(r, c.p, c.left);
+			return;
+		}
+		if (h.status == DR_ST_NOLEADER) {
+			req_retry(r);
+			return;
+		}
+	}
+	commands_format(&r->p, h.status, c.p, c.left, &r->reply);
+	req_finish(r);
+}
+
+static void
+req_send(struct dispatch_req *r)
+{
+	struct dispatch *d = r->d;
+	int rv;
+
+	if (d->stopping) {
+		req_finish_line(r, "ERROR shutting down");
+		return;
+	}
+	r->state = REQ_RAFTD;
+	r->tries++;
+	rv = dr_bus_request(d->bus, r->msg.data, r->msg.len,
+	                    DISPATCH_RAFTD_TIMEOUT_MS, req_raftd_cb, r);
+	if (rv != 0)
+		req_finish_line(r, "ERROR raftd unavailable");
+}
+
+int
+dispatch_line(struct dispatch *d, const char *line, size_t len,
+              struct dr_buf *out, enum commands_action *act,
+              dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
+{
+	struct dispatch_req *r;
+	struct commands_parsed p;
+	struct dr_buf msg;
+	const char *err;
+	int rv;
+
+	*act = COMMANDS_CONTINUE;
+	if (commands_parse(line, len, &p, &err) != 0) {
+		commands_put_line(out, err);
+		return DISPATCH_DONE;
+	}
+	dr_buf_init(&msg);
+	if (commands_build(&p, &msg, out, act) == COMMANDS_DONE) {
+		dr_buf_close(&msg);
+		return DISPATCH_DONE;
+	}
+	if (d->stopping) {
+		dr_buf_close(&msg);
+		commands_put_line(out, "ERROR shutting down");
+		return DISPATCH_DONE;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		abort();
+	r->line = malloc(len + 1);
+	if (r->line == NULL)
+		abort();
+	memcpy(r->line, line, len);
+	r->line[len] = '\0';
+	/* Same bytes, so the same result; only the pointers move. */
+	rv = commands_parse(r->line, len, &r->p, &err);
+	(void)rv;
+	r->d = d;
+	r->msg = msg;
+	dr_buf_init(&r->reply);
+	r->cb = cb;
+	r->arg = arg;
+	r->deadline = uv_now(d->loop) + DISPATCH_LEADER_DEADLINE_MS;
+	r->backoff_ms = DISPATCH_BACKOFF_MIN_MS;
+	r->state = REQ_RAFTD;
+	r->tries = 1;
+	rv = dr_bus_request(d->bus, msg.data, msg.len,
+	                    DISPATCH_RAFTD_TIMEOUT_MS, req_raftd_cb, r);
+	if (rv != 0) {
+		dr_buf_close(&r->msg);
+		dr_buf_close(&r->reply);
+		free(r->line);
+		free(r);
+		commands_put_line(out, "ERROR raftd unavailable");
+		return DISPATCH_DONE;
+	}
+	r->next = d->reqs;
+	if (d->reqs != NULL)
+		d->reqs->prev = r;
+	d->reqs = r;
+	d->nreqs++;
+	*reqp = r;
+	return DISPATCH_PENDING;
+}
+
+void
+dispatch_detach(struct dispatch_req *r)
+{
+	r->cb = NULL;
+}
+
+void
+dispatch_close(struct dispatch *d)
+{
+	struct dispatch_req *r, *next;
+
+	d->stopping = true;
+	for (r = d->reqs; r != NULL; r = next) {
+		next = r->next;
+		if (r->state == REQ_BACKOFF) {
+			uv_timer_stop(r->timer);
+			req_finish_line(r, "ERROR shutting down");
+		} else if (r->state == REQ_FORWARD) {
+			/* Its callback retries, sees stopping and ends r. */
+			forward_cancel(r->fwd);
+		}
+	}
+	/* Requests still waiting for raftd end from here (DR_ECLOSED). */
+	if (d->bus != NULL) {
+		dr_bus_client_stop(d->bus);
+		d->bus = NULL;
+	}
+}

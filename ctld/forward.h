@@ -1,0 +1,43 @@
+/* Forwarding one command line to the leader's ctld over TCP. */
+#ifndef CTLD_FORWARD_H
+#define CTLD_FORWARD_H
+
+#include <stddef.h>
+#include <uv.h>
+
+/* Connecting (resolving included) may take this long. */
+#define FORWARD_CONNECT_TIMEOUT_MS 2000
+/*
+ * Once connected, the leader's reply may take this long: above raftd's own
+ * request timeout at the leader, so its "ERROR raftd unavailable" wins.
+ */
+#define FORWARD_REPLY_TIMEOUT_MS 12000
+/* Longest reply line accepted (a value may be a whole 8 KiB line). */
+#define FORWARD_REPLY_MAX ((size_t)16 * 1024)
+
+struct forward;
+
+/*
+ * rv is 0 with the first reply line (content, no terminator; borrowed for
+ * the callback only), or DR_EINVAL (bad address), DR_EIO (connect, read or
+ * write error), DR_ECLOSED (closed before a whole line, or cancelled),
+ * DR_ETIMEDOUT or DR_ETOOBIG with line NULL.
+ */
+typedef void (*forward_cb)(int rv, const char *line, size_t len, void *arg);
+
+/*
+ * Connects to addr ("host:port"; an empty or wildcard host means this
+ * host), sends "forwarded <line>\n" and reads one line back. Everything
+ * runs on loop; cb is called exactly once, never from inside this call.
+ * Returns 0, or DR_EINVAL for an unusable addr (no callback then).
+ */
+int forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
+                  const char *line, size_t len, forward_cb cb, void *arg);
+
+/*
+ * Runs the callback now with DR_ECLOSED if it has not run, and releases
+ * f (freed once libuv is done with it). f must not be used after.
+ */
+void forward_cancel(struct forward *f);
+
+#endif

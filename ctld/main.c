@@ -1,0 +1,104 @@
+/* ctld: the node's control line protocol on TCP, backed by raftd. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <uv.h>
+
+#include "dispatch.h"
+#include "flags.h"
+#include "log.h"
+#include "server.h"
+
+struct ctld {
+	struct server server;
+	struct dispatch dispatch;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	bool stopping;
+};
+
+static void
+ctld_signal_cb(uv_signal_t *sig, int signum)
+{
+	struct ctld *m = sig->data;
+
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	log_info("ctld, stopping (%s)", strsignal(signum));
+	server_stop(&m->server);
+	dispatch_close(&m->dispatch);
+	uv_close((uv_handle_t *)&m->sigterm, NULL);
+	uv_close((uv_handle_t *)&m->sigint, NULL);
+}
+
+/* Every connection is a descriptor: allow as many as the hard limit. */
+static void
+ctld_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("ctld, cannot raise the descriptor limit");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dr_config cfg;
+	struct ctld m;
+	uv_loop_t loop;
+	char err[512];
+	int rv;
+
+	if (dr_flags_parse(&cfg, argc, argv, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "ctld: %s\n", err);
+		dr_flags_usage(stderr, "ctld");
+		return 2;
+	}
+	if (cfg.help) {
+		dr_flags_usage(stdout, "ctld");
+		return 0;
+	}
+	dr_log_init("ctld", cfg.verbose);
+	(void)signal(SIGPIPE, SIG_IGN);
+	dr_parent_death_signal();
+	ctld_raise_nofile();
+	memset(&m, 0, sizeof(m));
+
+	rv = uv_loop_init(&loop);
+	if (rv != 0)
+		fatalx("ctld, cannot start the event loop (%s)",
+		       uv_strerror(rv));
+	rv = dispatch_init(&m.dispatch, &loop, &cfg);
+	if (rv != 0)
+		goto err_after_loop;
+	rv = server_start(&m.server, &loop, &cfg, &m.dispatch);
+	if (rv != 0)
+		goto err_after_dispatch;
+	uv_signal_init(&loop, &m.sigterm);
+	uv_signal_init(&loop, &m.sigint);
+	m.sigterm.data = &m;
+	m.sigint.data = &m;
+	uv_signal_start(&m.sigterm, ctld_signal_cb, SIGTERM);
+	uv_signal_start(&m.sigint, ctld_signal_cb, SIGINT);
+
+	uv_run(&loop, UV_RUN_DEFAULT);
+	rv = uv_loop_close(&loop);
+	if (rv != 0)
+		log_warnx("ctld, loop closed with open handles (%s)",
+		          uv_strerror(rv));
+	log_info("ctld, stopped");
+	return 0;
+
+err_after_dispatch:
+	dispatch_close(&m.dispatch);
+err_after_loop:
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return 1;
+}
