@@ -8,7 +8,8 @@ whole node with SIGKILL three times and measures the time until the first
 successful write through a survivor. Prints figures; not a pass/fail test.
 
 usage: /usr/bin/python3 tests/bench/run.py [--bin-dir BUILD/bin]
-           [--duration S] [--clients 1,16,64] [--failovers 3] [--keep]
+           [--kvbench PATH] [--duration S] [--clients 1,16,64]
+           [--failovers 3] [--keep]
 
 Needs dns-raft, raftd, ctld and kvbench in the bin dir (default: env
 DR_BIN_DIR, else <repo>/build/bin).  Takes about a minute with defaults.
@@ -75,6 +76,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin-dir", default=os.environ.get("DR_BIN_DIR") or
                     os.path.join(HERE, "..", "..", "build", "bin"))
+    ap.add_argument("--kvbench", help="kvbench binary (default: in the "
+                    "bin dir)")
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--clients", default="1,16,64")
     ap.add_argument("--failovers", type=int, default=3)
@@ -84,10 +87,11 @@ def main():
 
     os.environ["DR_BIN_DIR"] = os.path.abspath(args.bin_dir)
     drcluster.bin_dir()
-    kvbench = os.path.join(os.environ["DR_BIN_DIR"], "kvbench")
+    kvbench = args.kvbench or os.path.join(os.environ["DR_BIN_DIR"],
+                                           "kvbench")
     if not os.access(kvbench, os.X_OK):
-        sys.exit("kvbench not found in %s (build target kvbench)" %
-                 os.environ["DR_BIN_DIR"])
+        sys.exit("%s not found (build target kvbench, or see README)" %
+                 kvbench)
     clients = [int(x) for x in args.clients.split(",")]
 
     cluster = drcluster.Cluster()

@@ -79,11 +79,19 @@ def _cluster_cm(bins, request):
     c = drcluster.Cluster()
     yield c
     c.cleanup()
+    # A daemon that crashed was restarted by its supervisor, and the test
+    # may still have passed: the logs tell (sanitizer reports, crashes).
+    bad = []
+    for node in c.nodes:
+        bad += ["%s: %s" % (node.name, ln) for ln in node.crash_lines()]
     # Keep the data dirs and logs of a failed run for a post-mortem.
-    if request.session.testsfailed or os.environ.get("DR_KEEP_TMP"):
+    if (bad or request.session.testsfailed or
+            os.environ.get("DR_KEEP_TMP")):
         print("\nkept %s" % c.base_dir)
     else:
         shutil.rmtree(c.base_dir, ignore_errors=True)
+    assert not bad, "crash or sanitizer report in node logs:\n" + \
+        "\n".join(bad[:20])
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ Also used by tests/bench/run.py.
 
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -28,6 +29,13 @@ PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+# Log lines that mean a daemon crashed (the supervisor logs "killed by
+# signal N" for children; 9 and 15 are what tests send on purpose).
+CRASH_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|"
+                      r"runtime error:|Sanitizer:DEADLYSIGNAL|"
+                      r"killed by signal (?!9\b|15\b)\d+|"
+                      r"Assertion .* failed|Segmentation fault")
 
 # Every Node created by this process, for log dumps and last-resort cleanup.
 ALL_NODES = []
@@ -504,6 +512,15 @@ class Node:
         except FileNotFoundError:
             return "(no log)"
         return "\n".join(lines[-n:])
+
+    def crash_lines(self):
+        """Log lines that show a crash or a sanitizer report."""
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return []
+        return [ln for ln in text.splitlines() if CRASH_RE.search(ln)]
 
     # ctl shortcuts
     def ctl(self, line, timeout=10.0):

@@ -32,6 +32,8 @@ def unchanged(node):
     """Checks after the test that nothing was applied and nobody crashed."""
     before = node.status()
     yield
+    # Connections the test closed may still hold slots for a moment.
+    wait_until(lambda: node.ctl("kv ping", 2) == "PONG", 5, "kv ping")
     after = node.status()
     assert after["change_seq"] == before["change_seq"], (before, after)
     assert after["applied_index"] == before["applied_index"], (before, after)
@@ -47,6 +49,23 @@ def error_or_closed(data):
         return True
     return (data.startswith(b"ERROR ") and data.endswith(b"\n") and
             data.count(b"\n") == 1)
+
+
+def session_survives_or_closes(s):
+    """After bad input on a session: either one ERROR line and the session
+    still serves, or (an optional ERROR line and) a close. Returns which."""
+    try:
+        out = s.read_eof(4)
+    except CtlError:
+        # Still open: it must have answered with one ERROR line and must
+        # keep serving the session.
+        line, nl, rest = s.buf.partition(b"\n")
+        assert nl and line.startswith(b"ERROR ") and rest == b"", s.buf[:200]
+        s.buf = b""
+        assert s.cmd("kv ping") == "PONG"
+        return "usable"
+    assert error_or_closed(out), out[:200]
+    return "closed"
 
 
 BAD_LINES = [
@@ -91,17 +110,7 @@ def test_overlong_line(node, unchanged):
                 s.sock.sendall(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass
-            try:
-                out = s.read_eof(10)
-            except CtlError:
-                # Still open: then it must have answered with ERROR and
-                # must keep serving the session.
-                line = s.buf.split(b"\n")[0]
-                assert line.startswith(b"ERROR "), s.buf[:200]
-                s.buf = s.buf[len(line) + 1:]
-                assert s.cmd("kv ping") == "PONG"
-                continue
-            assert out == b"" or out.startswith(b"ERROR "), out[:200]
+            session_survives_or_closes(s)
     assert node.get("big") == "ERROR not found"
 
 
@@ -121,18 +130,42 @@ def test_binary_garbage(node, unchanged):
     assert node.get("nul") == "ERROR not found"
     with Session(node.ctl_addr) as s:
         s.sock.sendall(b"\x00\x01\x02garbage\xfe\n")
-        r = s.readline()
-        assert r.startswith("ERROR "), r
-        assert s.cmd("kv ping") == "PONG"
+        session_survives_or_closes(s)
 
 
+# ctld gives a one-command connection 10 s to deliver its line (fixed,
+# SERVER_LINE_TIMEOUT_MS); a session gets -ctl.idle-timeout.
+LINE_TIMEOUT_S = 10
+
+
+def read_until_closed(conn, bound, t0):
+    """Reads until EOF/reset; fails if still open bound s after t0."""
+    data = b""
+    while True:
+        left = bound - (time.monotonic() - t0)
+        if left <= 0:
+            raise AssertionError("stalled connection still open after "
+                                 "%.1fs (got %r)" % (bound, data))
+        conn.settimeout(left)
+        try:
+            chunk = conn.recv(4096)
+        except ConnectionResetError:
+            return data
+        except socket.timeout:
+            continue
+        if not chunk:
+            return data
+        data += chunk
+
+
+@pytest.mark.timeout(60)
 def test_stalled_client_mid_line(node, unchanged):
     stalled = socket.create_connection(node.ctl_addr, timeout=10)
     stalled_session = Session(node.ctl_addr)
     try:
-        stalled.sendall(b"kv set stall")          # no newline, then nothing
-        stalled_session.sock.sendall(b"kv get ca")
         t0 = time.monotonic()
+        stalled.sendall(b"kv set stall")          # no newline, then nothing
+        stalled_session.sock.sendall(b"kv set stall2 x")
         # Meanwhile other clients are served promptly.
         for _ in range(5):
             t = time.monotonic()
@@ -140,26 +173,16 @@ def test_stalled_client_mid_line(node, unchanged):
             assert node.get("canary") == "alive"
             assert time.monotonic() - t < 1.0
         # The server closes the stalled connections within a bound.
-        for conn in (stalled, stalled_session.sock):
-            conn.settimeout(IDLE_MS / 1000 + 10)
-            data = b""
-            try:
-                while True:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-            except ConnectionResetError:
-                pass
-            except socket.timeout:
-                raise AssertionError("stalled connection not closed after "
-                                     "%.1fs" % (time.monotonic() - t0))
-            assert data == b"" or data.startswith(b"ERROR "), data
-        assert time.monotonic() - t0 < IDLE_MS / 1000 + 8
+        data = read_until_closed(stalled_session.sock, IDLE_MS / 1000 + 3, t0)
+        assert time.monotonic() - t0 >= IDLE_MS / 1000 - 0.2
+        assert data == b"" or data.startswith(b"ERROR "), data
+        data = read_until_closed(stalled, LINE_TIMEOUT_S + 5, t0)
+        assert data == b"" or data.startswith(b"ERROR "), data
     finally:
         stalled.close()
         stalled_session.close()
     assert node.get("stall") == "ERROR not found"
+    assert node.get("stall2") == "ERROR not found"
 
 
 def test_connection_limit(node, unchanged):
@@ -201,7 +224,10 @@ def test_connection_limit(node, unchanged):
     finally:
         for s in held:
             s.close()
-    assert node.get("overlimit") == "ERROR not found"
+    # The server notices the closes asynchronously: until it has, a new
+    # connection may still be over the limit.
+    wait_until(lambda: node.get("overlimit") == "ERROR not found", 5,
+               "overlimit not applied (and a free slot)")
     # Slots are freed: a burst of MAX_CONNS one-shot clients is served.
     def burst():
         results = []

@@ -86,7 +86,8 @@ def test_consistent_get(c3):
 
 def test_value_with_spaces(c3):
     lead, fol = leader_and_followers(c3)
-    val = "hello  big world  with   spaces"
+    # VALUE is the rest of the line after one space, kept as it is.
+    val = "  hello  big world  with   spaces  "
     assert fol[0].set("spc", val) == "SUCCESS"
     for n in c3.nodes:
         wait_until(lambda: n.get("spc") == val, 2, "spc on " + n.name)
@@ -96,6 +97,8 @@ def test_value_with_spaces(c3):
 def test_one_command_connection(c3):
     n = c3.nodes[1]
     assert n.set("toto", "titi tutu") == "SUCCESS"
+    # n may be a follower: its local copy lags the leader's commit a bit.
+    wait_until(lambda: n.get("toto") == "titi tutu", 2, "toto on " + n.name)
     # Only the first line is served, then the server closes.
     out = ctl_raw(n.ctl_addr, b"kv ping\nkv ping\nkv get toto\n")
     assert out == b"PONG\n", out
@@ -163,3 +166,22 @@ def test_sqlite_shows_keys(c3):
         p = wait_until(shown, 5, "sqlkey in %s" % db)
         assert b"fkey|fvalue\n" in p.stdout
         assert b"dkey|" not in p.stdout
+
+
+# ctld's line limit (ctld/line.h LINE_MAX_LEN), newline not counted.
+LINE_MAX_LEN = 8192
+
+
+def test_longest_line_same_on_leader_and_follower(c3):
+    """A follower answers a forwarded write as the leader would: the
+    longest accepted line works through both, one byte more fails on both.
+    """
+    lead, fol = leader_and_followers(c3)
+    for n in (lead, fol[0]):
+        head = "kv set long-%s " % n.name
+        val = "v" * (LINE_MAX_LEN - len(head))
+        r = ctl_raw(n.ctl_addr, (head + val + "\n").encode())
+        assert r == b"SUCCESS\n", (n.name, r)
+        assert lead.ctl("kv get long-%s consistent" % n.name) == val
+        r = ctl_raw(n.ctl_addr, (head + val + "w\n").encode())
+        assert r == b"ERROR line too long\n", (n.name, r)

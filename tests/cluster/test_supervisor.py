@@ -98,6 +98,11 @@ def test_sigterm_stops_node_exit_0(cluster):
     assert rc == 0, "supervisor exit status %r after SIGTERM" % rc
     assert time.monotonic() - t0 < 15
     assert not pid_alive(raftd) and not pid_alive(ctld)
+    # The daemons themselves exited 0 (the supervisor logs how each ended).
+    log = n.log_tail(30)
+    for d in ("raftd", "ctld"):
+        assert "%s, stopped (exit status 0)" % d in log, log
+    assert "killing" not in log, log
     # Ports are released: the node can be started again right away.
     n.start()
     n.wait_ping()
