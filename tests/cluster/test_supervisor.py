@@ -145,3 +145,36 @@ def test_child_killed_is_restarted(cluster):
     assert lead.get("ck3") == "after-ctld"
     assert f.child_pid("raftd") == old_raftd, "raftd was restarted too"
     assert f.running()
+
+
+def test_supervisor_killed_leaves_no_orphans(cluster):
+    """kill -9 of the supervisor alone: its daemons exit on their own
+    (parent-death signal), freeing the ports; the node restarts fine."""
+    cluster.start(1)
+    n = cluster.nodes[0]
+    assert n.set("orph", "v") == "SUCCESS"
+    daemons = [n.child_pid("raftd"), n.child_pid("ctld")]
+    os.kill(n.pid, signal.SIGKILL)
+    n.proc.wait(10)
+    wait_until(lambda: not any(pid_alive(p) for p in daemons), 15,
+               "raftd and ctld to exit after their supervisor died")
+    n.start()
+    n.wait_ping()
+    assert n.get("orph") == "v"
+    assert n.set("orph", "w") == "SUCCESS"
+
+
+def test_sigterm_while_child_keeps_failing(cluster):
+    """SIGTERM during restart backoff still stops the node with status 0."""
+    node = cluster.add_node(join=None)
+    hold = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hold.bind(("127.0.0.1", node.raft_port))
+    hold.listen(1)
+    try:
+        node.start()
+        wait_until(lambda: "restart in" in node.log_tail(50), 10,
+                   "a failed raftd start")
+        assert node.running()
+        assert node.stop(timeout=15) == 0
+    finally:
+        hold.close()
