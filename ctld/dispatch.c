@@ -13,7 +13,7 @@
 enum req_state {
 	REQ_RAFTD,   /* waiting for raftd's reply */
 	REQ_FORWARD, /* waiting for the leader's ctld */
-	REQ_BACKOFF, /* waiting before the next try */
+	REQ_BACKOFF, /* waiting before the next try (or catch-up poll) */
 };
 
 struct dispatch_req {
@@ -27,6 +27,8 @@ struct dispatch_req {
 	uint64_t deadline; /* uv_now() after which no retry starts */
 	unsigned backoff_ms;
 	unsigned tries;
+	uint64_t min_seq; /* a local read needs raftd at this seq */
+	uint64_t catchup_deadline;
 	uv_timer_t *timer;   /* owned, created on the first backoff */
 	struct forward *fwd; /* in REQ_FORWARD */
 	dispatch_done_cb cb; /* NULL once detached */
@@ -90,12 +92,34 @@ req_finish_line(struct dispatch_req *r, const char *line)
 
 static void req_send(struct dispatch_req *r);
 
+static unsigned
+req_timeout(const struct dispatch_req *r)
+{
+	return r->p.forwarded ? DISPATCH_FORWARDED_TIMEOUT_MS
+	                      : DISPATCH_RAFTD_TIMEOUT_MS;
+}
+
 static void
-req_backoff_cb(uv_timer_t *t)
+req_timer_cb(uv_timer_t *t)
 {
 	struct dispatch_req *r = t->data;
 
 	req_send(r);
+}
+
+/* Runs req_send again after ms. */
+static void
+req_wait(struct dispatch_req *r, unsigned ms)
+{
+	if (r->timer == NULL) {
+		r->timer = malloc(sizeof(*r->timer));
+		if (r->timer == NULL)
+			abort();
+		uv_timer_init(r->d->loop, r->timer);
+		r->timer->data = r;
+	}
+	r->state = REQ_BACKOFF;
+	uv_timer_start(r->timer, req_timer_cb, ms, 0);
 }
 
 /* No leader answered: try again after a pause, or give up. */
@@ -114,22 +138,14 @@ req_retry(struct dispatch_req *r)
 		req_finish_line(r, "ERROR no leader");
 		return;
 	}
-	if (r->timer == NULL) {
-		r->timer = malloc(sizeof(*r->timer));
-		if (r->timer == NULL)
-			abort();
-		uv_timer_init(d->loop, r->timer);
-		r->timer->data = r;
-	}
-	r->state = REQ_BACKOFF;
-	uv_timer_start(r->timer, req_backoff_cb, r->backoff_ms, 0);
+	req_wait(r, r->backoff_ms);
 	r->backoff_ms *= 2;
 	if (r->backoff_ms > DISPATCH_BACKOFF_MAX_MS)
 		r->backoff_ms = DISPATCH_BACKOFF_MAX_MS;
 }
 
 static void
-req_forward_cb(int rv, const char *line, size_t len, void *arg)
+req_forward_cb(int rv, const char *line, size_t len, uint64_t seq, void *arg)
 {
 	struct dispatch_req *r = arg;
 	size_t i;
@@ -141,9 +157,13 @@ req_forward_cb(int rv, const char *line, size_t len, void *arg)
 		req_retry(r);
 		return;
 	}
-	/* The leader's ctld lost its leadership or has none: ask again. */
+	/*
+	 * The leader's ctld lost its leadership, has none, or its raftd is
+	 * gone: ask again who leads.
+	 */
 	if ((len == 16 && memcmp(line, "ERROR not leader", 16) == 0) ||
-	    (len == 15 && memcmp(line, "ERROR no leader", 15) == 0)) {
+	    (len == 15 && memcmp(line, "ERROR no leader", 15) == 0) ||
+	    (len == 23 && memcmp(line, "ERROR raftd unavailable", 23) == 0)) {
 		req_retry(r);
 		return;
 	}
@@ -156,6 +176,10 @@ req_forward_cb(int rv, const char *line, size_t len, void *arg)
 		}
 	dr_buf_put(&r->reply, line, len);
 	dr_buf_put_u8(&r->reply, '\n');
+	if (len < 5 || memcmp(line, "ERROR", 5) != 0) {
+		if (seq > r->d->acked_seq)
+			r->d->acked_seq = seq;
+	}
 	req_finish(r);
 }
 
@@ -226,7 +250,28 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 			return;
 		}
 	}
+	if (h.seq < r->min_seq &&
+	    (h.status == DR_ST_OK || h.status == DR_ST_NOTFOUND)) {
+		if (uv_now(r->d->loop) < r->catchup_deadline) {
+			req_wait(r, DISPATCH_CATCHUP_POLL_MS);
+			return;
+		}
+		/* Stuck behind: answer, and stop waiting for that seq. */
+		log_warnx("%s, local state still at change %llu, wanted %llu",
+		          commands_name(&r->p), (unsigned long long)h.seq,
+		          (unsigned long long)r->min_seq);
+		if (r->d->acked_seq <= r->min_seq)
+			r->d->acked_seq = h.seq;
+	}
 	commands_format(&r->p, h.status, c.p, c.left, &r->reply);
+	if (r->p.forwarded) {
+		/* For the forwarding ctld: see forward.h. */
+		char seq[32];
+		int n = snprintf(seq, sizeof(seq), "seq %llu\n",
+		                 (unsigned long long)h.seq);
+
+		dr_buf_put(&r->reply, seq, (size_t)n);
+	}
 	req_finish(r);
 }
 
@@ -242,8 +287,8 @@ req_send(struct dispatch_req *r)
 	}
 	r->state = REQ_RAFTD;
 	r->tries++;
-	rv = dr_bus_request(d->bus, r->msg.data, r->msg.len,
-	                    DISPATCH_RAFTD_TIMEOUT_MS, req_raftd_cb, r);
+	rv = dr_bus_request(d->bus, r->msg.data, r->msg.len, req_timeout(r),
+	                    req_raftd_cb, r);
 	if (rv != 0)
 		req_finish_line(r, "ERROR raftd unavailable");
 }
@@ -292,10 +337,14 @@ dispatch_line(struct dispatch *d, const char *line, size_t len,
 	r->arg = arg;
 	r->deadline = uv_now(d->loop) + DISPATCH_LEADER_DEADLINE_MS;
 	r->backoff_ms = DISPATCH_BACKOFF_MIN_MS;
+	if (r->p.id == COMMANDS_KV_GET && !r->p.consistent) {
+		r->min_seq = d->acked_seq;
+		r->catchup_deadline = uv_now(d->loop) + DISPATCH_CATCHUP_MS;
+	}
 	r->state = REQ_RAFTD;
 	r->tries = 1;
-	rv = dr_bus_request(d->bus, msg.data, msg.len,
-	                    DISPATCH_RAFTD_TIMEOUT_MS, req_raftd_cb, r);
+	rv = dr_bus_request(d->bus, msg.data, msg.len, req_timeout(r),
+	                    req_raftd_cb, r);
 	if (rv != 0) {
 		dr_buf_close(&r->msg);
 		dr_buf_close(&r->reply);

@@ -12,18 +12,40 @@
 
 /* Timeout of one request to raftd. */
 #define DISPATCH_RAFTD_TIMEOUT_MS 10000
+/*
+ * The same for a line a peer forwarded: shorter, so that when this node's
+ * raftd is gone the forwarding ctld still has time to find the new leader
+ * before its own deadline.
+ */
+#define DISPATCH_FORWARDED_TIMEOUT_MS 3000
 /* A write waits this long for a leader before "ERROR no leader". */
 #define DISPATCH_LEADER_DEADLINE_MS 5000
-#define DISPATCH_BACKOFF_MIN_MS     25
-#define DISPATCH_BACKOFF_MAX_MS     400
+/*
+ * A local read waits at most this long for this node's raftd to apply the
+ * writes this ctld has already acknowledged, polling every
+ * DISPATCH_CATCHUP_POLL_MS (see struct dispatch).
+ */
+#define DISPATCH_CATCHUP_MS      1000
+#define DISPATCH_CATCHUP_POLL_MS 5
+#define DISPATCH_BACKOFF_MIN_MS  25
+#define DISPATCH_BACKOFF_MAX_MS  400
 
 struct dispatch_req;
 
+/*
+ * Read-your-writes through a follower: a write forwarded to the leader is
+ * acknowledged when the leader has applied it, before this node's raftd
+ * may have. acked_seq is the highest change counter (raftd's seq, the same
+ * on every node) of a write this ctld acknowledged; a local "kv get" is
+ * answered only from a state at least that recent (the reply header says
+ * which), so a client never reads older data here than it wrote here.
+ */
 struct dispatch {
 	uv_loop_t *loop;             /* borrowed */
 	const struct dr_config *cfg; /* borrowed */
 	struct dr_bus_client *bus;   /* owned */
-	struct dispatch_req *reqs;   /* every request in flight */
+	uint64_t acked_seq;
+	struct dispatch_req *reqs; /* every request in flight */
 	unsigned nreqs;
 	bool stopping;
 };

@@ -50,14 +50,15 @@ forward_close_cb(uv_handle_t *h)
 
 /* Reports rv once and lets go of every libuv resource. */
 static void
-forward_done(struct forward *f, int rv, const char *line, size_t len)
+forward_done(struct forward *f, int rv, const char *line, size_t len,
+             uint64_t seq)
 {
 	forward_cb cb = f->cb;
 
 	if (cb == NULL)
 		return;
 	f->cb = NULL;
-	cb(rv, line, len, f->arg);
+	cb(rv, line, len, seq, f->arg);
 	if (f->gai_pending)
 		uv_cancel((uv_req_t *)&f->gai);
 	if (f->tcp_open) {
@@ -70,7 +71,7 @@ forward_done(struct forward *f, int rv, const char *line, size_t len)
 void
 forward_cancel(struct forward *f)
 {
-	forward_done(f, DR_ECLOSED, NULL, 0);
+	forward_done(f, DR_ECLOSED, NULL, 0, 0);
 }
 
 static void
@@ -78,7 +79,7 @@ forward_timer_cb(uv_timer_t *t)
 {
 	struct forward *f = t->data;
 
-	forward_done(f, DR_ETIMEDOUT, NULL, 0);
+	forward_done(f, DR_ETIMEDOUT, NULL, 0, 0);
 }
 
 static void
@@ -90,30 +91,61 @@ forward_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(f->in) - f->inlen;
 }
 
+/* Splits the answer in f->in into the reply line and the seq line. */
+static void
+forward_parse(struct forward *f)
+{
+	const char *p = f->in, *end = f->in + f->inlen, *nl;
+	unsigned long long seq = 0;
+	size_t n;
+
+	nl = memchr(p, '\n', f->inlen);
+	if (nl == NULL) {
+		forward_done(f, DR_ECLOSED, NULL, 0, 0);
+		return;
+	}
+	n = (size_t)(nl - p);
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (end - (nl + 1) > 4 && memcmp(nl + 1, "seq ", 4) == 0) {
+		const char *q;
+
+		for (q = nl + 5; q < end && *q >= '0' && *q <= '9'; q++) {
+			if (seq > (UINT64_MAX - 9) / 10) {
+				seq = 0;
+				break;
+			}
+			seq = seq * 10 + (unsigned)(*q - '0');
+		}
+	}
+	forward_done(f, 0, p, n, (uint64_t)seq);
+}
+
 static void
 forward_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct forward *f = s->data;
 	char *nl;
-	size_t n;
 
 	if (f->cb == NULL)
 		return;
 	if (nread < 0) {
-		forward_done(f, nread == UV_EOF ? DR_ECLOSED : DR_EIO, NULL, 0);
+		/* The peer closes after answering: parse what came. */
+		if (memchr(f->in, '\n', f->inlen) != NULL)
+			forward_parse(f);
+		else
+			forward_done(f, nread == UV_EOF ? DR_ECLOSED : DR_EIO,
+			             NULL, 0, 0);
 		return;
 	}
 	f->inlen += (size_t)nread;
+	/* Two lines are the whole answer; else wait for the peer to close. */
 	nl = memchr(f->in, '\n', f->inlen);
-	if (nl == NULL) {
-		if (f->inlen == sizeof(f->in))
-			forward_done(f, DR_ETOOBIG, NULL, 0);
-		return;
-	}
-	n = (size_t)(nl - f->in);
-	if (n > 0 && f->in[n - 1] == '\r')
-		n--;
-	forward_done(f, 0, f->in, n);
+	if (nl != NULL &&
+	    memchr(nl + 1, '\n', f->inlen - (size_t)(nl + 1 - f->in)))
+		forward_parse(f);
+	else if (f->inlen == sizeof(f->in))
+		forward_done(f, DR_ETOOBIG, NULL, 0, 0);
 }
 
 static void
@@ -123,7 +155,7 @@ forward_write_cb(uv_write_t *w, int status)
 
 	f->open--;
 	if (status < 0 && f->cb != NULL)
-		forward_done(f, DR_EIO, NULL, 0);
+		forward_done(f, DR_EIO, NULL, 0, 0);
 	forward_maybe_free(f);
 }
 
@@ -142,7 +174,7 @@ forward_connect_cb(uv_connect_t *c, int status)
 	if (status < 0) {
 		log_debug("forward, connect to %s:%u failed (%s)", f->addr.host,
 		          f->addr.port, uv_strerror(status));
-		forward_done(f, DR_EIO, NULL, 0);
+		forward_done(f, DR_EIO, NULL, 0, 0);
 		return;
 	}
 	b = uv_buf_init(f->out, (unsigned)f->outlen);
@@ -150,14 +182,14 @@ forward_connect_cb(uv_connect_t *c, int status)
 	rv = uv_write(&f->write, (uv_stream_t *)&f->tcp, &b, 1,
 	              forward_write_cb);
 	if (rv != 0) {
-		forward_done(f, DR_EIO, NULL, 0);
+		forward_done(f, DR_EIO, NULL, 0, 0);
 		return;
 	}
 	f->open++;
 	rv = uv_read_start((uv_stream_t *)&f->tcp, forward_alloc_cb,
 	                   forward_read_cb);
 	if (rv != 0) {
-		forward_done(f, DR_EIO, NULL, 0);
+		forward_done(f, DR_EIO, NULL, 0, 0);
 		return;
 	}
 	uv_timer_start(&f->timer, forward_timer_cb, FORWARD_REPLY_TIMEOUT_MS,
@@ -171,7 +203,7 @@ forward_connect(struct forward *f, const struct sockaddr *sa)
 
 	rv = uv_tcp_init(f->loop, &f->tcp);
 	if (rv != 0) {
-		forward_done(f, DR_EIO, NULL, 0);
+		forward_done(f, DR_EIO, NULL, 0, 0);
 		return;
 	}
 	f->tcp.data = f;
@@ -183,7 +215,7 @@ forward_connect(struct forward *f, const struct sockaddr *sa)
 	if (rv != 0) {
 		log_debug("forward, connect to %s:%u failed (%s)", f->addr.host,
 		          f->addr.port, uv_strerror(rv));
-		forward_done(f, DR_EIO, NULL, 0);
+		forward_done(f, DR_EIO, NULL, 0, 0);
 		return;
 	}
 	f->open++;
@@ -200,7 +232,7 @@ forward_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		if (status < 0 || res == NULL) {
 			log_debug("forward, cannot resolve %s (%s)",
 			          f->addr.host, uv_strerror(status));
-			forward_done(f, DR_EIO, NULL, 0);
+			forward_done(f, DR_EIO, NULL, 0, 0);
 		} else {
 			forward_connect(f, res->ai_addr);
 		}
@@ -237,7 +269,7 @@ forward_begin_cb(uv_timer_t *t)
 	rv = uv_getaddrinfo(f->loop, &f->gai, forward_gai_cb, host, f->port,
 	                    &hints);
 	if (rv != 0) {
-		forward_done(f, DR_EIO, NULL, 0);
+		forward_done(f, DR_EIO, NULL, 0, 0);
 		return;
 	}
 	f->gai_pending = true;

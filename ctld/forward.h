@@ -3,6 +3,7 @@
 #define CTLD_FORWARD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 /* Connecting (resolving included) may take this long. */
@@ -18,18 +19,25 @@
 struct forward;
 
 /*
- * rv is 0 with the first reply line (content, no terminator; borrowed for
- * the callback only), or DR_EINVAL (bad address), DR_EIO (connect, read or
- * write error), DR_ECLOSED (closed before a whole line, or cancelled),
- * DR_ETIMEDOUT or DR_ETOOBIG with line NULL.
+ * rv is 0 with the reply line (content, no terminator; borrowed for the
+ * callback only) and the leader's change counter after the command (0 if
+ * the reply had none); or DR_EIO (connect, read or write error),
+ * DR_ECLOSED (closed before a whole line, or cancelled), DR_ETIMEDOUT or
+ * DR_ETOOBIG with line NULL.
  */
-typedef void (*forward_cb)(int rv, const char *line, size_t len, void *arg);
+typedef void (*forward_cb)(int rv, const char *line, size_t len, uint64_t seq,
+                           void *arg);
 
 /*
  * Connects to addr ("host:port"; an empty or wildcard host means this
- * host), sends "forwarded <line>\n" and reads one line back. Everything
- * runs on loop; cb is called exactly once, never from inside this call.
- * Returns 0, or DR_EINVAL for an unusable addr (no callback then).
+ * host), sends "forwarded <line>\n" and reads the answer of the peer's
+ * ctld, which then closes:
+ *
+ *   <reply line>\n
+ *   seq <N>\n          optional: raftd's change counter after the command
+ *
+ * Everything runs on loop; cb is called exactly once, never from inside
+ * this call. Returns 0, or DR_EINVAL for an unusable addr (no callback).
  */
 int forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
                   const char *line, size_t len, forward_cb cb, void *arg);

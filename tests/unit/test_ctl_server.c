@@ -38,7 +38,9 @@ struct node {
 	struct dispatch dispatch;
 	struct server server;
 	struct dr_bus_server *raftd;
+	uint64_t seq;        /* change counter sent in every reply */
 	unsigned applies;    /* APPLY requests seen */
+	unsigned gets;       /* GET requests seen */
 	unsigned notleaders; /* NOTLEADER answers sent */
 };
 
@@ -79,13 +81,21 @@ struct delayed {
 	uv_timer_t timer;
 	struct dr_bus_call *call;
 	struct dr_buf msg;
+	struct delayed *prev, *next;
 };
+static struct delayed *delayed_list;
 
 static void
 delayed_close_cb(uv_handle_t *h)
 {
 	struct delayed *d = h->data;
 
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		delayed_list = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
 	dr_buf_close(&d->msg);
 	free(d);
 }
@@ -101,26 +111,41 @@ delayed_cb(uv_timer_t *t)
 
 /* Answers call with status and payload, after delay_ms if not 0. */
 static void
-fake_reply(struct dr_bus_call *call, int status, const char *p, size_t n,
-           unsigned delay_ms)
+fake_reply(struct node *node, struct dr_bus_call *call, int status,
+           const char *p, size_t n, unsigned delay_ms)
 {
 	struct dr_msg_hdr h = { .type = DR_MSG_REPLY, .status = status };
 	struct delayed *d = calloc(1, sizeof(*d));
 
+	h.seq = node->seq;
 	dr_buf_init(&d->msg);
 	dr_wire_begin(&d->msg, &h);
 	dr_buf_put(&d->msg, p, n);
 	dr_wire_end(&d->msg);
 	d->call = call;
+	d->next = delayed_list;
+	if (delayed_list != NULL)
+		delayed_list->prev = d;
+	delayed_list = d;
 	uv_timer_init(&loop, &d->timer);
 	d->timer.data = d;
 	uv_timer_start(&d->timer, delayed_cb, delay_ms, 0);
 }
 
 static void
-fake_reply_str(struct dr_bus_call *call, int status, const char *z)
+fake_reply_str(struct node *node, struct dr_bus_call *call, int status,
+               const char *z)
 {
-	fake_reply(call, status, z, strlen(z), 0);
+	fake_reply(node, call, status, z, strlen(z), 0);
+}
+
+/* The follower applies what the leader did a little later. */
+static uv_timer_t lag_timer;
+
+static void
+lag_cb(uv_timer_t *t)
+{
+	A.seq = B.seq;
 }
 
 static void
@@ -130,7 +155,7 @@ fake_notleader(struct node *n, struct dr_bus_call *call)
 
 	n->notleaders++;
 	snprintf(leader, sizeof(leader), "%s 127.0.0.1:%u\n", B.id, B.port);
-	fake_reply_str(call, DR_ST_NOTLEADER, leader);
+	fake_reply_str(n, call, DR_ST_NOTLEADER, leader);
 }
 
 static void
@@ -145,18 +170,18 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 	char text[256];
 
 	if (dr_wire_decode(data, len, &h, &c) != 0) {
-		fake_reply_str(call, DR_ST_ERROR, "malformed");
+		fake_reply_str(n, call, DR_ST_ERROR, "malformed");
 		return;
 	}
 	switch (h.type) {
 	case DR_MSG_APPLY:
 		n->applies++;
 		if (dr_cmd_decode(c.p, c.left, &cmd) != 0) {
-			fake_reply_str(call, DR_ST_ERROR, "bad command");
+			fake_reply_str(n, call, DR_ST_ERROR, "bad command");
 			return;
 		}
 		if (dr_str_eq(cmd.args[0], "noleader")) {
-			fake_reply_str(call, DR_ST_NOLEADER, "");
+			fake_reply_str(n, call, DR_ST_NOLEADER, "");
 			return;
 		}
 		if (!n->leader) {
@@ -170,11 +195,15 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 		} else if (cmd.type == DR_CMD_KV_DEL && kv != NULL) {
 			kv->used = false;
 		}
-		fake_reply_str(call, DR_ST_OK, "");
+		n->seq++;
+		uv_timer_start(&lag_timer, lag_cb, 50, 0);
+		fake_reply(n, call, DR_ST_OK, "", 0,
+		           dr_str_eq(cmd.args[0], "slowset") ? 500 : 0);
 		return;
 	case DR_MSG_GET:
+		n->gets++;
 		if (dr_get_str(&c, &key) != 0) {
-			fake_reply_str(call, DR_ST_ERROR, "bad key");
+			fake_reply_str(n, call, DR_ST_ERROR, "bad key");
 			return;
 		}
 		if ((h.flags & DR_WF_CONSISTENT) && !n->leader) {
@@ -182,27 +211,27 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 			return;
 		}
 		if (dr_str_eq(key, "slow")) {
-			fake_reply(call, DR_ST_OK, "slow value", 10, 300);
+			fake_reply(n, call, DR_ST_OK, "slow value", 10, 300);
 			return;
 		}
 		if (dr_str_eq(key, "nl")) {
-			fake_reply_str(call, DR_ST_OK, "two\nlines");
+			fake_reply_str(n, call, DR_ST_OK, "two\nlines");
 			return;
 		}
 		kv = kv_find(key, false);
 		if (kv == NULL)
-			fake_reply_str(call, DR_ST_NOTFOUND, "");
+			fake_reply_str(n, call, DR_ST_NOTFOUND, "");
 		else
-			fake_reply_str(call, DR_ST_OK, kv->val);
+			fake_reply_str(n, call, DR_ST_OK, kv->val);
 		return;
 	case DR_MSG_STATUS:
 		snprintf(text, sizeof(text), "id %s\nrole %s\n", n->id,
 		         n->leader ? "leader" : "follower");
-		fake_reply_str(call, DR_ST_OK, text);
+		fake_reply_str(n, call, DR_ST_OK, text);
 		return;
 	case DR_MSG_MEMBERS:
 		fake_reply_str(
-		    call, DR_ST_OK,
+		    n, call, DR_ST_OK,
 		    "ida 127.0.0.1:1 127.0.0.1:2 127.0.0.1:3 voter\n"
 		    "idb 127.0.0.1:4 127.0.0.1:5 127.0.0.1:6 voter leader\n");
 		return;
@@ -210,14 +239,14 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 		if (!n->leader)
 			fake_notleader(n, call);
 		else
-			fake_reply_str(call, DR_ST_BUSY,
+			fake_reply_str(n, call, DR_ST_BUSY,
 			               "membership change in progress");
 		return;
 	default:
 		if (!n->leader)
 			fake_notleader(n, call);
 		else
-			fake_reply_str(call, DR_ST_OK, "");
+			fake_reply_str(n, call, DR_ST_OK, "");
 		return;
 	}
 }
@@ -277,11 +306,18 @@ stop_cb(uv_async_t *a)
 	struct node *nodes[] = { &A, &B };
 	int i;
 
+	struct delayed *d;
+
+	/* Replies not sent yet die with the fake raftds. */
+	for (d = delayed_list; d != NULL; d = d->next)
+		if (!uv_is_closing((uv_handle_t *)&d->timer))
+			uv_close((uv_handle_t *)&d->timer, delayed_close_cb);
 	for (i = 0; i < 2; i++) {
 		server_stop(&nodes[i]->server);
 		dispatch_close(&nodes[i]->dispatch);
 		dr_bus_server_stop(nodes[i]->raftd);
 	}
+	uv_close((uv_handle_t *)&lag_timer, NULL);
 	uv_close((uv_handle_t *)a, NULL);
 }
 
@@ -439,12 +475,28 @@ static void
 test_forward(void)
 {
 	unsigned applies = B.applies, nl = A.notleaders;
+	unsigned gets;
+	struct client *c;
+	double t0;
 
-	/* A follower forwards writes; the value is then read anywhere. */
+	/*
+	 * A follower forwards writes. A read there then waits until its own
+	 * raftd has caught up (the fake follower lags 50 ms).
+	 */
 	CHECK_EQ_STR(once(A.port, "kv set fw hello  world\n"), "SUCCESS");
+	CHECK(A.seq < B.seq);
+	t0 = now_s();
+	gets = A.gets;
+	CHECK_EQ_STR(once(A.port, "kv get fw\n"), "hello  world");
+	CHECK(now_s() - t0 >= 0.03);
+	CHECK(A.gets > gets + 1);
+	CHECK_EQ_INT(A.seq, B.seq);
+	/* Caught up: no more waiting. */
+	gets = A.gets;
+	CHECK_EQ_STR(once(A.port, "kv get fw\n"), "hello  world");
+	CHECK_EQ_INT(A.gets, gets + 1);
 	CHECK_EQ_INT(B.applies, applies + 1);
 	CHECK_EQ_INT(A.notleaders, nl + 1);
-	CHECK_EQ_STR(once(A.port, "kv get fw\n"), "hello  world");
 	CHECK_EQ_STR(once(B.port, "kv get fw\n"), "hello  world");
 	CHECK_EQ_STR(once(A.port, "kv get fw consistent\n"), "hello  world");
 	CHECK_EQ_INT(A.notleaders, nl + 2);
@@ -455,10 +507,22 @@ test_forward(void)
 	             "ERROR membership change in progress");
 	CHECK_EQ_STR(once(A.port, "cluster transfer\n"), "SUCCESS");
 	CHECK_EQ_STR(once(A.port, "cluster remove idc\n"), "SUCCESS");
-	/* A forwarded line is never forwarded again. */
-	CHECK_EQ_STR(once(A.port, "forwarded kv set x y\n"),
-	             "ERROR not leader");
-	CHECK_EQ_STR(once(B.port, "forwarded kv set x y\n"), "SUCCESS");
+	/*
+	 * A forwarded line is never forwarded again; the answer carries the
+	 * change counter for the forwarding ctld.
+	 */
+	c = client_open(A.port);
+	client_sendz(c, "forwarded kv set x y\n");
+	CHECK_EQ_STR(client_line(c), "ERROR not leader");
+	CHECK(strncmp(client_line(c), "seq ", 4) == 0);
+	CHECK_EQ_STR(client_line(c), "<eof>");
+	client_close(c);
+	c = client_open(B.port);
+	client_sendz(c, "forwarded kv set x y\n");
+	CHECK_EQ_STR(client_line(c), "SUCCESS");
+	CHECK(strncmp(client_line(c), "seq ", 4) == 0);
+	CHECK_EQ_STR(client_line(c), "<eof>");
+	client_close(c);
 	CHECK_EQ_STR(once(A.port, "forwarded session\n"),
 	             "ERROR unknown command");
 }
@@ -710,6 +774,7 @@ main(void)
 	node_start(&A, base);
 	node_start(&B, base);
 	uv_async_init(&loop, &stop_async, stop_cb);
+	uv_timer_init(&loop, &lag_timer);
 	pthread_create(&loop_thread, NULL, loop_main, NULL);
 
 	RUN(test_one_shot);
@@ -722,8 +787,30 @@ main(void)
 	RUN(test_backpressure);
 	RUN(test_no_leader);
 
-	uv_async_send(&stop_async);
-	pthread_join(loop_thread, NULL);
+	/* Stop with work in flight: backoff, forward, raftd request. */
+	{
+		struct client *c1 = client_open(A.port);
+		struct client *c2 = client_open(A.port);
+		struct client *c3 = client_open(B.port);
+		struct client *c4 = client_open(B.port);
+
+		client_sendz(c1, "kv set noleader x\n");
+		client_sendz(c2, "kv set slowset x\n");
+		client_sendz(c3, "kv get slow\n");
+		client_sendz(c4, "session\nkv pi");
+		usleep(100000);
+		uv_async_send(&stop_async);
+		pthread_join(loop_thread, NULL);
+		CHECK_EQ_STR(client_line(c1), "<eof>");
+		CHECK_EQ_STR(client_line(c2), "<eof>");
+		CHECK_EQ_STR(client_line(c3), "<eof>");
+		CHECK_EQ_STR(client_line(c4), "OK");
+		CHECK_EQ_STR(client_line(c4), "<eof>");
+		client_close(c1);
+		client_close(c2);
+		client_close(c3);
+		client_close(c4);
+	}
 	CHECK_EQ_INT(uv_loop_close(&loop), 0);
 	CHECK_EQ_INT(A.dispatch.nreqs + B.dispatch.nreqs, 0);
 	{
