@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "flags.h"
+#include "line.h"
 #include "log.h"
 
 struct forward {
@@ -280,7 +281,7 @@ int
 forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
               const char *line, size_t len, forward_cb cb, void *arg)
 {
-	static const char prefix[] = "forwarded ";
+	static const char prefix[] = LINE_FORWARDED;
 	struct forward *f;
 
 	f = calloc(1, sizeof(*f));

@@ -1,6 +1,18 @@
 /* Framing of the control protocol: finding and checking one input line. */
 #include "line.h"
 
+#include <string.h>
+
+/* The limit for the line starting buf (len bytes of it known so far). */
+static size_t
+line_limit(const char *buf, size_t len)
+{
+	if (len >= LINE_FORWARDED_LEN &&
+	    memcmp(buf, LINE_FORWARDED, LINE_FORWARDED_LEN) == 0)
+		return LINE_MAX_LEN + LINE_FORWARDED_LEN;
+	return LINE_MAX_LEN;
+}
+
 bool
 line_byte_ok(unsigned char c)
 {
@@ -11,7 +23,7 @@ enum line_status
 line_next(const char *buf, size_t len, bool eof, size_t *scanned,
           size_t *linelen, size_t *consumed)
 {
-	size_t i, n;
+	size_t i, n, max = line_limit(buf, len);
 
 	for (i = *scanned; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
@@ -20,7 +32,7 @@ line_next(const char *buf, size_t len, bool eof, size_t *scanned,
 			n = i;
 			if (n > 0 && buf[n - 1] == '\r')
 				n--;
-			if (n > LINE_MAX_LEN)
+			if (n > max)
 				return LINE_TOO_LONG;
 			*linelen = n;
 			*consumed = i + 1;
@@ -36,8 +48,8 @@ line_next(const char *buf, size_t len, bool eof, size_t *scanned,
 		}
 		if (!line_byte_ok(c))
 			return LINE_INVALID;
-		/* "\r\n" may still follow LINE_MAX_LEN bytes of content. */
-		if (i >= LINE_MAX_LEN)
+		/* "\r\n" may still follow max bytes of content. */
+		if (i >= max)
 			return LINE_TOO_LONG;
 	}
 	*scanned = i;
@@ -45,7 +57,7 @@ line_next(const char *buf, size_t len, bool eof, size_t *scanned,
 		n = len;
 		if (buf[n - 1] == '\r')
 			n--;
-		if (n > LINE_MAX_LEN)
+		if (n > max)
 			return LINE_TOO_LONG;
 		*linelen = n;
 		*consumed = len;

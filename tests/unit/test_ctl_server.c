@@ -630,6 +630,18 @@ test_bad_input(void)
 	client_sendz(c, "kv get long\n");
 	CHECK_EQ_INT(strlen(client_line(c)), LINE_MAX_LEN - 12);
 	client_close(c);
+	/* Also through the follower, forwarded with a prefix. */
+	memcpy(big, "kv set lon2 ", 12);
+	c = client_open(A.port);
+	client_send(c, big, LINE_MAX_LEN + 1);
+	CHECK_EQ_STR(client_line(c), "SUCCESS");
+	client_close(c);
+	big[LINE_MAX_LEN] = 'x';
+	big[LINE_MAX_LEN + 1] = '\n';
+	c = client_open(A.port);
+	client_send(c, big, LINE_MAX_LEN + 2);
+	CHECK_EQ_STR(client_line(c), "ERROR line too long");
+	client_close(c);
 
 	c = client_open(A.port);
 	client_send(c, "kv\0ping\n", 8);
