@@ -144,6 +144,27 @@ req_retry(struct dispatch_req *r)
 		r->backoff_ms = DISPATCH_BACKOFF_MAX_MS;
 }
 
+/*
+ * Answers from the leader's ctld that mean "ask again who leads": it lost
+ * its leadership or has none, its raftd is gone, or it is stopping.
+ */
+static bool
+forward_retryable(const char *line, size_t len)
+{
+	static const char *const again[] = {
+		"ERROR not leader",
+		"ERROR no leader",
+		"ERROR raftd unavailable",
+		"ERROR shutting down",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(again) / sizeof(again[0]); i++)
+		if (strlen(again[i]) == len && memcmp(line, again[i], len) == 0)
+			return true;
+	return false;
+}
+
 static void
 req_forward_cb(int rv, const char *line, size_t len, uint64_t seq, void *arg)
 {
@@ -157,13 +178,7 @@ req_forward_cb(int rv, const char *line, size_t len, uint64_t seq, void *arg)
 		req_retry(r);
 		return;
 	}
-	/*
-	 * The leader's ctld lost its leadership, has none, or its raftd is
-	 * gone: ask again who leads.
-	 */
-	if ((len == 16 && memcmp(line, "ERROR not leader", 16) == 0) ||
-	    (len == 15 && memcmp(line, "ERROR no leader", 15) == 0) ||
-	    (len == 23 && memcmp(line, "ERROR raftd unavailable", 23) == 0)) {
+	if (forward_retryable(line, len)) {
 		req_retry(r);
 		return;
 	}

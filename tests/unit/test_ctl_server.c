@@ -56,6 +56,7 @@ struct kv {
 	bool used;
 };
 static struct kv kvs[64];
+static bool drained_once;
 
 static struct kv *
 kv_find(struct dr_str key, bool create)
@@ -186,6 +187,11 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 		}
 		if (!n->leader) {
 			fake_notleader(n, call);
+			return;
+		}
+		if (dr_str_eq(cmd.args[0], "drainonce") && !drained_once) {
+			drained_once = true;
+			fake_reply_str(n, call, DR_ST_ERROR, "shutting down");
 			return;
 		}
 		kv = kv_find(cmd.args[0], cmd.type == DR_CMD_KV_SET);
@@ -502,6 +508,11 @@ test_forward(void)
 	CHECK_EQ_INT(A.notleaders, nl + 2);
 	CHECK_EQ_STR(once(A.port, "kv del fw\n"), "SUCCESS");
 	CHECK_EQ_STR(once(B.port, "kv get fw consistent\n"), "ERROR not found");
+	/* A leader going down did nothing: the write is tried again. */
+	nl = A.notleaders;
+	CHECK_EQ_STR(once(A.port, "kv set drainonce x\n"), "SUCCESS");
+	CHECK(drained_once);
+	CHECK_EQ_INT(A.notleaders, nl + 2);
 	/* The leader's errors come back as they are. */
 	CHECK_EQ_STR(once(A.port, "cluster join idc :1 :2 :3\n"),
 	             "ERROR membership change in progress");
