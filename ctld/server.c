@@ -329,8 +329,7 @@ conn_process(struct conn *c, bool progressed)
 	if (c->state != CONN_OPEN || c->req != NULL || c->yielding)
 		return;
 	for (;;) {
-		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) +
-		        c->out.len >
+		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
 		    SERVER_OUTPUT_MAX)
 			break; /* resumed by conn_write_cb */
 		if (n == SERVER_BATCH) {
