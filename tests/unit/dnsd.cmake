@@ -6,3 +6,9 @@ target_link_libraries(test_query dnsd_lib)
 dr_unit_test(test_zonedb test_zonedb.c)
 target_link_libraries(test_zonedb dnsd_lib)
 include(${CMAKE_CURRENT_SOURCE_DIR}/../fuzz/dnsd.cmake)
+
+# Figures, not a test: tests/bench/dnsd_bench [N].
+add_executable(dnsd_bench ${CMAKE_CURRENT_SOURCE_DIR}/../bench/dnsd_bench.c)
+target_link_libraries(dnsd_bench dnsd_lib)
+set_target_properties(dnsd_bench PROPERTIES
+	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
