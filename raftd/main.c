@@ -1,0 +1,185 @@
+/* raftd: the node's Raft member and the only writer of state.db. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "flags.h"
+#include "join.h"
+#include "log.h"
+#include "node.h"
+#include "publish.h"
+#include "serve.h"
+#include "store.h"
+
+struct raftd {
+	uv_loop_t loop;
+	struct dr_config cfg;
+	struct store *store;
+	struct publish publish;
+	struct node node;
+	struct serve serve;
+	struct join join;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	bool have_node, have_signals, stopping;
+	int exit_code;
+};
+
+static void
+raftd_applied_cb(void *arg, uint64_t index, const void *cmd, size_t len,
+                 const struct store_result *res)
+{
+	struct raftd *d = arg;
+
+	if (res->outcome == STORE_APPLIED)
+		publish_change(&d->publish, index, res->seq, cmd, len);
+}
+
+static void
+raftd_reset_cb(void *arg)
+{
+	struct raftd *d = arg;
+
+	publish_reset(&d->publish);
+}
+
+/* Last step of the shutdown chain: raft is closed, nothing is pending. */
+static void
+raftd_node_closed_cb(struct node *n)
+{
+	struct raftd *d = n->hooks.arg;
+
+	serve_stop(&d->serve);
+	publish_stop(&d->publish);
+	if (d->have_signals) {
+		uv_close((uv_handle_t *)&d->sig_term, NULL);
+		uv_close((uv_handle_t *)&d->sig_int, NULL);
+		uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	}
+	log_info("%s, stopped", d->cfg.id);
+}
+
+static void
+raftd_stop(struct raftd *d, int exit_code)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	d->exit_code = exit_code;
+	join_stop(&d->join);
+	serve_drain(&d->serve);
+	node_close(&d->node, raftd_node_closed_cb);
+}
+
+static void
+raftd_signal_cb(uv_signal_t *h, int signum)
+{
+	struct raftd *d = h->data;
+
+	if (signum == SIGHUP) {
+		log_info("%s, reload requested (no zone files to reload yet)",
+		         d->cfg.id);
+		return;
+	}
+	log_info("%s, stopping (%s)", d->cfg.id, strsignal(signum));
+	raftd_stop(d, 0);
+}
+
+static void
+raftd_signals_start(struct raftd *d)
+{
+	uv_signal_t *h[] = { &d->sig_term, &d->sig_int, &d->sig_hup };
+	int sig[] = { SIGTERM, SIGINT, SIGHUP };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (uv_signal_init(&d->loop, h[i]) != 0 ||
+		    uv_signal_start(h[i], raftd_signal_cb, sig[i]) != 0)
+			fatalx("cannot watch signal %d", sig[i]);
+		h[i]->data = d;
+	}
+	d->have_signals = true;
+}
+
+/*
+ * Opens state.db, the pub socket and c-raft, then serves ctld. On a
+ * failure after c-raft was set up the node is closed through the normal
+ * shutdown chain, so the loop still has to run.
+ */
+static int
+raftd_start(struct raftd *d)
+{
+	struct node_hooks hooks = { raftd_applied_cb, raftd_reset_cb, d };
+	char path[DR_PATH_LEN + 64];
+	int rv;
+
+	dr_run_dir(&d->cfg, path, sizeof(path));
+	if ((rv = dr_mkdirs(d->cfg.data_dir)) != 0 ||
+	    (rv = dr_mkdirs(path)) != 0)
+		return rv;
+	snprintf(path, sizeof(path), "%s/state.db", d->cfg.data_dir);
+	if ((rv = store_open(&d->store, path)) != 0)
+		return rv;
+	dr_ipc_url(&d->cfg, "pub", path, sizeof(path));
+	if ((rv = publish_start(&d->publish, &d->loop, path, d->store)) != 0)
+		goto err_after_store;
+	if ((rv = node_init(&d->node, &d->loop, &d->cfg, d->store, &hooks)) !=
+	    0)
+		goto err_after_publish;
+	d->have_node = true;
+	raftd_signals_start(d);
+	if ((rv = node_start(&d->node)) != 0)
+		goto err_after_node;
+	dr_ipc_url(&d->cfg, "raftd", path, sizeof(path));
+	if ((rv = serve_start(&d->serve, &d->loop, path, &d->node)) != 0)
+		goto err_after_node;
+	if ((rv = join_start(&d->join, &d->loop, &d->cfg, &d->node)) != 0)
+		goto err_after_node;
+	return 0;
+
+err_after_node:
+	raftd_stop(d, 1);
+	return rv;
+err_after_publish:
+	publish_stop(&d->publish);
+err_after_store:
+	store_close(d->store);
+	d->store = NULL;
+	return rv;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct raftd d;
+	char err[512];
+	int rv;
+
+	if (dr_flags_parse(&d.cfg, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "raftd: %s\n", err);
+		dr_flags_usage(stderr, "raftd");
+		return 2;
+	}
+	if (d.cfg.help) {
+		dr_flags_usage(stdout, "raftd");
+		return 0;
+	}
+	dr_log_init("raftd", d.cfg.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	dr_parent_death_signal();
+	if (uv_loop_init(&d.loop) != 0)
+		fatalx("cannot create the event loop");
+
+	rv = raftd_start(&d);
+	if (rv != 0 && !d.have_node) {
+		log_warnx("%s, cannot start (%s)", d.cfg.id, dr_strerror(rv));
+		return 1;
+	}
+	if (rv != 0)
+		log_warnx("%s, cannot start (%s)", d.cfg.id, dr_strerror(rv));
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	store_close(d.store);
+	if (uv_loop_close(&d.loop) != 0)
+		log_warnx("event loop closed with handles still open");
+	return d.exit_code;
+}

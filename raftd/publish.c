@@ -1,0 +1,84 @@
+/* The pub socket: each applied change, resets and a heartbeat for dnsd. */
+#include "publish.h"
+
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+static void
+publish_send(struct publish *p, uint8_t type, uint64_t index, uint64_t seq,
+             const void *payload, size_t len)
+{
+	struct dr_msg_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = type;
+	h.index = index;
+	h.seq = seq;
+	dr_wire_begin(&p->buf, &h);
+	if (len > 0)
+		dr_buf_put(&p->buf, payload, len);
+	dr_wire_end(&p->buf);
+	/* Never blocks; a subscriber that misses one sees a seq gap. */
+	if (dr_bus_publish(p->pub, p->buf.data, p->buf.len) != 0)
+		log_debug("publish, message type %u dropped", type);
+}
+
+static void
+publish_heartbeat_cb(uv_timer_t *t)
+{
+	struct publish *p = t->data;
+
+	publish_send(p, DR_MSG_HEARTBEAT, store_applied_index(p->store),
+	             store_change_seq(p->store), NULL, 0);
+}
+
+int
+publish_start(struct publish *p, uv_loop_t *loop, const char *url,
+              struct store *store)
+{
+	memset(p, 0, sizeof(*p));
+	p->store = store;
+	dr_buf_init(&p->buf);
+	if (dr_bus_pub_open(&p->pub, url) != 0) {
+		dr_buf_close(&p->buf);
+		return DR_EIO;
+	}
+	if (uv_timer_init(loop, &p->heartbeat) != 0)
+		fatalx("publish, cannot create the heartbeat timer");
+	p->heartbeat.data = p;
+	uv_timer_start(&p->heartbeat, publish_heartbeat_cb,
+	               PUBLISH_HEARTBEAT_MS, PUBLISH_HEARTBEAT_MS);
+	p->started = true;
+	return 0;
+}
+
+void
+publish_stop(struct publish *p)
+{
+	if (!p->started)
+		return;
+	p->started = false;
+	uv_timer_stop(&p->heartbeat);
+	uv_close((uv_handle_t *)&p->heartbeat, NULL);
+	dr_bus_pub_close(p->pub);
+	p->pub = NULL;
+	dr_buf_close(&p->buf);
+}
+
+void
+publish_change(struct publish *p, uint64_t index, uint64_t seq, const void *cmd,
+               size_t len)
+{
+	if (p->started)
+		publish_send(p, DR_MSG_CHANGE, index, seq, cmd, len);
+}
+
+void
+publish_reset(struct publish *p)
+{
+	if (p->started)
+		publish_send(p, DR_MSG_RESET, store_applied_index(p->store),
+		             store_change_seq(p->store), NULL, 0);
+}

@@ -1,0 +1,342 @@
+/* The req/rep socket: answers ctld's DR_MSG_* requests (brief's protocol). */
+#include "serve.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "err.h"
+#include "log.h"
+#include "membership.h"
+#include "status.h"
+
+/* A request waiting for raft (apply, barrier, membership change). */
+struct serve_call {
+	struct serve *s;
+	struct dr_bus_call *call;
+	char *key; /* consistent GET: owned copy */
+	size_t keylen;
+};
+
+static void
+serve_reply(struct serve *s, struct dr_bus_call *call, int status,
+            const void *payload, size_t len)
+{
+	struct store *st = s->node->store;
+	struct dr_msg_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = DR_MSG_REPLY;
+	h.status = status;
+	h.index = store_applied_index(st);
+	h.seq = store_change_seq(st);
+	dr_wire_begin(&s->out, &h);
+	if (len > 0)
+		dr_buf_put(&s->out, payload, len);
+	dr_wire_end(&s->out);
+	dr_bus_reply(call, s->out.data, s->out.len);
+}
+
+static void
+serve_reply_str(struct serve *s, struct dr_bus_call *call, int status,
+                const char *msg)
+{
+	serve_reply(s, call, status, msg, strlen(msg));
+}
+
+static void
+serve_reply_notleader(struct serve *s, struct dr_bus_call *call)
+{
+	char hint[STORE_ID_MAX + DR_ADDR_LEN + 8];
+	int st = node_leader_hint(s->node, hint, sizeof(hint));
+
+	serve_reply_str(s, call, st, hint);
+}
+
+static void
+serve_malformed(struct serve *s, struct dr_bus_call *call, const char *what)
+{
+	log_warnx("serve, %s rejected", what);
+	serve_reply_str(s, call, DR_ST_ERROR, what);
+}
+
+static struct serve_call *
+serve_call_new(struct serve *s, struct dr_bus_call *call)
+{
+	struct serve_call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		abort();
+	c->s = s;
+	c->call = call;
+	s->inflight++;
+	return c;
+}
+
+static void
+serve_call_free(struct serve_call *c)
+{
+	c->s->inflight--;
+	free(c->key);
+	free(c);
+}
+
+/* Completion of an apply, a membership change or a transfer. */
+static void
+serve_done_cb(void *arg, int status, const char *msg)
+{
+	struct serve_call *c = arg;
+
+	serve_reply_str(c->s, c->call, status, msg);
+	serve_call_free(c);
+}
+
+/* Copies a wire string into a C string; false if too long or has NUL. */
+static bool
+serve_cstr(struct dr_str v, char *out, size_t outlen)
+{
+	if (v.len >= outlen || (v.len > 0 && memchr(v.p, '\0', v.len)))
+		return false;
+	if (v.len > 0)
+		memcpy(out, v.p, v.len);
+	out[v.len] = '\0';
+	return true;
+}
+
+static void
+serve_apply(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
+{
+	struct serve_call *c;
+	struct dr_cmd cmd;
+	int rv;
+
+	if (dr_cmd_decode(cur->p, cur->left, &cmd) != 0) {
+		serve_malformed(s, call, "malformed command");
+		return;
+	}
+	if (cmd.type == DR_CMD_MEMBER_ADD || cmd.type == DR_CMD_MEMBER_DEL) {
+		serve_malformed(
+		    s, call, "membership changes go through join and remove");
+		return;
+	}
+	if (!node_is_leader(s->node)) {
+		serve_reply_notleader(s, call);
+		return;
+	}
+	c = serve_call_new(s, call);
+	rv = propose_submit(&s->node->propose, cur->p, cur->left, serve_done_cb,
+	                    c);
+	if (rv != 0) {
+		serve_call_free(c);
+		if (rv == DR_ENOTLEADER)
+			serve_reply_notleader(s, call);
+		else
+			serve_reply_str(s, call, DR_ST_ERROR, dr_strerror(rv));
+	}
+}
+
+static void
+serve_get_local(struct serve *s, struct dr_bus_call *call, const char *key,
+                size_t keylen)
+{
+	struct dr_buf v;
+	int rv;
+
+	dr_buf_init(&v);
+	rv = store_kv_get(s->node->store, key, keylen, &v);
+	if (rv == 0)
+		serve_reply(s, call, DR_ST_OK, v.data, v.len);
+	else if (rv == DR_ENOTFOUND)
+		serve_reply(s, call, DR_ST_NOTFOUND, NULL, 0);
+	else
+		serve_reply_str(s, call, DR_ST_ERROR, "database error");
+	dr_buf_close(&v);
+}
+
+static void
+serve_get_barrier_cb(void *arg, int status, const char *msg)
+{
+	struct serve_call *c = arg;
+
+	if (status == DR_ST_OK)
+		serve_get_local(c->s, c->call, c->key, c->keylen);
+	else
+		serve_reply_str(c->s, c->call, status, msg);
+	serve_call_free(c);
+}
+
+static void
+serve_get(struct serve *s, struct dr_bus_call *call, const struct dr_msg_hdr *h,
+          struct dr_cursor *cur)
+{
+	struct serve_call *c;
+	struct dr_str key;
+	int rv;
+
+	if (dr_get_str(cur, &key) != 0 || cur->left != 0) {
+		serve_malformed(s, call, "malformed get");
+		return;
+	}
+	if (!(h->flags & DR_WF_CONSISTENT)) {
+		serve_get_local(s, call, key.p, key.len);
+		return;
+	}
+	if (!node_is_leader(s->node)) {
+		serve_reply_notleader(s, call);
+		return;
+	}
+	c = serve_call_new(s, call);
+	c->key = malloc(key.len + 1);
+	if (c->key == NULL)
+		abort();
+	if (key.len > 0)
+		memcpy(c->key, key.p, key.len);
+	c->keylen = key.len;
+	rv = node_barrier(s->node, serve_get_barrier_cb, c);
+	if (rv != 0) {
+		serve_call_free(c);
+		if (rv == DR_ENOTLEADER)
+			serve_reply_notleader(s, call);
+		else
+			serve_reply_str(s, call, DR_ST_ERROR, "barrier failed");
+	}
+}
+
+static void
+serve_text(struct serve *s, struct dr_bus_call *call, bool members)
+{
+	struct dr_buf text;
+
+	dr_buf_init(&text);
+	if (members)
+		status_members_text(s->node, &text);
+	else
+		status_text(s->node, &text);
+	serve_reply(s, call, DR_ST_OK, text.data, text.len);
+	dr_buf_close(&text);
+}
+
+enum serve_member_op { SERVE_JOIN, SERVE_REMOVE, SERVE_TRANSFER };
+
+static void
+serve_member(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur,
+             enum serve_member_op op)
+{
+	char arg[4][DR_ADDR_LEN];
+	unsigned nargs = op == SERVE_JOIN ? 4 : 1, i;
+	struct serve_call *c;
+	struct dr_str v;
+	int rv;
+
+	for (i = 0; i < nargs; i++) {
+		if (dr_get_str(cur, &v) != 0 ||
+		    !serve_cstr(v, arg[i], sizeof(arg[i]))) {
+			serve_malformed(s, call,
+			                "malformed membership request");
+			return;
+		}
+	}
+	if (cur->left != 0) {
+		serve_malformed(s, call, "malformed membership request");
+		return;
+	}
+	if (!node_is_leader(s->node)) {
+		serve_reply_notleader(s, call);
+		return;
+	}
+	c = serve_call_new(s, call);
+	switch (op) {
+	case SERVE_JOIN:
+		rv = membership_join(s->node, arg[0], arg[1], arg[2], arg[3],
+		                     serve_done_cb, c);
+		break;
+	case SERVE_REMOVE:
+		rv = membership_remove(s->node, arg[0], serve_done_cb, c);
+		break;
+	default:
+		rv = membership_transfer(s->node, arg[0], serve_done_cb, c);
+		break;
+	}
+	if (rv != 0) {
+		serve_call_free(c);
+		serve_reply_notleader(s, call);
+	}
+}
+
+static void
+serve_request_cb(struct dr_bus_call *call, const void *data, size_t len,
+                 void *arg)
+{
+	struct serve *s = arg;
+	struct dr_msg_hdr h;
+	struct dr_cursor cur;
+
+	if (dr_wire_decode(data, len, &h, &cur) != 0) {
+		serve_malformed(s, call, "malformed request");
+		return;
+	}
+	if (s->draining) {
+		serve_reply_str(s, call, DR_ST_ERROR, "shutting down");
+		return;
+	}
+	switch (h.type) {
+	case DR_MSG_APPLY:
+		serve_apply(s, call, &cur);
+		break;
+	case DR_MSG_GET:
+		serve_get(s, call, &h, &cur);
+		break;
+	case DR_MSG_STATUS:
+		serve_text(s, call, false);
+		break;
+	case DR_MSG_MEMBERS:
+		serve_text(s, call, true);
+		break;
+	case DR_MSG_JOIN:
+		serve_member(s, call, &cur, SERVE_JOIN);
+		break;
+	case DR_MSG_REMOVE:
+		serve_member(s, call, &cur, SERVE_REMOVE);
+		break;
+	case DR_MSG_TRANSFER:
+		serve_member(s, call, &cur, SERVE_TRANSFER);
+		break;
+	default:
+		serve_malformed(s, call, "unexpected message type");
+		break;
+	}
+}
+
+int
+serve_start(struct serve *s, uv_loop_t *loop, const char *url,
+            struct node *node)
+{
+	memset(s, 0, sizeof(*s));
+	s->node = node;
+	dr_buf_init(&s->out);
+	if (dr_bus_server_start(&s->bus, loop, url, SERVE_CONTEXTS,
+	                        serve_request_cb, s) != 0) {
+		dr_buf_close(&s->out);
+		return DR_EIO;
+	}
+	return 0;
+}
+
+void
+serve_drain(struct serve *s)
+{
+	s->draining = true;
+}
+
+void
+serve_stop(struct serve *s)
+{
+	if (s->bus == NULL)
+		return;
+	if (s->inflight > 0)
+		log_warnx("serve, %u requests unanswered at close",
+		          s->inflight);
+	dr_bus_server_stop(s->bus);
+	s->bus = NULL;
+	dr_buf_close(&s->out);
+}

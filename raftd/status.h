@@ -1,0 +1,24 @@
+/* Text reports for ctld: cluster status and the member list. */
+#ifndef RAFTD_STATUS_H
+#define RAFTD_STATUS_H
+
+#include "node.h"
+#include "wire.h"
+
+/*
+ * Appends "key value\n" lines: id, raft_id, role, leader, leader_raft_id,
+ * term, commit_index, last_index, applied_index (Raft's last applied
+ * index), change_seq, members (rows in members), voters (in the current
+ * configuration), snapshot_index.
+ */
+void status_text(struct node *n, struct dr_buf *out);
+
+/*
+ * Appends one line per member: "ID RAFT_ADDR CTL_ADDR DNS_ADDR ROLE" with
+ * ROLE voter|standby|spare|unknown from the configuration, then " self"
+ * and/or " leader" when they apply. Servers in the configuration without
+ * a members row follow as "RAFT_ID RAFT_ADDR - - ROLE".
+ */
+void status_members_text(struct node *n, struct dr_buf *out);
+
+#endif

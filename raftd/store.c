@@ -1,0 +1,742 @@
+/* The node's replicated state in SQLite (state.db): schema, apply, images. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "err.h"
+#include "log.h"
+
+enum {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_META_SET,
+	STMT_KV_SET,
+	STMT_KV_DEL,
+	STMT_KV_GET,
+	STMT_MEMBER_SET,
+	STMT_MEMBER_DEL,
+	STMT_MEMBER_GET,
+	STMT_MEMBER_BY_RAFT_ID,
+	STMT_MEMBER_LIST,
+	STMT_MEMBER_COUNT,
+	STMT_COUNT
+};
+
+#define MEMBER_COLS "id, raft_id, raft_addr, ctl_addr, dns_addr"
+
+static const char *const store_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES "
+	                  "('applied_index', ?1), ('change_seq', ?2)",
+	[STMT_KV_SET] = "INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)",
+	[STMT_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
+	[STMT_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+	[STMT_MEMBER_SET] = "INSERT OR REPLACE INTO members(" MEMBER_COLS
+	                    ") VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_MEMBER_DEL] = "DELETE FROM members WHERE id = ?1",
+	[STMT_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE id = ?1",
+	[STMT_MEMBER_BY_RAFT_ID] =
+	    "SELECT " MEMBER_COLS " FROM members WHERE raft_id = ?1 "
+	    "ORDER BY id LIMIT 1",
+	[STMT_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members ORDER BY id",
+	[STMT_MEMBER_COUNT] = "SELECT count(*) FROM members",
+};
+
+/* Column types follow DESIGN.md section 3; all text is human-readable. */
+static const char store_schema[] =
+    "CREATE TABLE IF NOT EXISTS records(zone TEXT NOT NULL, "
+    "owner TEXT NOT NULL, type TEXT NOT NULL, ttl INTEGER NOT NULL, "
+    "rdata TEXT NOT NULL, UNIQUE(owner, type, rdata));"
+    "CREATE TABLE IF NOT EXISTS zones(name TEXT PRIMARY KEY, "
+    "serial INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT "
+    "NULL);"
+    "CREATE TABLE IF NOT EXISTS members(id TEXT PRIMARY KEY, "
+    "raft_id INTEGER NOT NULL, raft_addr TEXT NOT NULL, "
+    "ctl_addr TEXT NOT NULL, dns_addr TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
+    "value INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('applied_index', 0), "
+    "('change_seq', 0);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT_COUNT];
+	char path[DR_PATH_LEN];
+	uint64_t applied_index; /* including the open transaction */
+	uint64_t change_seq;    /* including the open transaction */
+	bool in_txn;            /* entries applied but not committed */
+};
+
+static int
+store_db_err(sqlite3 *db, const char *what)
+{
+	log_warnx("state.db, %s failed (%s)", what, sqlite3_errmsg(db));
+	return DR_EIO;
+}
+
+/* Runs a statement that returns no rows, then resets it for reuse. */
+static int
+store_step_done(struct store *s, sqlite3_stmt *st)
+{
+	int src = sqlite3_step(st);
+	int rv = 0;
+
+	if (src != SQLITE_DONE)
+		rv = store_db_err(s->db, sqlite3_sql(st));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rv;
+}
+
+static int
+store_read_meta(sqlite3 *db, const char *key, uint64_t *out)
+{
+	sqlite3_stmt *st;
+	int rv = DR_EIO;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return store_db_err(db, "reading meta");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+	    sqlite3_column_int64(st, 0) >= 0) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		rv = 0;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static void
+store_db_close(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < STMT_COUNT; i++) {
+		sqlite3_finalize(s->stmt[i]);
+		s->stmt[i] = NULL;
+	}
+	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
+		log_warnx("state.db, close failed (%s)", sqlite3_errmsg(s->db));
+	s->db = NULL;
+}
+
+static int
+store_db_open(struct store *s)
+{
+	sqlite3_stmt *st;
+	const char *mode;
+	size_t i;
+	int rv;
+
+	if (sqlite3_open_v2(s->path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		rv = store_db_err(s->db, s->path);
+		goto err_after_open;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/*
+	 * WAL lets dnsd and operators read while we write. synchronous=NORMAL
+	 * does not fsync every commit: after a power loss state.db may lack
+	 * the last entries, and the Raft log (fsynced by c-raft) replays them.
+	 */
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		rv = store_db_err(s->db, "setting WAL mode");
+		goto err_after_open;
+	}
+	mode = sqlite3_step(st) == SQLITE_ROW
+	           ? (const char *)sqlite3_column_text(st, 0)
+	           : NULL;
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		sqlite3_finalize(st);
+		rv = store_db_err(s->db, "setting WAL mode");
+		goto err_after_open;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	                 NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		rv = store_db_err(s->db, "creating the schema");
+		goto err_after_open;
+	}
+	for (i = 0; i < STMT_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+		                       NULL) != SQLITE_OK) {
+			rv = store_db_err(s->db, store_sql[i]);
+			goto err_after_open;
+		}
+	}
+	if (store_read_meta(s->db, "applied_index", &s->applied_index) != 0 ||
+	    store_read_meta(s->db, "change_seq", &s->change_seq) != 0) {
+		log_warnx("state.db, meta table lacks applied_index or "
+		          "change_seq");
+		rv = DR_EIO;
+		goto err_after_open;
+	}
+	return 0;
+
+err_after_open:
+	store_db_close(s);
+	return rv;
+}
+
+int
+store_open(struct store **out, const char *path)
+{
+	struct store *s;
+	int rv;
+
+	/* Room for the "-wal", "-shm" and ".tmp" siblings. */
+	if (strlen(path) + 8 >= sizeof(s->path)) {
+		log_warnx("state.db, path too long (%s)", path);
+		return DR_EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		abort();
+	strcpy(s->path, path);
+	rv = store_db_open(s);
+	if (rv != 0) {
+		free(s);
+		return rv;
+	}
+	log_debug("state.db, opened %s (applied index %" PRIu64
+	          ", change %" PRIu64 ")",
+	          path, s->applied_index, s->change_seq);
+	*out = s;
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (store_commit(s) != 0)
+		log_warnx("state.db, last entries not committed; the raft log "
+		          "replays them");
+	store_db_close(s);
+	free(s);
+}
+
+uint64_t
+store_applied_index(const struct store *s)
+{
+	return s->applied_index;
+}
+
+uint64_t
+store_change_seq(const struct store *s)
+{
+	return s->change_seq;
+}
+
+static bool
+store_valid_id(struct dr_str id)
+{
+	size_t i;
+
+	if (id.len == 0 || id.len > STORE_ID_MAX)
+		return false;
+	for (i = 0; i < id.len; i++) {
+		char c = id.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* Addresses end up in space-separated text replies: printable, no spaces. */
+static bool
+store_valid_addr(struct dr_str a)
+{
+	size_t i;
+
+	if (a.len == 0 || a.len >= DR_ADDR_LEN)
+		return false;
+	for (i = 0; i < a.len; i++)
+		if (a.p[i] <= ' ' || a.p[i] > '~')
+			return false;
+	return true;
+}
+
+static bool
+store_parse_raft_id(struct dr_str s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (s.len == 0 || s.len > 19)
+		return false;
+	for (i = 0; i < s.len; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s.p[i] - '0');
+	}
+	if (v == 0 || v > INT64_MAX)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Checks what dr_cmd_decode cannot: the meaning of the arguments. */
+static const char *
+store_cmd_check(const struct dr_cmd *c)
+{
+	uint64_t id;
+
+	switch (c->type) {
+	case DR_CMD_MEMBER_ADD:
+		if (!store_valid_id(c->args[0]))
+			return "invalid member id";
+		if (!store_parse_raft_id(c->args[1], &id))
+			return "invalid raft id";
+		if (!store_valid_addr(c->args[2]) ||
+		    !store_valid_addr(c->args[3]) ||
+		    !store_valid_addr(c->args[4]))
+			return "invalid address";
+		return NULL;
+	case DR_CMD_MEMBER_DEL:
+		if (!store_valid_id(c->args[0]))
+			return "invalid member id";
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+static void
+store_bind_str(sqlite3_stmt *st, int col, struct dr_str v)
+{
+	sqlite3_bind_text(st, col, v.len ? v.p : "", (int)v.len, SQLITE_STATIC);
+}
+
+static int
+store_cmd_exec(struct store *s, const struct dr_cmd *c)
+{
+	sqlite3_stmt *st;
+	uint64_t raft_id = 0;
+
+	switch (c->type) {
+	case DR_CMD_KV_SET:
+		st = s->stmt[STMT_KV_SET];
+		store_bind_str(st, 1, c->args[0]);
+		store_bind_str(st, 2, c->args[1]);
+		break;
+	case DR_CMD_KV_DEL:
+		st = s->stmt[STMT_KV_DEL];
+		store_bind_str(st, 1, c->args[0]);
+		break;
+	case DR_CMD_MEMBER_ADD:
+		st = s->stmt[STMT_MEMBER_SET];
+		store_parse_raft_id(c->args[1], &raft_id);
+		store_bind_str(st, 1, c->args[0]);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)raft_id);
+		store_bind_str(st, 3, c->args[2]);
+		store_bind_str(st, 4, c->args[3]);
+		store_bind_str(st, 5, c->args[4]);
+		break;
+	case DR_CMD_MEMBER_DEL:
+		st = s->stmt[STMT_MEMBER_DEL];
+		store_bind_str(st, 1, c->args[0]);
+		break;
+	default:
+		/* dr_cmd_decode only returns types listed above. */
+		return DR_EINVAL;
+	}
+	return store_step_done(s, st);
+}
+
+int
+store_apply(struct store *s, uint64_t index, const void *data, size_t len,
+            struct store_result *res)
+{
+	const char *reason = NULL;
+	struct dr_cmd c;
+	int rv;
+
+	res->seq = s->change_seq;
+	if (index <= s->applied_index) {
+		res->outcome = STORE_SKIPPED;
+		return 0;
+	}
+	if (dr_cmd_decode(data, len, &c) != 0)
+		reason = "undecodable";
+	else
+		reason = store_cmd_check(&c);
+	if (reason != NULL)
+		log_warnx("entry %" PRIu64 ", rejected (%s, %zu bytes)", index,
+		          reason, len);
+	else
+		log_debug("entry %" PRIu64 ", applying %s", index,
+		          dr_cmd_name(c.type));
+
+	if (!s->in_txn) {
+		if ((rv = store_step_done(s, s->stmt[STMT_BEGIN])) != 0)
+			return rv;
+		s->in_txn = true;
+	}
+	/*
+	 * A failure here leaves the transaction unusable; the caller must
+	 * not go on (the entries of the transaction are replayed on restart).
+	 */
+	if (reason == NULL && (rv = store_cmd_exec(s, &c)) != 0)
+		return rv;
+	s->applied_index = index;
+	if (reason == NULL)
+		s->change_seq++;
+	res->outcome = reason == NULL ? STORE_APPLIED : STORE_REJECTED;
+	res->seq = s->change_seq;
+	return 0;
+}
+
+int
+store_commit(struct store *s)
+{
+	sqlite3_stmt *meta = s->stmt[STMT_META_SET];
+	int rv;
+
+	if (!s->in_txn)
+		return 0;
+	sqlite3_bind_int64(meta, 1, (sqlite3_int64)s->applied_index);
+	sqlite3_bind_int64(meta, 2, (sqlite3_int64)s->change_seq);
+	if ((rv = store_step_done(s, meta)) != 0 ||
+	    (rv = store_step_done(s, s->stmt[STMT_COMMIT])) != 0) {
+		store_step_done(s, s->stmt[STMT_ROLLBACK]);
+		s->in_txn = false;
+		return rv;
+	}
+	s->in_txn = false;
+	return 0;
+}
+
+bool
+store_uncommitted(const struct store *s)
+{
+	return s->in_txn;
+}
+
+int
+store_kv_get(struct store *s, const char *key, size_t keylen,
+             struct dr_buf *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_KV_GET];
+	int src, rv;
+
+	sqlite3_bind_text(st, 1, keylen ? key : "", (int)keylen, SQLITE_STATIC);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		const void *v = sqlite3_column_blob(st, 0);
+
+		dr_buf_put(out, v, (size_t)sqlite3_column_bytes(st, 0));
+		rv = 0;
+	} else if (src == SQLITE_DONE) {
+		rv = DR_ENOTFOUND;
+	} else {
+		rv = store_db_err(s->db, "kv get");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rv;
+}
+
+static void
+store_copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+static void
+store_member_row(sqlite3_stmt *st, struct store_member *m)
+{
+	store_copy_col(st, 0, m->id, sizeof(m->id));
+	m->raft_id = (uint64_t)sqlite3_column_int64(st, 1);
+	store_copy_col(st, 2, m->raft_addr, sizeof(m->raft_addr));
+	store_copy_col(st, 3, m->ctl_addr, sizeof(m->ctl_addr));
+	store_copy_col(st, 4, m->dns_addr, sizeof(m->dns_addr));
+}
+
+/* Steps a one-row member query whose parameters are bound. */
+static int
+store_member_one(struct store *s, sqlite3_stmt *st, struct store_member *m)
+{
+	int src = sqlite3_step(st), rv;
+
+	if (src == SQLITE_ROW) {
+		store_member_row(st, m);
+		rv = 0;
+	} else if (src == SQLITE_DONE) {
+		rv = DR_ENOTFOUND;
+	} else {
+		rv = store_db_err(s->db, "member lookup");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rv;
+}
+
+int
+store_member_get(struct store *s, const char *id, struct store_member *m)
+{
+	sqlite3_stmt *st = s->stmt[STMT_MEMBER_GET];
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return store_member_one(s, st, m);
+}
+
+int
+store_member_by_raft_id(struct store *s, uint64_t raft_id,
+                        struct store_member *m)
+{
+	sqlite3_stmt *st = s->stmt[STMT_MEMBER_BY_RAFT_ID];
+
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)raft_id);
+	return store_member_one(s, st, m);
+}
+
+int
+store_members_foreach(struct store *s, store_member_cb cb, void *arg)
+{
+	sqlite3_stmt *st = s->stmt[STMT_MEMBER_LIST];
+	struct store_member m;
+	int src, rv = 0;
+
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		store_member_row(st, &m);
+		if (cb(&m, arg) != 0)
+			break;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rv = store_db_err(s->db, "member list");
+	sqlite3_reset(st);
+	return rv;
+}
+
+int
+store_members_count(struct store *s)
+{
+	sqlite3_stmt *st = s->stmt[STMT_MEMBER_COUNT];
+	int rv;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rv = sqlite3_column_int(st, 0);
+	else
+		rv = store_db_err(s->db, "member count");
+	sqlite3_reset(st);
+	return rv;
+}
+
+int
+store_serialize(struct store *s, void *(*alloc)(size_t), void **out,
+                size_t *len)
+{
+	sqlite3_int64 n = 0;
+	unsigned char *img;
+	void *p;
+
+	if (store_commit(s) != 0)
+		return DR_EIO;
+	/* Reads committed pages, WAL included, in one pass. */
+	img = sqlite3_serialize(s->db, "main", &n, 0);
+	if (img == NULL || n <= 0) {
+		sqlite3_free(img);
+		return store_db_err(s->db, "serialize");
+	}
+	p = alloc((size_t)n);
+	if (p == NULL)
+		abort();
+	memcpy(p, img, (size_t)n);
+	sqlite3_free(img);
+	*out = p;
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * Opens the image in memory without copying it and reads its meta. A
+ * quick_check first: the image comes from another node, and a corrupt one
+ * must be refused before it replaces a good state.db.
+ */
+static int
+store_image_probe(void *image, size_t len, uint64_t *applied)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	const char *ok;
+	uint64_t seq;
+	int rv = DR_EMALFORMED;
+
+	if (sqlite3_open_v2(":memory:", &db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return DR_EIO;
+	}
+	if (sqlite3_deserialize(db, "main", image, (sqlite3_int64)len,
+	                        (sqlite3_int64)len,
+	                        SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	ok = sqlite3_step(st) == SQLITE_ROW
+	         ? (const char *)sqlite3_column_text(st, 0)
+	         : NULL;
+	if (ok == NULL || strcmp(ok, "ok") != 0) {
+		sqlite3_finalize(st);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	if (store_read_meta(db, "applied_index", applied) != 0 ||
+	    store_read_meta(db, "change_seq", &seq) != 0)
+		goto out;
+	rv = 0;
+out:
+	if (rv != 0)
+		log_warnx("snapshot, image is not a state.db (%s)",
+		          sqlite3_errmsg(db));
+	sqlite3_close(db);
+	return rv;
+}
+
+static int
+store_write_file(const char *path, const void *data, size_t len)
+{
+	const char *p = data;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_warn("%s, cannot create", path);
+		return DR_EIO;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("%s, write failed", path);
+			goto err_after_open;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		log_warn("%s, fsync failed", path);
+		goto err_after_open;
+	}
+	close(fd);
+	return 0;
+
+err_after_open:
+	close(fd);
+	unlink(path);
+	return DR_EIO;
+}
+
+static void
+store_fsync_dir(const char *path)
+{
+	char dir[DR_PATH_LEN];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		log_warn("%s, fsync failed", dir);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+store_unlink_sibling(const char *path, const char *suffix)
+{
+	char p[DR_PATH_LEN + 8];
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	if (unlink(p) != 0 && errno != ENOENT)
+		log_warn("%s, cannot remove", p);
+}
+
+int
+store_restore(struct store *s, void *image, size_t len,
+              struct store_restore_info *info)
+{
+	static const char magic[16] = "SQLite format 3";
+	unsigned char *b = image;
+	char tmp[DR_PATH_LEN + 8];
+	int rv;
+
+	memset(info, 0, sizeof(*info));
+	if (store_commit(s) != 0)
+		return DR_EIO;
+	info->db_applied = s->applied_index;
+	if (len < 100 || memcmp(b, magic, sizeof(magic)) != 0) {
+		log_warnx("snapshot, image is not a state.db (bad header)");
+		return DR_EMALFORMED;
+	}
+	/*
+	 * A WAL database's header says so in bytes 18 and 19; an in-memory
+	 * or freshly written copy has no -wal, so mark it as a rollback
+	 * journal database (DESIGN.md section 8). store_db_open turns WAL on
+	 * again.
+	 */
+	b[18] = 1;
+	b[19] = 1;
+	if ((rv = store_image_probe(image, len, &info->image_applied)) != 0)
+		return rv;
+	if (info->image_applied <= s->applied_index)
+		return 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
+	if ((rv = store_write_file(tmp, image, len)) != 0)
+		return rv;
+	store_db_close(s);
+	/* Readers (dnsd) keep the old inodes until they reopen on RESET. */
+	store_unlink_sibling(s->path, "-wal");
+	store_unlink_sibling(s->path, "-shm");
+	if (rename(tmp, s->path) != 0) {
+		log_warn("%s, cannot rename to %s", tmp, s->path);
+		unlink(tmp);
+		if (store_db_open(s) != 0)
+			fatalx("state.db, cannot reopen after a failed "
+			       "restore");
+		return DR_EIO;
+	}
+	store_fsync_dir(s->path);
+	if (store_db_open(s) != 0)
+		fatalx("state.db, cannot reopen after a restore");
+	info->replaced = true;
+	return 0;
+}

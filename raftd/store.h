@@ -1,0 +1,134 @@
+/* The node's replicated state in SQLite (state.db): schema, apply, images. */
+#ifndef RAFTD_STORE_H
+#define RAFTD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flags.h"
+#include "wire.h"
+
+/*
+ * state.db holds the tables operators read with `sqlite3 -readonly`:
+ *
+ *   records(zone, owner, type, ttl, rdata)   UNIQUE(owner, type, rdata)
+ *   zones(name PRIMARY KEY, serial)
+ *   kv(key PRIMARY KEY, value)
+ *   members(id PRIMARY KEY, raft_id, raft_addr, ctl_addr, dns_addr)
+ *   meta(key PRIMARY KEY, value)   'applied_index', 'change_seq'
+ *
+ * members.raft_id holds the 64-bit Raft id as the signed 64-bit integer
+ * with the same bit pattern (dr_raft_id keeps ids below 2^63, so in
+ * practice the value is the id itself).
+ *
+ * Every Raft entry is applied inside one transaction that also writes
+ * meta.applied_index (the Raft index of the last entry in it) and
+ * meta.change_seq (bumped once per applied command), so after a crash the
+ * database is exactly the result of the entries up to applied_index and
+ * replaying the log is idempotent.
+ */
+struct store;
+
+#define STORE_ID_MAX 64
+
+enum store_outcome {
+	STORE_APPLIED,  /* the command changed (or re-set) the state */
+	STORE_SKIPPED,  /* index <= applied_index: already in state.db */
+	STORE_REJECTED, /* undecodable or invalid: only the index advanced */
+};
+
+struct store_result {
+	enum store_outcome outcome;
+	uint64_t seq; /* change_seq after this entry */
+};
+
+struct store_member {
+	char id[STORE_ID_MAX + 1];
+	uint64_t raft_id;
+	char raft_addr[DR_ADDR_LEN];
+	char ctl_addr[DR_ADDR_LEN];
+	char dns_addr[DR_ADDR_LEN];
+};
+
+/*
+ * Opens (creating if needed) the database at path in WAL mode, creates
+ * the schema and prepares the statements. DR_EIO on failure (logged).
+ */
+int store_open(struct store **out, const char *path);
+/* Commits what is pending, then closes. */
+void store_close(struct store *s);
+
+uint64_t store_applied_index(const struct store *s);
+uint64_t store_change_seq(const struct store *s);
+
+/*
+ * Applies the Raft entry (index, data, len) inside the open transaction
+ * (begun if needed). Entries at or below applied_index are skipped;
+ * undecodable or invalid commands are logged and only advance
+ * applied_index. Nothing is durable or visible to other connections until
+ * store_commit, which writes meta.applied_index and meta.change_seq in the
+ * same transaction: an entry is never split, and after a crash state.db
+ * holds exactly the entries up to its applied_index. Returns 0 with res
+ * filled, or DR_EIO when SQLite fails; the transaction is then unusable
+ * and the caller must stop (a restart replays the entries).
+ */
+int store_apply(struct store *s, uint64_t index, const void *data, size_t len,
+                struct store_result *res);
+
+/*
+ * Commits the entries applied since the last commit (group commit: one
+ * SQLite transaction per batch c-raft applies). 0 when nothing is open.
+ * DR_EIO on failure (rolled back; the caller must stop).
+ */
+int store_commit(struct store *s);
+
+/* True while applied entries wait for store_commit. */
+bool store_uncommitted(const struct store *s);
+
+/*
+ * Appends the value of key to out. DR_ENOTFOUND if absent, DR_EIO on a
+ * database error.
+ */
+int store_kv_get(struct store *s, const char *key, size_t keylen,
+                 struct dr_buf *out);
+
+/* Looks a member up by node id or by Raft id. 0, DR_ENOTFOUND or DR_EIO. */
+int store_member_get(struct store *s, const char *id, struct store_member *m);
+int store_member_by_raft_id(struct store *s, uint64_t raft_id,
+                            struct store_member *m);
+
+/* Calls cb for every member ordered by id; stops early if cb returns != 0. */
+typedef int (*store_member_cb)(const struct store_member *m, void *arg);
+int store_members_foreach(struct store *s, store_member_cb cb, void *arg);
+/* Number of rows in members, or a negative DR_E* code. */
+int store_members_count(struct store *s);
+
+/*
+ * Commits, then serializes the whole database into a buffer obtained from alloc
+ * (the caller owns it; alloc failure aborts). DR_EIO on failure.
+ */
+int store_serialize(struct store *s, void *(*alloc)(size_t), void **out,
+                    size_t *len);
+
+struct store_restore_info {
+	bool replaced;          /* false: state.db was newer, image ignored */
+	uint64_t image_applied; /* applied_index recorded in the image */
+	uint64_t db_applied;    /* applied_index of state.db before */
+};
+
+/*
+ * Commits, then restores an image made by store_serialize (image is
+ * modified in place
+ * and stays owned by the caller). If the image's applied_index is not
+ * newer than the database's, nothing changes. Otherwise state.db is
+ * replaced: the image is written to state.db.tmp, the database closed, its
+ * -wal and -shm removed, the file renamed over state.db and reopened.
+ * Returns DR_EMALFORMED for an image that is not a valid state.db, DR_EIO
+ * if it could not be written (state.db untouched). Aborts if state.db
+ * cannot be reopened after the swap.
+ */
+int store_restore(struct store *s, void *image, size_t len,
+                  struct store_restore_info *info);
+
+#endif

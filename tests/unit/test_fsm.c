@@ -1,0 +1,355 @@
+/* fsm: the c-raft callbacks on a real store, driven like c-raft does. */
+#include <raft.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "err.h"
+#include "fsm.h"
+#include "log.h"
+#include "store.h"
+#include "unit.h"
+
+static char tmpdir[64];
+
+/* What the hooks saw. */
+struct seen {
+	unsigned applied, rejected, resets;
+	uint64_t last_index, last_seq, last_leader_term;
+	size_t last_len;
+};
+
+static void
+seen_applied_cb(void *arg, uint64_t index, const void *cmd, size_t len,
+                const struct store_result *res, uint64_t leader_term)
+{
+	struct seen *s = arg;
+
+	(void)cmd;
+	s->last_leader_term = leader_term;
+	if (res->outcome == STORE_APPLIED)
+		s->applied++;
+	else if (res->outcome == STORE_REJECTED)
+		s->rejected++;
+	s->last_index = index;
+	s->last_seq = res->seq;
+	s->last_len = len;
+}
+
+static void
+seen_reset_cb(void *arg)
+{
+	struct seen *s = arg;
+
+	s->resets++;
+}
+
+/* A store, a stand-in for c-raft's struct raft, and the fsm between. */
+struct rig {
+	struct store *store;
+	struct raft raft; /* only last_applied is read */
+	struct fsm fsm;
+	struct seen seen;
+	bool batch; /* leave flushing to the test */
+};
+
+static void
+rig_open(struct rig *r, const char *name)
+{
+	struct fsm_hooks hooks = { seen_applied_cb, seen_reset_cb, NULL };
+	char path[256];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(path, sizeof(path), "%s/%s.db", tmpdir, name);
+	if (store_open(&r->store, path) != 0)
+		exit(1);
+	hooks.arg = &r->seen;
+	fsm_init(&r->fsm, &r->raft, r->store, &hooks);
+}
+
+static void
+rig_close(struct rig *r)
+{
+	fsm_flush(&r->fsm);
+	fsm_close(&r->fsm);
+	store_close(r->store);
+}
+
+/* Applies entry index as c-raft 0.15 does: last_applied is index - 1. */
+static int
+rig_apply(struct rig *r, uint64_t index, const void *data, size_t len)
+{
+	struct raft_buffer buf = { (void *)data, len };
+	void *result = NULL;
+	int rv;
+
+	r->raft.last_applied = index - 1;
+	rv = r->fsm.raft_fsm.apply(&r->fsm.raft_fsm, &buf, &result);
+	CHECK(result != NULL);
+	r->raft.last_applied = index;
+	if (!r->batch)
+		fsm_flush(&r->fsm);
+	return rv;
+}
+
+static int
+rig_kv_set(struct rig *r, uint64_t index, const char *k, const char *v)
+{
+	struct dr_cmd c;
+	struct dr_buf b;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	c.type = DR_CMD_KV_SET;
+	c.nargs = 2;
+	c.args[0].p = k;
+	c.args[0].len = strlen(k);
+	c.args[1].p = v;
+	c.args[1].len = strlen(v);
+	dr_buf_init(&b);
+	if (dr_cmd_encode(&c, &b) != 0)
+		abort();
+	rv = rig_apply(r, index, b.data, b.len);
+	dr_buf_close(&b);
+	return rv;
+}
+
+static const char *
+rig_get(struct rig *r, const char *key)
+{
+	static char out[256];
+	struct dr_buf b;
+	int rv;
+
+	dr_buf_init(&b);
+	rv = store_kv_get(r->store, key, strlen(key), &b);
+	snprintf(out, sizeof(out), "%.*s", (int)b.len,
+	         b.len ? (const char *)b.data : "");
+	dr_buf_close(&b);
+	return rv == 0 ? out : NULL;
+}
+
+static void
+test_apply_uses_raft_index(void)
+{
+	struct rig r;
+
+	rig_open(&r, "index");
+	CHECK_EQ_INT(rig_kv_set(&r, 3, "a", "1"), 0);
+	CHECK_EQ_INT(r.seen.applied, 1);
+	CHECK_EQ_INT(r.seen.last_index, 3);
+	CHECK_EQ_INT(r.seen.last_seq, 1);
+	CHECK_EQ_INT(r.seen.last_len % 8, 0);
+	CHECK_EQ_INT(store_applied_index(r.store), 3);
+	CHECK_EQ_INT(rig_kv_set(&r, 4, "a", "2"), 0);
+	CHECK_EQ_INT(store_applied_index(r.store), 4);
+	CHECK_EQ_INT(store_change_seq(r.store), 2);
+	CHECK_EQ_STR(rig_get(&r, "a"), "2");
+	rig_close(&r);
+}
+
+/* The value of key as another process (dnsd) sees it, or NULL. */
+static const char *
+peek(const char *name, const char *key)
+{
+	static char out[256];
+	char path[256];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	const char *rv = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.db", tmpdir, name);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE key = ?1", -1,
+	                       &st, NULL) != SQLITE_OK) {
+		CHECK(!"cannot read the database");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, sizeof(out), "%s", sqlite3_column_text(st, 0));
+		rv = out;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rv;
+}
+
+/* Hooks (replies, publications) only run once the batch is committed. */
+static void
+test_flush_commits_then_tells(void)
+{
+	struct rig r;
+
+	rig_open(&r, "flush");
+	r.batch = true;
+	r.raft.state = RAFT_LEADER;
+	r.raft.current_term = 7;
+	CHECK_EQ_INT(rig_kv_set(&r, 1, "a", "1"), 0);
+	CHECK_EQ_INT(rig_kv_set(&r, 2, "b", "2"), 0);
+	CHECK_EQ_INT(r.seen.applied, 0);
+	CHECK(store_uncommitted(r.store));
+	CHECK(peek("flush", "a") == NULL);
+	/* Our own connection already reads the applied state. */
+	CHECK_EQ_STR(rig_get(&r, "b"), "2");
+	fsm_flush(&r.fsm);
+	CHECK(!store_uncommitted(r.store));
+	CHECK_EQ_INT(r.seen.applied, 2);
+	CHECK_EQ_INT(r.seen.last_index, 2);
+	CHECK_EQ_INT(r.seen.last_seq, 2);
+	CHECK_EQ_INT(r.seen.last_leader_term, 7);
+	CHECK_EQ_STR(peek("flush", "a"), "1");
+	CHECK_EQ_STR(peek("flush", "b"), "2");
+	/* A follower's entries carry no leader term. */
+	r.raft.state = RAFT_FOLLOWER;
+	CHECK_EQ_INT(rig_kv_set(&r, 3, "c", "3"), 0);
+	fsm_flush(&r.fsm);
+	CHECK_EQ_INT(r.seen.last_leader_term, 0);
+	rig_close(&r);
+}
+
+static void
+test_replay_not_applied_twice(void)
+{
+	struct rig r;
+
+	rig_open(&r, "replay");
+	CHECK_EQ_INT(rig_kv_set(&r, 1, "a", "1"), 0);
+	CHECK_EQ_INT(rig_kv_set(&r, 2, "a", "2"), 0);
+	rig_close(&r);
+
+	/* Restart: c-raft replays from 1; the hooks must stay silent. */
+	rig_open(&r, "replay");
+	CHECK_EQ_INT(rig_kv_set(&r, 1, "a", "1"), 0);
+	CHECK_EQ_INT(rig_kv_set(&r, 2, "a", "2"), 0);
+	CHECK_EQ_INT(r.seen.applied + r.seen.rejected, 0);
+	CHECK_EQ_INT(store_change_seq(r.store), 2);
+	CHECK_EQ_STR(rig_get(&r, "a"), "2");
+	CHECK_EQ_INT(rig_kv_set(&r, 3, "a", "3"), 0);
+	CHECK_EQ_INT(r.seen.applied, 1);
+	CHECK_EQ_INT(r.seen.last_seq, 3);
+	rig_close(&r);
+}
+
+static void
+test_malformed_entry(void)
+{
+	struct rig r;
+	uint8_t junk[24];
+
+	rig_open(&r, "malformed");
+	memset(junk, 0xee, sizeof(junk));
+	CHECK_EQ_INT(rig_kv_set(&r, 1, "a", "1"), 0);
+	CHECK_EQ_INT(rig_apply(&r, 2, junk, sizeof(junk)), 0);
+	CHECK_EQ_INT(rig_apply(&r, 3, junk, 5), 0);
+	CHECK_EQ_INT(r.seen.rejected, 2);
+	CHECK_EQ_INT(r.seen.applied, 1);
+	CHECK_EQ_INT(store_applied_index(r.store), 3);
+	CHECK_EQ_INT(store_change_seq(r.store), 1);
+	CHECK_EQ_STR(rig_get(&r, "a"), "1");
+	rig_close(&r);
+}
+
+/* Takes a snapshot through the fsm; returns a raft_malloc'ed copy. */
+static struct raft_buffer
+rig_snapshot(struct rig *r)
+{
+	struct raft_buffer *bufs = NULL, out = { NULL, 0 };
+	unsigned n = 0;
+
+	CHECK_EQ_INT(r->fsm.raft_fsm.snapshot(&r->fsm.raft_fsm, &bufs, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	if (bufs == NULL || n != 1)
+		return out;
+	out.len = bufs[0].len;
+	out.base = raft_malloc(out.len);
+	memcpy(out.base, bufs[0].base, out.len);
+	/* What c-raft does after writing it (fsm version 2, no finalize). */
+	raft_free(bufs[0].base);
+	raft_free(bufs);
+	return out;
+}
+
+static void
+test_snapshot_restore(void)
+{
+	struct rig a, b;
+	struct raft_buffer snap;
+	char key[16];
+	int i;
+
+	rig_open(&a, "snap-a");
+	rig_open(&b, "snap-b");
+	for (i = 1; i <= 50; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		CHECK_EQ_INT(rig_kv_set(&a, (uint64_t)i, key, key), 0);
+	}
+	snap = rig_snapshot(&a);
+	CHECK(snap.len > 0);
+	/* On success restore owns (and frees) the buffer. */
+	CHECK_EQ_INT(b.fsm.raft_fsm.restore(&b.fsm.raft_fsm, &snap), 0);
+	CHECK_EQ_INT(b.seen.resets, 1);
+	CHECK_EQ_INT(store_applied_index(b.store), 50);
+	CHECK_EQ_INT(store_change_seq(b.store), 50);
+	CHECK_EQ_STR(rig_get(&b, "k1"), "k1");
+	CHECK_EQ_STR(rig_get(&b, "k50"), "k50");
+	/* Then c-raft applies what follows the snapshot. */
+	b.raft.last_applied = 50;
+	CHECK_EQ_INT(rig_kv_set(&b, 51, "k1", "changed"), 0);
+	CHECK_EQ_STR(rig_get(&b, "k1"), "changed");
+	CHECK_EQ_INT(store_change_seq(b.store), 51);
+
+	/* A stale snapshot (a restart restoring the last one) is ignored. */
+	snap = rig_snapshot(&a);
+	CHECK_EQ_INT(b.fsm.raft_fsm.restore(&b.fsm.raft_fsm, &snap), 0);
+	CHECK_EQ_INT(b.seen.resets, 1);
+	CHECK_EQ_STR(rig_get(&b, "k1"), "changed");
+	CHECK_EQ_INT(store_applied_index(b.store), 51);
+	rig_close(&a);
+	rig_close(&b);
+}
+
+static void
+test_restore_garbage_refused(void)
+{
+	struct rig r;
+	struct raft_buffer buf;
+
+	rig_open(&r, "garbage");
+	CHECK_EQ_INT(rig_kv_set(&r, 1, "a", "1"), 0);
+	buf.len = 4096;
+	buf.base = raft_malloc(buf.len);
+	memset(buf.base, 0x11, buf.len);
+	/* On failure c-raft keeps and frees the buffer itself. */
+	CHECK(r.fsm.raft_fsm.restore(&r.fsm.raft_fsm, &buf) != 0);
+	raft_free(buf.base);
+	CHECK_EQ_INT(r.seen.resets, 0);
+	CHECK_EQ_STR(rig_get(&r, "a"), "1");
+	rig_close(&r);
+}
+
+int
+main(void)
+{
+	char cmd[128];
+
+	dr_log_init("test_fsm", false);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/drfsmXXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	RUN(test_apply_uses_raft_index);
+	RUN(test_flush_commits_then_tells);
+	RUN(test_replay_not_applied_twice);
+	RUN(test_malformed_entry);
+	RUN(test_snapshot_restore);
+	RUN(test_restore_garbage_refused);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	return UNIT_DONE();
+}
