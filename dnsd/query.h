@@ -39,8 +39,10 @@ struct query_result {
  * EDNS payload size clamped to [512, 4096]; an answer that does not fit
  * loses its additional section (except referral glue) and, if that is not
  * enough, goes out with TC=1 and the question only. Does no allocation
- * and no lookup other than hash probes. Returns QUERY_DROP, QUERY_SEND or
- * QUERY_XFR; res is filled for the latter two.
+ * and no lookup other than hash probes. AXFR/IXFR over UDP get FORMERR
+ * (RFC 5936 4.2: transfers need TCP). Returns QUERY_DROP, QUERY_SEND or
+ * QUERY_XFR; res is filled for the latter two. Safe to call concurrently
+ * from several threads on the same db as long as nobody writes to it.
  */
 int query_process(const struct zonedb *db, const uint8_t *pkt, size_t len,
                   int transport, uint8_t *out, size_t cap,

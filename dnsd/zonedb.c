@@ -79,6 +79,7 @@ struct zonedb {
 	size_t nzones;
 	size_t last_touched;
 	struct answer_builder *ab; /* owned */
+	uint8_t *rdbuf;            /* owned: RDATA_MAX bytes of scratch */
 };
 
 static void *
@@ -576,6 +577,7 @@ zonedb_new(void)
 	db->dtab = xcalloc(db->dmask + 1, sizeof(*db->dtab));
 	db->root = node_new(db, root, 1, dname_hash(root, 1), NULL);
 	db->ab = answer_builder_new();
+	db->rdbuf = xmalloc(RDATA_MAX);
 	return db;
 }
 
@@ -608,6 +610,7 @@ zonedb_free(struct zonedb *db)
 	free(db->dtab);
 	free(db->touched);
 	answer_builder_free(db->ab);
+	free(db->rdbuf);
 	free(db);
 }
 
@@ -650,7 +653,7 @@ zonedb_add_record(struct zonedb *db, const char *zone, const char *owner,
                   const char *type, int64_t ttl, const char *rdata)
 {
 	uint8_t apex[DNAME_MAX], own[DNAME_MAX];
-	static uint8_t rd[RDATA_MAX];
+	uint8_t *rd = db->rdbuf;
 	int alen, olen, rdlen, rv;
 	uint16_t t;
 
@@ -677,7 +680,7 @@ zonedb_del_record(struct zonedb *db, const char *zone, const char *owner,
                   const char *type, const char *rdata)
 {
 	uint8_t apex[DNAME_MAX], own[DNAME_MAX];
-	static uint8_t rd[RDATA_MAX];
+	uint8_t *rd = db->rdbuf;
 	int alen, olen, rdlen, rv;
 	uint16_t t;
 
