@@ -32,6 +32,7 @@ node_flush_cb(uv_prepare_t *h)
 	struct node *n = h->data;
 
 	fsm_flush(&n->fsm);
+	propose_flush(&n->propose);
 }
 
 static void
@@ -147,6 +148,7 @@ node_watch_cb(uv_check_t *h)
 	if (n->closing)
 		return;
 	fsm_flush(&n->fsm);
+	propose_flush(&n->propose);
 	state = raft_state(r);
 	raft_leader(r, &leader, &addr);
 	if (state != n->last_state || leader != n->last_leader ||
@@ -194,23 +196,17 @@ node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
 	if ((rv = dr_mkdirs(n->dir)) != 0)
 		return rv;
 
-	if ((rv = raft_uv_tcp_init(&n->transport, loop)) != 0) {
+	/* An empty host means every interface; peers dial n->raft_addr. */
+	if (bind.host[0] == '\0')
+		snprintf(bind_addr, sizeof(bind_addr), "0.0.0.0:%u", bind.port);
+	if ((rv = transport_init(&n->transport, loop,
+	                         bind.host[0] == '\0' ? bind_addr : NULL)) !=
+	    0) {
 		log_warnx("raft, transport init failed (%s)",
 		          raft_strerror(rv));
 		return DR_EIO;
 	}
-	/* An empty host means every interface; peers dial n->raft_addr. */
-	if (bind.host[0] == '\0') {
-		snprintf(bind_addr, sizeof(bind_addr), "0.0.0.0:%u", bind.port);
-		if ((rv = raft_uv_tcp_set_bind_address(&n->transport,
-		                                       bind_addr)) != 0) {
-			log_warnx("raft, bind address %s refused (%s)",
-			          bind_addr, raft_strerror(rv));
-			rv = DR_EINVAL;
-			goto err_after_transport;
-		}
-	}
-	if ((rv = raft_uv_init(&n->io, loop, n->dir, &n->transport)) != 0) {
+	if ((rv = raft_uv_init(&n->io, loop, n->dir, &n->transport.t)) != 0) {
 		log_warnx("raft, storage init on %s failed (%s)", n->dir,
 		          n->io.errmsg);
 		rv = DR_EIO;
@@ -242,7 +238,7 @@ node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
 err_after_io:
 	raft_uv_close(&n->io);
 err_after_transport:
-	raft_uv_tcp_close(&n->transport);
+	transport_close(&n->transport);
 	return rv;
 }
 
@@ -328,7 +324,7 @@ node_raft_close_cb(struct raft *r)
 
 	fsm_flush(&n->fsm);
 	raft_uv_close(&n->io);
-	raft_uv_tcp_close(&n->transport);
+	transport_close(&n->transport);
 	propose_close(&n->propose);
 	fsm_close(&n->fsm);
 	uv_close((uv_handle_t *)&n->flush, NULL);

@@ -12,6 +12,7 @@
 #include "fsm.h"
 #include "propose.h"
 #include "store.h"
+#include "transport.h"
 
 /*
  * Completion of an asynchronous node operation: status is a DR_ST_* reply
@@ -37,7 +38,7 @@ struct node {
 	struct node_hooks hooks;
 	struct raft raft;
 	struct raft_io io;
-	struct raft_uv_transport transport;
+	struct transport transport; /* raft_uv_tcp with TCP_NODELAY */
 	struct fsm fsm;
 	struct propose propose;
 	uint64_t id;                 /* dr_raft_id(cfg->id) */

@@ -1,6 +1,7 @@
 /* Batched proposals: commands queued per loop iteration, one raft_apply. */
 #include "propose.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,7 @@ propose_fail_all(struct propose *p, const char *msg)
 	p->pending = p->pending_tail = NULL;
 	p->queued = p->queued_tail = NULL;
 	p->nqueued = 0;
+	p->nbatches = 0;
 	propose_fail_list(pending, msg);
 	propose_fail_list(queued, msg);
 }
@@ -123,6 +125,8 @@ propose_flush_batch(struct propose *p)
 		propose_fail_list(head, raft_strerror(rv));
 		return;
 	}
+	log_debug("propose, %u entries from index %" PRIu64, n, first);
+	p->batch_last[p->nbatches++] = first + n - 1;
 	for (i = 0, it = head; it != NULL; it = it->next, i++) {
 		it->buf = NULL; /* c-raft owns it now */
 		it->index = first + i;
@@ -135,12 +139,25 @@ propose_flush_batch(struct propose *p)
 	p->pending_tail = last;
 }
 
-static void
-propose_check_cb(uv_check_t *h)
+/* Batches whose last entry c-raft has not applied yet. */
+static unsigned
+propose_inflight(struct propose *p)
 {
-	struct propose *p = h->data;
+	uint64_t applied = raft_last_applied(p->raft);
+	unsigned i = 0, j;
 
-	if (p->queued == NULL)
+	while (i < p->nbatches && p->batch_last[i] <= applied)
+		i++;
+	for (j = 0; i + j < p->nbatches; j++)
+		p->batch_last[j] = p->batch_last[i + j];
+	p->nbatches -= i;
+	return p->nbatches;
+}
+
+void
+propose_flush(struct propose *p)
+{
+	if (p->queued == NULL || p->closed)
 		return;
 	if (!propose_is_leader(p)) {
 		struct propose_item *q = p->queued;
@@ -150,8 +167,15 @@ propose_check_cb(uv_check_t *h)
 		propose_fail_list(q, "leadership lost");
 		return;
 	}
-	while (p->queued != NULL && propose_is_leader(p))
+	while (p->queued != NULL && propose_is_leader(p) &&
+	       propose_inflight(p) < PROPOSE_MAX_INFLIGHT)
 		propose_flush_batch(p);
+}
+
+static void
+propose_check_cb(uv_check_t *h)
+{
+	propose_flush(h->data);
 }
 
 int

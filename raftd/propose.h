@@ -18,12 +18,23 @@ typedef void (*propose_cb)(void *arg, int status, const char *msg);
 
 struct propose_item;
 
+/*
+ * Batches proposed but not yet applied. While that many are in flight new
+ * commands wait and join one bigger batch: fewer AppendEntries messages
+ * and disk writes per command under load, no added delay when idle.
+ */
+#ifndef PROPOSE_MAX_INFLIGHT
+#define PROPOSE_MAX_INFLIGHT 2
+#endif
+
 struct propose {
 	struct raft *raft; /* borrowed */
 	uv_check_t check;  /* flushes the queue after each poll */
 	struct propose_item *queued, *queued_tail;   /* not yet proposed */
 	struct propose_item *pending, *pending_tail; /* by index, ascending */
 	unsigned nqueued;
+	uint64_t batch_last[PROPOSE_MAX_INFLIGHT]; /* last index of each */
+	unsigned nbatches;
 	bool closed;
 };
 
@@ -48,6 +59,13 @@ int propose_submit(struct propose *p, const void *cmd, size_t len,
  */
 void propose_applied(struct propose *p, uint64_t index, bool rejected,
                      uint64_t leader_term);
+
+/*
+ * Proposes queued commands if fewer than PROPOSE_MAX_INFLIGHT batches are
+ * in flight. Runs after every poll; call it too after entries were applied
+ * so that waiting commands go out without waiting for the next wake-up.
+ */
+void propose_flush(struct propose *p);
 
 /* Fails every queued and pending proposal with msg. */
 void propose_fail_all(struct propose *p, const char *msg);

@@ -39,7 +39,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES "
 	                  "('applied_index', ?1), ('change_seq', ?2)",
-	[STMT_KV_SET] = "INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)",
+	[STMT_KV_SET] = "INSERT INTO kv(key, value) VALUES (?1, ?2) "
+	                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[STMT_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
 	[STMT_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
 	[STMT_MEMBER_SET] = "INSERT OR REPLACE INTO members(" MEMBER_COLS
@@ -53,7 +54,11 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_MEMBER_COUNT] = "SELECT count(*) FROM members",
 };
 
-/* Column types follow DESIGN.md section 3; all text is human-readable. */
+/*
+ * Column types follow DESIGN.md section 3; all text is human-readable.
+ * kv and meta are WITHOUT ROWID: one b-tree each, so a batch commit
+ * writes fewer pages to the WAL.
+ */
 static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS records(zone TEXT NOT NULL, "
     "owner TEXT NOT NULL, type TEXT NOT NULL, ttl INTEGER NOT NULL, "
@@ -61,12 +66,12 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS zones(name TEXT PRIMARY KEY, "
     "serial INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT "
-    "NULL);"
+    "NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS members(id TEXT PRIMARY KEY, "
     "raft_id INTEGER NOT NULL, raft_addr TEXT NOT NULL, "
     "ctl_addr TEXT NOT NULL, dns_addr TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
-    "value INTEGER NOT NULL);"
+    "value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('applied_index', 0), "
     "('change_seq', 0);";
 
