@@ -204,7 +204,6 @@ flags_finish(struct dr_config *cfg, char *err, size_t errlen)
 {
 	struct dr_addr raft;
 	char url[DR_PATH_LEN + 64];
-	const char *p;
 
 	if (cfg->help)
 		return 0;
@@ -212,19 +211,11 @@ flags_finish(struct dr_config *cfg, char *err, size_t errlen)
 		flags_err(err, errlen, "-id is required");
 		return DR_EINVAL;
 	}
-	for (p = cfg->id; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-		      *p == '.')) {
-			flags_err(err, errlen,
-			          "-id: \"%s\" may only hold letters, digits, "
-			          "'-', '_' and '.'",
-			          cfg->id);
-			return DR_EINVAL;
-		}
-	}
-	if (strlen(cfg->id) > 64) {
-		flags_err(err, errlen, "-id: longer than 64 characters");
+	if (!dr_id_valid(cfg->id, strlen(cfg->id))) {
+		flags_err(
+		    err, errlen,
+		    "-id: \"%s\" must be 1-%d letters, digits, '-', '_' or '.'",
+		    cfg->id, DR_ID_MAX);
 		return DR_EINVAL;
 	}
 	if (cfg->ctl_addr[0] == '\0') {
@@ -450,4 +441,22 @@ dr_parent_death_signal(void)
 	/* The supervisor may have died before the prctl took effect. */
 	if (getppid() != parent)
 		raise(SIGTERM);
+}
+
+bool
+dr_id_valid(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > DR_ID_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return false;
+	}
+	return true;
 }

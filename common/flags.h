@@ -12,6 +12,8 @@
 #define DR_PATH_LEN       4096
 /* sun_path is 108 bytes; ipc:// urls are built from data.dir. */
 #define DR_IPC_PATH_MAX 100
+/* Node names: 1-64 of [A-Za-z0-9._-]. */
+#define DR_ID_MAX 64
 
 /* A parsed "host:port" (host may be empty = all interfaces, or [v6]). */
 struct dr_addr {
@@ -60,6 +62,9 @@ int dr_addr_parse(const char *s, struct dr_addr *out);
  * 127.0.0.1. Used for the address peers dial and that members record.
  */
 int dr_addr_advertise(const char *s, char *out, size_t outlen);
+
+/* True when p[0..len) is a valid node name (see DR_ID_MAX). */
+bool dr_id_valid(const char *p, size_t len);
 
 /* The Raft server id for a node name (64-bit FNV-1a, never 0). */
 uint64_t dr_raft_id(const char *name);

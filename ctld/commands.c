@@ -448,24 +448,6 @@ build_members(const struct commands_parsed *p, struct dr_buf *msg,
 
 /* Node ids follow the -id flag's rule: [A-Za-z0-9._-]{1,64}. */
 static bool
-id_ok(struct dr_str id)
-{
-	size_t i;
-
-	if (id.len == 0 || id.len > 64)
-		return false;
-	for (i = 0; i < id.len; i++) {
-		char c = id.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		      c == '.'))
-			return false;
-	}
-	return true;
-}
-
-static bool
 addr_ok(struct dr_str s)
 {
 	char tmp[DR_ADDR_LEN];
@@ -484,7 +466,7 @@ build_join(const struct commands_parsed *p, struct dr_buf *msg,
 {
 	unsigned i;
 
-	if (!id_ok(p->args[0])) {
+	if (!dr_id_valid(p->args[0].p, p->args[0].len)) {
 		commands_put_line(out, "ERROR invalid id");
 		return COMMANDS_DONE;
 	}
@@ -506,7 +488,7 @@ static int
 build_remove(const struct commands_parsed *p, struct dr_buf *msg,
              struct dr_buf *out, enum commands_action *act)
 {
-	if (!id_ok(p->args[0])) {
+	if (!dr_id_valid(p->args[0].p, p->args[0].len)) {
 		commands_put_line(out, "ERROR invalid id");
 		return COMMANDS_DONE;
 	}
@@ -520,7 +502,7 @@ static int
 build_transfer(const struct commands_parsed *p, struct dr_buf *msg,
                struct dr_buf *out, enum commands_action *act)
 {
-	if (p->nargs == 1 && !id_ok(p->args[0])) {
+	if (p->nargs == 1 && !dr_id_valid(p->args[0].p, p->args[0].len)) {
 		commands_put_line(out, "ERROR invalid id");
 		return COMMANDS_DONE;
 	}

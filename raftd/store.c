@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "err.h"
+#include "flags.h"
 #include "log.h"
 
 enum {
@@ -253,24 +254,6 @@ store_change_seq(const struct store *s)
 	return s->change_seq;
 }
 
-static bool
-store_valid_id(struct dr_str id)
-{
-	size_t i;
-
-	if (id.len == 0 || id.len > STORE_ID_MAX)
-		return false;
-	for (i = 0; i < id.len; i++) {
-		char c = id.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		      c == '.'))
-			return false;
-	}
-	return true;
-}
-
 /* Addresses end up in space-separated text replies: printable, no spaces. */
 static bool
 store_valid_addr(struct dr_str a)
@@ -312,7 +295,7 @@ store_cmd_check(const struct dr_cmd *c)
 
 	switch (c->type) {
 	case DR_CMD_MEMBER_ADD:
-		if (!store_valid_id(c->args[0]))
+		if (!dr_id_valid(c->args[0].p, c->args[0].len))
 			return "invalid member id";
 		if (!store_parse_raft_id(c->args[1], &id))
 			return "invalid raft id";
@@ -322,7 +305,7 @@ store_cmd_check(const struct dr_cmd *c)
 			return "invalid address";
 		return NULL;
 	case DR_CMD_MEMBER_DEL:
-		if (!store_valid_id(c->args[0]))
+		if (!dr_id_valid(c->args[0].p, c->args[0].len))
 			return "invalid member id";
 		return NULL;
 	default:
