@@ -11,6 +11,7 @@
 #include "err.h"
 #include "log.h"
 #include "membership.h"
+#include "status.h"
 #include "wire.h"
 
 static void
@@ -58,21 +59,6 @@ node_server_name(struct node *n, raft_id id, char *out, size_t outlen)
 		snprintf(out, outlen, "%llu", id);
 }
 
-static const char *
-node_server_role(int role)
-{
-	switch (role) {
-	case RAFT_VOTER:
-		return "voter";
-	case RAFT_STANDBY:
-		return "standby";
-	case RAFT_SPARE:
-		return "spare";
-	default:
-		return "unknown";
-	}
-}
-
 static void
 node_log_config(struct node *n)
 {
@@ -88,7 +74,7 @@ node_log_config(struct node *n)
 		node_server_name(n, c->servers[i].id, name, sizeof(name));
 		k = snprintf(line + used, sizeof(line) - used, "%s%s %s %s",
 		             i ? ", " : "", name, c->servers[i].address,
-		             node_server_role(c->servers[i].role));
+		             status_role_name(c->servers[i].role));
 		if (k < 0)
 			break;
 		used += (size_t)k;

@@ -47,12 +47,10 @@ status_server(const struct raft_configuration *c, uint64_t id)
 	return NULL;
 }
 
-static const char *
-status_role(const struct raft_server *s)
+const char *
+status_role_name(int role)
 {
-	if (s == NULL)
-		return "unknown";
-	switch (s->role) {
+	switch (role) {
 	case RAFT_VOTER:
 		return "voter";
 	case RAFT_STANDBY:
@@ -62,6 +60,12 @@ status_role(const struct raft_server *s)
 	default:
 		return "unknown";
 	}
+}
+
+static const char *
+status_role(const struct raft_server *s)
+{
+	return s == NULL ? "unknown" : status_role_name(s->role);
 }
 
 void

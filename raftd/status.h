@@ -5,6 +5,9 @@
 #include "node.h"
 #include "wire.h"
 
+/* Name of a c-raft server role (RAFT_VOTER...): "voter", ... "unknown". */
+const char *status_role_name(int role);
+
 /*
  * Appends "key value\n" lines: id, raft_id, role, leader, leader_raft_id,
  * term, commit_index, last_index, applied_index (Raft's last applied
