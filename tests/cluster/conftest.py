@@ -6,6 +6,7 @@ every node the test started. When a test fails, the tail of each node's
 log is attached to the report.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -35,6 +36,16 @@ def _alarm(signum, frame):
     raise TestTimeout("per-test timeout expired")
 
 
+@contextlib.contextmanager
+def _alarm(item):
+    """Arms the per-test deadline for one phase and always disarms it."""
+    _with_alarm(item)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 def _with_alarm(item):
     signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, _deadline(item))
@@ -42,20 +53,14 @@ def _with_alarm(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
-    _with_alarm(item)
-    try:
+    with _alarm(item):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
-    _with_alarm(item)
-    try:
+    with _alarm(item):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 @pytest.hookimpl(hookwrapper=True)
