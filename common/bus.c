@@ -48,6 +48,14 @@ bus_err(const char *what, const char *url, int nrv)
 	return DR_EIO;
 }
 
+/* nng refuses messages over 1 MB by default; ours go up to a whole zone. */
+static void
+bus_allow_large(nng_socket sock)
+{
+	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ,
+	                    (size_t)DR_WIRE_HDR_LEN + DR_WIRE_MAX_PAYLOAD);
+}
+
 /* Dials in the background and redials quickly after the peer restarts. */
 static int
 bus_dial(nng_socket sock, const char *url)
@@ -219,6 +227,7 @@ dr_bus_server_start(struct dr_bus_server **out, uv_loop_t *loop,
 		bus_err("rep open", url, nrv);
 		goto err_after_alloc;
 	}
+	bus_allow_large(s->sock);
 	if ((nrv = nng_listen(s->sock, url, NULL, 0)) != 0) {
 		bus_err("listen", url, nrv);
 		goto err_after_open;
@@ -371,6 +380,7 @@ dr_bus_client_start(struct dr_bus_client **out, uv_loop_t *loop,
 		bus_err("req open", url, nrv);
 		goto err_after_alloc;
 	}
+	bus_allow_large(c->sock);
 	/* Never resend: an APPLY proposed twice would be applied twice. */
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
 	                  NNG_DURATION_INFINITE);
@@ -550,6 +560,7 @@ dr_bus_sub_start(struct dr_bus_sub **out, uv_loop_t *loop, const char *url,
 		bus_err("sub open", url, nrv);
 		goto err_after_alloc;
 	}
+	bus_allow_large(s->sock);
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, BUS_QUEUE_LEN);
 	nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	if (bus_dial(s->sock, url) != 0)

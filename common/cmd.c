@@ -15,6 +15,10 @@ static const struct cmd_info cmd_table[DR_CMD_TYPE_MAX + 1] = {
 	[DR_CMD_KV_DEL] = { "kv_del", 1 },
 	[DR_CMD_MEMBER_ADD] = { "member_add", 5 },
 	[DR_CMD_MEMBER_DEL] = { "member_del", 1 },
+	[DR_CMD_RR_ADD] = { "rr_add", 5 },
+	[DR_CMD_RR_DEL] = { "rr_del", 4 },
+	[DR_CMD_ZONE_REPLACE] = { "zone_replace", 3 },
+	[DR_CMD_ZONE_DEL] = { "zone_del", 1 },
 };
 
 static const struct cmd_info *

@@ -29,8 +29,29 @@ enum dr_cmd_type {
 	DR_CMD_KV_DEL = 2,     /* key */
 	DR_CMD_MEMBER_ADD = 3, /* id, raft_id (decimal), raft, ctl, dns addr */
 	DR_CMD_MEMBER_DEL = 4, /* id */
-	DR_CMD_TYPE_MAX = 4,
+	/*
+	 * Records (DESIGN.md section 3). Names are lowercase absolute names
+	 * with the trailing dot ("www.example.com."), type the mnemonic
+	 * ("A", "TYPE65534"), ttl decimal 0..2147483647, rdata presentation
+	 * format as dr_rr_parse (rr.h) writes it.
+	 */
+	DR_CMD_RR_ADD = 5,       /* zone, owner, type, ttl, rdata */
+	DR_CMD_RR_DEL = 6,       /* zone, owner, type, rdata */
+	DR_CMD_ZONE_REPLACE = 7, /* zone, source, records */
+	DR_CMD_ZONE_DEL = 8,     /* zone */
+	DR_CMD_TYPE_MAX = 8,
 };
+
+/*
+ * ZONE_REPLACE: source names where the records came from, for logs (a
+ * file path, or "ctl"); records is the complete new content of the zone,
+ * one canonical record per line as dr_rr_parse writes it ("owner ttl TYPE
+ * rdata\n"), exactly one SOA at the apex among them.
+ *
+ * The same encoding carries the effects of an applied command on the pub
+ * socket (wire.h, DR_MSG_CHANGE): a sequence of RR_ADD (record present
+ * from now on, with this TTL) and RR_DEL (record gone) commands.
+ */
 
 struct dr_cmd {
 	unsigned type;

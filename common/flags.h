@@ -69,7 +69,10 @@ bool dr_id_valid(const char *p, size_t len);
 /* The Raft server id for a node name (64-bit FNV-1a, never 0). */
 uint64_t dr_raft_id(const char *name);
 
-/* ipc:// url of an endpoint ("raftd" req/rep, "pub" pub/sub) of a node. */
+/*
+ * ipc:// url of an endpoint of a node: "raftd" (raftd req/rep), "pub"
+ * (raftd pub/sub), "dnsd" (dnsd req/rep: DR_MSG_STATUS for its counters).
+ */
 void dr_ipc_url(const struct dr_config *cfg, const char *name, char *out,
                 size_t outlen);
 /* Directory holding the ipc sockets: <data.dir>/run. */

@@ -35,14 +35,32 @@ enum dr_msg_type {
 	DR_MSG_REMOVE = 6,  /* payload: str id */
 	DR_MSG_TRANSFER = 7, /* payload: str id, possibly empty (= any) */
 	DR_MSG_REPLY = 8,    /* status in header; payload depends on status */
-	/* raftd -> subscribers (pub/sub). */
-	DR_MSG_CHANGE = 32,    /* payload: the applied encoded dr_cmd */
+	/*
+	 * Record reads (ctld -> raftd), local unless DR_WF_CONSISTENT. Reply
+	 * payloads are text: canonical record lines "owner ttl TYPE rdata\n"
+	 * (rr.h); NOTFOUND when there is nothing to list.
+	 */
+	DR_MSG_RR_GET = 9,     /* payload: str name, str type ("" = all) */
+	DR_MSG_ZONE_LIST = 10, /* reply: "zone serial records\n" per zone */
+	DR_MSG_ZONE_DUMP = 11, /* payload: str zone; reply: $ORIGIN-free
+	                          master file, SOA first, absolute names */
+	/*
+	 * raftd -> subscribers (pub/sub). seq is the state machine's change
+	 * counter after the change: every applied entry (also a KV write or
+	 * a rejected command) takes exactly one seq, so a subscriber that
+	 * sees seq != last + 1 missed something.
+	 */
+	DR_MSG_CHANGE = 32,    /* payload: effects on records, a sequence of
+	                          encoded RR_ADD / RR_DEL dr_cmd (cmd.h),
+	                          possibly empty; DR_WF_RELOAD: too many to
+	                          list, reload state.db instead */
 	DR_MSG_RESET = 33,     /* state.db replaced (snapshot restore) */
 	DR_MSG_HEARTBEAT = 34, /* no payload; index and seq are current */
 };
 
 /* Header flags. */
-#define DR_WF_CONSISTENT 0x0001u /* DR_MSG_GET: leader-confirmed read */
+#define DR_WF_CONSISTENT 0x0001u /* reads: leader-confirmed (barrier) */
+#define DR_WF_RELOAD     0x0002u /* DR_MSG_CHANGE: effects not listed */
 
 /*
  * Reply status. Payloads: OK -> result (value, text); NOTFOUND -> none;
