@@ -18,6 +18,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "wire.h"
 
 #define BUS_QUEUE_LEN 8192 /* pub/sub buffers: see DESIGN.md section 7 */
 
