@@ -19,6 +19,13 @@ import subprocess
 import tempfile
 import time
 
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
 BIN_NAMES = ("dns-raft", "raftd", "ctld")
 
 # Python keeps orphaned daemons from turning into zombies that nobody reaps
@@ -541,6 +548,20 @@ class Node:
     def session(self, timeout=10.0):
         return Session(self.ctl_addr, timeout)
 
+    @property
+    def dns_hostport(self):
+        return "127.0.0.1:%d" % self.dns_port
+
+    def dns(self, qname, qtype="A", **kw):
+        """dns_query() against this node's dnsd."""
+        return dns_query(self.dns_port, qname, qtype, **kw)
+
+    def wait_dns(self, qname, qtype, pred, timeout=10, what=None, **kw):
+        """wait_dns() against this node's dnsd."""
+        return wait_dns(self.dns_port, qname, qtype, pred, timeout,
+                        what or "%s %s on %s" % (qname, qtype, self.name),
+                        **kw)
+
     def wait_ping(self, timeout=30):
         wait_until(lambda: self.ctl("kv ping", 2) == "PONG", timeout,
                    "%s to answer kv ping" % self.name)
@@ -564,9 +585,15 @@ class Cluster:
         self.nodes.append(n)
         return n
 
-    def start(self, n, timeout=60):
-        """Bootstraps node 0, joins nodes 1..n-1, waits until converged."""
-        first = self.add_node(join=None)
+    def start(self, n, timeout=60, first_args=None):
+        """Bootstraps node 0, joins nodes 1..n-1, waits until converged.
+
+        first_args: extra arguments of node 0 only (e.g. -zone.file F)
+        after the cluster's own extra_args.
+        """
+        first = self.add_node(join=None, extra_args=(
+            None if first_args is None else
+            self.extra_args + list(first_args)))
         first.start()
         wait_until(lambda: first.status(2).get("role") == "leader", timeout,
                    "%s to become leader of a new cluster" % first.name)
@@ -578,6 +605,13 @@ class Cluster:
 
     def live(self):
         return [n for n in self.nodes if n.running()]
+
+    def wait_dns_all(self, qname, qtype, pred, timeout=10, nodes=None):
+        """Waits until every node's dnsd (default: the live nodes) gives
+        a response satisfying pred; returns {node name: response}."""
+        nodes = nodes if nodes is not None else self.live()
+        return {n.name: n.wait_dns(qname, qtype, pred, timeout)
+                for n in nodes}
 
     def wait_converged(self, nodes=None, timeout=60):
         """Waits until every node in nodes reports members == voters ==
@@ -652,3 +686,156 @@ def write_until_success(node, key, value, timeout):
     wait_until(attempt, timeout, "kv set %s through %s to succeed" % (
         key, node.name), interval=0.05)
     return time.monotonic() - t0
+
+
+# --------------------------------------------------------------------------
+# DNS clients (dnspython from Debian)
+
+
+def dnsd_present():
+    """Asserts the dnsd binary was built (the supervisor skips a missing
+    one, so the DNS tests check it themselves)."""
+    path = os.path.join(bin_dir(), "dnsd")
+    assert os.access(path, os.X_OK), "dnsd missing: %s" % path
+    return path
+
+
+def soa_answer(m):
+    """A wait_dns predicate: the zone's SOA, authoritatively."""
+    return (m.rcode() == 0 and is_aa(m) and len(m.answer) == 1 and
+            m.answer[0].rdtype == dns.rdatatype.SOA)
+
+
+def soa_serial(m):
+    return m.answer[0][0].serial
+
+
+def dns_make(qname, qtype="A", edns=0, payload=1232, want_dnssec=False,
+             qid=None):
+    """A query message; edns=None or -1 sends no OPT record."""
+    if edns is None:
+        edns = -1
+    q = dns.message.make_query(qname, qtype, want_dnssec=want_dnssec)
+    # make_query(use_edns=1) means "EDNS on" (version 0): set it apart.
+    q.use_edns(edns, payload=payload,
+               ednsflags=dns.flags.DO if want_dnssec else 0)
+    q.flags &= ~dns.flags.RD
+    if qid is not None:
+        q.id = qid
+    return q
+
+
+def dns_query(port, qname, qtype="A", tcp=False, timeout=2.0, edns=0,
+              payload=1232, host="127.0.0.1"):
+    """One query to host:port; the response Message.
+
+    Raises dns.exception.Timeout when no answer comes (wait_dns turns it
+    into "not yet"). A truncated UDP answer is returned as it is (TC set),
+    never retried over TCP.
+    """
+    q = dns_make(qname, qtype, edns, payload)
+    if tcp:
+        return dns.query.tcp(q, host, timeout=timeout, port=port)
+    return dns.query.udp(q, host, timeout=timeout, port=port)
+
+
+def dns_raw(port, wire, tcp=False, timeout=2.0, host="127.0.0.1"):
+    """Sends raw query bytes; the raw response bytes, or None when nothing
+    comes back within timeout (a dropped query)."""
+    if tcp:
+        s = socket.create_connection((host, port), timeout=timeout)
+        try:
+            s.sendall(len(wire).to_bytes(2, "big") + wire)
+            hdr = _recv_exact(s, 2, timeout)
+            if hdr is None:
+                return None
+            return _recv_exact(s, int.from_bytes(hdr, "big"), timeout)
+        finally:
+            s.close()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(wire, (host, port))
+        try:
+            return s.recv(65535)
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
+def _recv_exact(s, n, timeout):
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        s.settimeout(left)
+        try:
+            chunk = s.recv(n - len(buf))
+        except socket.timeout:
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def rr_texts(msg, section="answer"):
+    """Sorted 'name ttl TYPE rdata' lines of a section (lowercase names)."""
+    out = []
+    for rrset in getattr(msg, section):
+        for rd in rrset:
+            out.append("%s %d %s %s" % (
+                rrset.name.to_text().lower(), rrset.ttl,
+                dns.rdatatype.to_text(rrset.rdtype), rd.to_text()))
+    return sorted(out)
+
+
+def rdatas(msg, qtype=None, section="answer"):
+    """Sorted rdata texts of the records of section (of type qtype)."""
+    want = dns.rdatatype.from_text(qtype) if qtype else None
+    return sorted(rd.to_text() for rrset in getattr(msg, section)
+                  for rd in rrset if want is None or rrset.rdtype == want)
+
+
+def is_aa(msg):
+    return bool(msg.flags & dns.flags.AA)
+
+
+def is_tc(msg):
+    return bool(msg.flags & dns.flags.TC)
+
+
+def rcode_text(msg):
+    return dns.rcode.to_text(msg.rcode())
+
+
+def wait_dns(port, qname, qtype, pred, timeout=10, what=None, **kw):
+    """Polls a DNS query until pred(response) is true; returns the response.
+
+    No answer (timeout) counts as "not yet".
+    """
+    def once():
+        try:
+            m = dns_query(port, qname, qtype, timeout=1.0, **kw)
+        except dns.exception.Timeout as e:
+            raise OSError("no answer: %s" % e)
+        return m if pred(m) else None
+    return wait_until(once, timeout, what or "%s %s on port %d" % (
+        qname, qtype, port), interval=0.02)
+
+
+def answers_with(rdata, qtype="A"):
+    """A wait_dns predicate: NOERROR, AA and rdata among the answers."""
+    def pred(m):
+        return (m.rcode() == 0 and is_aa(m) and rdata in rdatas(m, qtype))
+    return pred
+
+
+def answers_without(rdata, qtype="A"):
+    """A wait_dns predicate: AA and rdata not among the answers."""
+    def pred(m):
+        return is_aa(m) and rdata not in rdatas(m, qtype)
+    return pred

@@ -7,6 +7,8 @@ set(DR_CLUSTER_TESTS
 	supervisor
 	restart
 	badinput
+	knot_diff
+	dns_serve
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
