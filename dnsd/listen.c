@@ -1,0 +1,788 @@
+/* DNS over UDP (one SO_REUSEPORT socket per worker thread, recvmmsg and
+ * sendmmsg) and TCP (RFC 7766, on the loop thread). */
+#include "listen.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "flags.h"
+#include "log.h"
+#include "packet.h"
+#include "query.h"
+
+#define LISTEN_BATCH   64   /* datagrams per recvmmsg / sendmmsg */
+#define LISTEN_UDP_IN  4096 /* larger queries arrive truncated: dropped */
+#define LISTEN_RCVBUF  (4 * 1024 * 1024)
+#define TCP_MSG_MAX    65535
+#define TCP_IN_START   1024
+#define TCP_IN_MAX     (2 + TCP_MSG_MAX) /* one whole framed query */
+#define TCP_QUEUED_MAX (256 * 1024) /* unsent bytes before reading pauses */
+
+struct listen_worker {
+	struct listen *l; /* borrowed */
+	struct stats_shard *shard; /* borrowed */
+	pthread_t thread;
+	bool started;
+	int fd;
+	uint64_t tally[STATS_NCOUNTERS];
+	struct mmsghdr in[LISTEN_BATCH], out[LISTEN_BATCH];
+	struct iovec iin[LISTEN_BATCH], iout[LISTEN_BATCH];
+	struct sockaddr_storage addr[LISTEN_BATCH];
+	uint8_t ibuf[LISTEN_BATCH][LISTEN_UDP_IN];
+	uint8_t obuf[LISTEN_BATCH][PKT_EDNS_MAX];
+};
+
+struct tcp_conn {
+	uv_tcp_t h;
+	uv_timer_t idle;
+	struct listen *l; /* borrowed */
+	struct tcp_conn *next, **prevp;
+	uint8_t *in; /* owned: received bytes not yet answered */
+	size_t len, cap;
+	unsigned writes; /* uv_write requests in flight */
+	unsigned closes; /* handles closed so far (of 2) */
+	bool reading, eof, closing;
+	char peer[64];
+};
+
+struct tcp_write {
+	uv_write_t req;
+	struct tcp_conn *c; /* borrowed */
+	uint8_t data[];
+};
+
+/* ------------------------------------------------------- query logging */
+
+static const char *
+listen_rcode_name(unsigned rcode)
+{
+	static const char *const names[] = {
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+		"REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+	};
+
+	if (rcode < sizeof(names) / sizeof(names[0]))
+		return names[rcode];
+	return rcode == RCODE_BADVERS ? "BADVERS" : "RCODE?";
+}
+
+/* Presentation form of a validated wire name (non-printables escaped). */
+static void
+listen_name_text(const uint8_t *name, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (*name == 0) {
+		snprintf(out, cap, ".");
+		return;
+	}
+	while (*name != 0 && o + 6 < cap) {
+		unsigned n = *name++;
+
+		for (unsigned i = 0; i < n && o + 6 < cap; i++, name++) {
+			uint8_t ch = *name;
+
+			if ((ch >= 'a' && ch <= 'z') ||
+			    (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9') || ch == '-' ||
+			    ch == '_' || ch == '*')
+				out[o++] = (char)ch;
+			else
+				o += (size_t)snprintf(out + o, cap - o,
+				                      "\\%03u", ch);
+		}
+		out[o++] = '.';
+	}
+	out[o] = '\0';
+}
+
+/* One line per query with -v: client, name, type, outcome. */
+static void
+listen_log_query(const char *proto, const struct sockaddr *sa,
+                 const uint8_t *pkt, size_t len, int verdict,
+                 const struct query_result *res)
+{
+	struct packet_query q;
+	char peer[64] = "?", name[DNAME_MAX * 4 + 8] = "?";
+	uint16_t port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		uv_ip4_name(in, peer, sizeof(peer));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		uv_ip6_name(in6, peer, sizeof(peer));
+		port = ntohs(in6->sin6_port);
+	}
+	if (packet_parse_query(pkt, len, &q) == 0 && q.has_question)
+		listen_name_text(q.qname, name, sizeof(name));
+	else
+		q.qtype = 0;
+	if (verdict == QUERY_DROP)
+		log_debug("query, %s %s#%u %s type %u dropped", proto, peer,
+		          port, name, q.qtype);
+	else
+		log_debug("query, %s %s#%u %s type %u %s%s", proto, peer, port,
+		          name, q.qtype, listen_rcode_name(res->rcode),
+		          res->tc ? " truncated" : "");
+}
+
+/* ------------------------------------------------------------- address */
+
+/* Fills ss from a host (empty = all interfaces) and port. */
+static int
+listen_resolve(const struct dr_addr *a, struct sockaddr_storage *ss,
+               socklen_t *sslen)
+{
+	struct addrinfo hints, *res;
+	char port[8];
+	const char *host = a->host[0] != '\0' ? a->host : "0.0.0.0";
+	int rv;
+
+	memset(ss, 0, sizeof(*ss));
+	if (uv_ip4_addr(host, a->port, (struct sockaddr_in *)ss) == 0) {
+		*sslen = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (uv_ip6_addr(host, a->port, (struct sockaddr_in6 *)ss) == 0) {
+		*sslen = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	(void)snprintf(port, sizeof(port), "%u", a->port);
+	rv = getaddrinfo(host, port, &hints, &res);
+	if (rv != 0) {
+		log_warnx("listener, cannot resolve %s (%s)", host,
+		          gai_strerror(rv));
+		return DR_EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static uint16_t
+listen_sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static void
+listen_sa_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+}
+
+/* --------------------------------------------------------------- UDP */
+
+static int
+listen_udp_socket(struct sockaddr_storage *ss, socklen_t sslen, int *out)
+{
+	int fd, one = 1, rcvbuf = LISTEN_RCVBUF;
+
+	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warn("udp, socket");
+		return DR_EIO;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		log_warn("udp, SO_REUSEPORT");
+	/* Best effort: the kernel caps it at net.core.rmem_max. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (struct sockaddr *)ss, sslen) != 0) {
+		log_warn("udp, cannot bind port %u", listen_sa_port(ss));
+		close(fd);
+		return DR_EIO;
+	}
+	if (listen_sa_port(ss) == 0) {
+		/* Port 0: every further socket takes the one we got. */
+		struct sockaddr_storage got;
+		socklen_t glen = sizeof(got);
+
+		if (getsockname(fd, (struct sockaddr *)&got, &glen) != 0) {
+			log_warn("udp, getsockname");
+			close(fd);
+			return DR_EIO;
+		}
+		listen_sa_set_port(ss, listen_sa_port(&got));
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Blocks until the socket is readable; false when told to stop. */
+static bool
+listen_wait(struct listen_worker *w)
+{
+	struct pollfd p[2] = {
+		{ .fd = w->fd, .events = POLLIN },
+		{ .fd = w->l->stop_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (atomic_load(&w->l->stopping))
+			return false;
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("udp, poll");
+			return false;
+		}
+		if (p[1].revents != 0)
+			return false;
+		if (p[0].revents != 0)
+			return true;
+	}
+}
+
+/* Answers n received datagrams into w->out; returns how many to send. */
+static unsigned
+listen_answer(struct listen_worker *w, unsigned n)
+{
+	struct feed_view *view = w->l->view;
+	bool verbose = dr_log_verbose();
+	struct query_result res;
+	unsigned k = 0;
+
+	pthread_rwlock_rdlock(&view->lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr *mh = &w->in[i].msg_hdr;
+		int v;
+
+		if ((mh->msg_flags & MSG_TRUNC) != 0) {
+			memset(&res, 0, sizeof(res));
+			v = QUERY_DROP;
+		} else
+			v = query_process(view->db, w->ibuf[i], w->in[i].msg_len,
+			                  QUERY_UDP, w->obuf[k], PKT_EDNS_MAX,
+			                  &res);
+		stats_tally(w->tally, QUERY_UDP, v, &res);
+		if (verbose)
+			listen_log_query("udp", (struct sockaddr *)&w->addr[i],
+			                 w->ibuf[i], w->in[i].msg_len, v, &res);
+		if (v == QUERY_DROP)
+			continue;
+		w->iout[k].iov_base = w->obuf[k];
+		w->iout[k].iov_len = res.len;
+		w->out[k].msg_hdr.msg_name = &w->addr[i];
+		w->out[k].msg_hdr.msg_namelen = mh->msg_namelen;
+		k++;
+	}
+	pthread_rwlock_unlock(&view->lock);
+	return k;
+}
+
+static void
+listen_send(struct listen_worker *w, unsigned k)
+{
+	unsigned done = 0;
+
+	while (done < k) {
+		int n = sendmmsg(w->fd, w->out + done, k - done, 0);
+
+		if (n > 0) {
+			done += (unsigned)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* This datagram cannot go (e.g. unreachable): skip it. */
+		w->tally[STATS_DROPPED]++;
+		done++;
+	}
+}
+
+static void *
+listen_worker_main(void *arg)
+{
+	struct listen_worker *w = arg;
+
+	for (unsigned i = 0; i < LISTEN_BATCH; i++) {
+		w->iin[i].iov_base = w->ibuf[i];
+		w->iin[i].iov_len = LISTEN_UDP_IN;
+		w->in[i].msg_hdr.msg_iov = &w->iin[i];
+		w->in[i].msg_hdr.msg_iovlen = 1;
+		w->out[i].msg_hdr.msg_iov = &w->iout[i];
+		w->out[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (!atomic_load(&w->l->stopping)) {
+		int n;
+
+		for (unsigned i = 0; i < LISTEN_BATCH; i++) {
+			w->in[i].msg_hdr.msg_name = &w->addr[i];
+			w->in[i].msg_hdr.msg_namelen = sizeof(w->addr[i]);
+			w->in[i].msg_hdr.msg_flags = 0;
+		}
+		n = recvmmsg(w->fd, w->in, LISTEN_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (!listen_wait(w))
+					break;
+			} else if (errno != EINTR)
+				log_warn("udp, recvmmsg");
+			continue;
+		}
+		listen_send(w, listen_answer(w, (unsigned)n));
+		stats_flush(w->shard, w->tally);
+	}
+	return NULL;
+}
+
+/* Opens one socket per worker, then starts them with signals blocked. */
+static int
+listen_udp_start(struct listen *l, struct sockaddr_storage *ss,
+                 socklen_t sslen)
+{
+	sigset_t all, old;
+	unsigned i;
+	int rv;
+
+	l->workers = calloc(l->nworkers, sizeof(*l->workers));
+	if (l->workers == NULL)
+		abort();
+	for (i = 0; i < l->nworkers; i++) {
+		l->workers[i].l = l;
+		l->workers[i].shard = &l->stats->shards[i];
+		l->workers[i].fd = -1;
+		if ((rv = listen_udp_socket(ss, sslen, &l->workers[i].fd)) !=
+		    0)
+			return rv;
+	}
+	/* Signals go to the loop thread (libuv), never to a worker. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < l->nworkers; i++) {
+		if (pthread_create(&l->workers[i].thread, NULL,
+		                   listen_worker_main, &l->workers[i]) != 0)
+			fatalx("udp, cannot start worker threads");
+		l->workers[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+static void
+listen_udp_stop(struct listen *l)
+{
+	uint64_t one = 1;
+
+	if (l->workers == NULL)
+		return;
+	atomic_store(&l->stopping, true);
+	if (write(l->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("udp, waking workers");
+	for (unsigned i = 0; i < l->nworkers; i++) {
+		struct listen_worker *w = &l->workers[i];
+
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		if (w->fd >= 0)
+			close(w->fd);
+	}
+	free(l->workers);
+	l->workers = NULL;
+}
+
+/* --------------------------------------------------------------- TCP */
+
+static void
+tcp_conn_free_cb(uv_handle_t *h)
+{
+	struct tcp_conn *c = h->data;
+
+	if (++c->closes < 2)
+		return;
+	free(c->in);
+	free(c);
+}
+
+static void
+tcp_conn_close(struct tcp_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	*c->prevp = c->next;
+	if (c->next != NULL)
+		c->next->prevp = c->prevp;
+	c->l->nconns--;
+	c->l->stats->tcp_conns--;
+	log_debug("tcp %s, closed", c->peer);
+	uv_close((uv_handle_t *)&c->h, tcp_conn_free_cb);
+	uv_close((uv_handle_t *)&c->idle, tcp_conn_free_cb);
+}
+
+static void tcp_conn_process(struct tcp_conn *c);
+
+static void
+tcp_write_cb(uv_write_t *req, int status)
+{
+	struct tcp_write *wr = (struct tcp_write *)req;
+	struct tcp_conn *c = wr->c;
+
+	free(wr);
+	c->writes--;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		log_debug("tcp %s, write failed (%s)", c->peer,
+		          uv_strerror(status));
+		tcp_conn_close(c);
+		return;
+	}
+	tcp_conn_process(c);
+}
+
+/* Sends a framed response; what the socket does not take now is queued. */
+static void
+tcp_conn_send(struct tcp_conn *c, const uint8_t *frame, size_t len)
+{
+	uv_buf_t b = uv_buf_init((char *)frame, (unsigned)len);
+	struct tcp_write *wr;
+	int n = 0;
+
+	if (c->h.write_queue_size == 0) {
+		n = uv_try_write((uv_stream_t *)&c->h, &b, 1);
+		if (n == (int)len)
+			return;
+		if (n < 0 && n != UV_EAGAIN) {
+			tcp_conn_close(c);
+			return;
+		}
+		if (n < 0)
+			n = 0;
+	}
+	wr = malloc(sizeof(*wr) + len - (size_t)n);
+	if (wr == NULL)
+		abort();
+	wr->c = c;
+	memcpy(wr->data, frame + n, len - (size_t)n);
+	b = uv_buf_init((char *)wr->data, (unsigned)(len - (size_t)n));
+	if (uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, tcp_write_cb) !=
+	    0) {
+		free(wr);
+		tcp_conn_close(c);
+		return;
+	}
+	c->writes++;
+}
+
+/* Answers one framed query; false when the connection was closed. */
+static bool
+tcp_conn_answer(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct listen *l = c->l;
+	struct query_result res;
+	int v;
+
+	memset(&res, 0, sizeof(res));
+	v = query_process(l->view->db, pkt, len, QUERY_TCP, l->out + 2,
+	                  TCP_MSG_MAX, &res);
+	stats_tally(l->tally, QUERY_TCP, v, &res);
+	if (dr_log_verbose()) {
+		struct sockaddr_storage ss;
+		int sl = sizeof(ss);
+
+		memset(&ss, 0, sizeof(ss));
+		uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sl);
+		listen_log_query("tcp", (struct sockaddr *)&ss, pkt, len, v,
+		                 &res);
+	}
+	if (v == QUERY_DROP) {
+		/* Garbage on a stream: the framing cannot be trusted. */
+		tcp_conn_close(c);
+		return false;
+	}
+	/* QUERY_XFR: no transfers yet, send the REFUSED reply prepared. */
+	pkt_put16(l->out, (uint16_t)res.len);
+	tcp_conn_send(c, l->out, 2 + res.len);
+	return !c->closing;
+}
+
+static void tcp_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+/*
+ * Answers every complete query in the buffer while the unsent backlog is
+ * small, then reads on only if there is room for more.
+ */
+static void
+tcp_conn_process(struct tcp_conn *c)
+{
+	size_t off = 0;
+	bool room;
+
+	while (!c->closing && c->h.write_queue_size < TCP_QUEUED_MAX &&
+	       c->len - off >= 2) {
+		size_t flen = pkt_u16(c->in + off);
+
+		if (c->len - off < 2 + flen)
+			break;
+		if (!tcp_conn_answer(c, c->in + off + 2, flen))
+			break;
+		off += 2 + flen;
+	}
+	stats_flush(&c->l->stats->shards[c->l->nworkers], c->l->tally);
+	if (c->closing)
+		return;
+	memmove(c->in, c->in + off, c->len - off);
+	c->len -= off;
+	if (c->eof) {
+		/*
+		 * Half-closed by the client: once every answer is out, go
+		 * (an incomplete query left over is never answered).
+		 */
+		if (c->writes == 0)
+			tcp_conn_close(c);
+		return;
+	}
+	room = c->h.write_queue_size < TCP_QUEUED_MAX;
+	if (room && !c->reading) {
+		c->reading = true;
+		uv_read_start((uv_stream_t *)&c->h, tcp_alloc_cb, tcp_read_cb);
+	} else if (!room && c->reading) {
+		c->reading = false;
+		uv_read_stop((uv_stream_t *)&c->h);
+	}
+}
+
+static void
+tcp_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct tcp_conn *c = h->data;
+
+	if (c->len == c->cap && c->cap < TCP_IN_MAX) {
+		size_t cap = c->cap * 2 > TCP_IN_MAX ? TCP_IN_MAX : c->cap * 2;
+		uint8_t *p = realloc(c->in, cap);
+
+		if (p == NULL)
+			abort();
+		c->in = p;
+		c->cap = cap;
+	}
+	*buf = uv_buf_init((char *)c->in + c->len,
+	                   (unsigned)(c->cap - c->len));
+}
+
+static void
+tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct tcp_conn *c = s->data;
+
+	if (n == 0)
+		return;
+	if (n < 0) {
+		if (n != UV_EOF) {
+			log_debug("tcp %s, read failed (%s)", c->peer,
+			          uv_strerror((int)n));
+			tcp_conn_close(c);
+			return;
+		}
+		c->eof = true;
+		c->reading = false;
+		uv_read_stop(s);
+		tcp_conn_process(c);
+		return;
+	}
+	c->len += (size_t)n;
+	uv_timer_again(&c->idle);
+	tcp_conn_process(c);
+}
+
+static void
+tcp_idle_cb(uv_timer_t *t)
+{
+	struct tcp_conn *c = t->data;
+
+	log_debug("tcp %s, idle timeout", c->peer);
+	tcp_conn_close(c);
+}
+
+static void
+tcp_reject_free_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+tcp_peer_name(uv_tcp_t *h, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	char ip[48] = "?";
+
+	if (uv_tcp_getpeername(h, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6)
+			uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+		else
+			uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+	}
+	snprintf(out, cap, "%s#%u", ip, listen_sa_port(&ss));
+}
+
+static void
+tcp_connection_cb(uv_stream_t *server, int status)
+{
+	struct listen *l = server->data;
+	struct tcp_conn *c;
+
+	if (status < 0) {
+		log_warnx("tcp, accept failed (%s)", uv_strerror(status));
+		return;
+	}
+	if (l->nconns >= LISTEN_TCP_MAX) {
+		uv_tcp_t *h = malloc(sizeof(*h));
+
+		if (h == NULL)
+			abort();
+		uv_tcp_init(l->loop, h);
+		if (uv_accept(server, (uv_stream_t *)h) == 0)
+			log_debug("tcp, connection limit (%u), closing a new "
+			          "one",
+			          LISTEN_TCP_MAX);
+		uv_close((uv_handle_t *)h, tcp_reject_free_cb);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		abort();
+	c->l = l;
+	uv_tcp_init(l->loop, &c->h);
+	c->h.data = c;
+	uv_timer_init(l->loop, &c->idle);
+	c->idle.data = c;
+	c->next = l->conns;
+	if (c->next != NULL)
+		c->next->prevp = &c->next;
+	c->prevp = &l->conns;
+	l->conns = c;
+	l->nconns++;
+	l->stats->tcp_conns++;
+	if (uv_accept(server, (uv_stream_t *)&c->h) != 0) {
+		tcp_conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->h, 1);
+	tcp_peer_name(&c->h, c->peer, sizeof(c->peer));
+	log_debug("tcp %s, accepted", c->peer);
+	c->in = malloc(TCP_IN_START);
+	if (c->in == NULL)
+		abort();
+	c->cap = TCP_IN_START;
+	uv_timer_start(&c->idle, tcp_idle_cb, l->idle_ms, l->idle_ms);
+	tcp_conn_process(c);
+}
+
+static int
+listen_tcp_start(struct listen *l, const struct sockaddr_storage *ss)
+{
+	int rv;
+
+	uv_tcp_init(l->loop, &l->tcp);
+	l->tcp.data = l;
+	l->tcp_open = true;
+	rv = uv_tcp_bind(&l->tcp, (const struct sockaddr *)ss, 0);
+	if (rv == 0)
+		rv = uv_listen((uv_stream_t *)&l->tcp, 1024,
+		               tcp_connection_cb);
+	if (rv != 0) {
+		log_warnx("tcp, cannot listen on port %u (%s)",
+		          listen_sa_port(ss), uv_strerror(rv));
+		return DR_EIO;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+unsigned
+listen_default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > LISTEN_WORKERS_MAX ? LISTEN_WORKERS_MAX : (unsigned)n;
+}
+
+int
+listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
+             unsigned nworkers, struct feed_view *view, struct stats *stats)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct dr_addr a;
+	int rv;
+
+	memset(l, 0, sizeof(*l));
+	l->loop = loop;
+	l->view = view;
+	l->stats = stats;
+	l->idle_ms = LISTEN_TCP_IDLE_MS;
+	l->nworkers = nworkers < 1 ? 1
+	              : nworkers > LISTEN_WORKERS_MAX ? LISTEN_WORKERS_MAX
+	                                              : nworkers;
+	assert(stats->nshards > l->nworkers);
+	l->stop_fd = -1;
+	atomic_init(&l->stopping, false);
+	if (dr_addr_parse(addr, &a) != 0) {
+		log_warnx("listener, invalid address %s", addr);
+		return DR_EINVAL;
+	}
+	if ((rv = listen_resolve(&a, &ss, &sslen)) != 0)
+		return rv;
+	l->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (l->stop_fd < 0)
+		fatal("eventfd");
+	l->out = malloc(2 + TCP_MSG_MAX);
+	if (l->out == NULL)
+		abort();
+	/* UDP first: with port 0 it picks the port TCP then takes too. */
+	if ((rv = listen_udp_start(l, &ss, sslen)) != 0 ||
+	    (rv = listen_tcp_start(l, &ss)) != 0) {
+		listen_stop(l);
+		return rv;
+	}
+	l->port = listen_sa_port(&ss);
+	log_info("listener, serving DNS on %s (udp and tcp, %u udp workers)",
+	         addr, l->nworkers);
+	return 0;
+}
+
+void
+listen_stop(struct listen *l)
+{
+	listen_udp_stop(l);
+	if (l->tcp_open) {
+		l->tcp_open = false;
+		uv_close((uv_handle_t *)&l->tcp, NULL);
+	}
+	while (l->conns != NULL)
+		tcp_conn_close(l->conns);
+	if (l->stop_fd >= 0)
+		close(l->stop_fd);
+	l->stop_fd = -1;
+	free(l->out);
+	l->out = NULL;
+}

@@ -1,0 +1,140 @@
+/* dnsd: the node's read-only authoritative DNS server. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "feed.h"
+#include "flags.h"
+#include "listen.h"
+#include "log.h"
+#include "stats.h"
+
+struct dnsd {
+	uv_loop_t loop;
+	struct dr_config cfg;
+	struct stats stats;
+	struct feed feed;
+	struct listen listen;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	bool have_signals, have_feed, have_listen, stopping;
+};
+
+static void
+dnsd_stop(struct dnsd *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	if (d->have_listen)
+		listen_stop(&d->listen);
+	if (d->have_feed)
+		feed_stop(&d->feed);
+	stats_serve_stop(&d->stats);
+	if (d->have_signals) {
+		uv_close((uv_handle_t *)&d->sig_term, NULL);
+		uv_close((uv_handle_t *)&d->sig_int, NULL);
+		uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	}
+}
+
+static void
+dnsd_signal_cb(uv_signal_t *h, int signum)
+{
+	struct dnsd *d = h->data;
+
+	if (signum == SIGHUP) {
+		/* Zone files are ctld's; dnsd follows state.db. */
+		log_debug("%s, SIGHUP ignored", d->cfg.id);
+		return;
+	}
+	log_info("%s, stopping (%s)", d->cfg.id, strsignal(signum));
+	dnsd_stop(d);
+}
+
+static void
+dnsd_signals_start(struct dnsd *d)
+{
+	uv_signal_t *h[] = { &d->sig_term, &d->sig_int, &d->sig_hup };
+	int sig[] = { SIGTERM, SIGINT, SIGHUP };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (uv_signal_init(&d->loop, h[i]) != 0 ||
+		    uv_signal_start(h[i], dnsd_signal_cb, sig[i]) != 0)
+			fatalx("cannot watch signal %d", sig[i]);
+		h[i]->data = d;
+	}
+	d->have_signals = true;
+}
+
+/*
+ * Counters, then the feed (answers REFUSED until the first load), then
+ * the sockets. Failures after the feed started go through dnsd_stop.
+ */
+static int
+dnsd_start(struct dnsd *d)
+{
+	char path[DR_PATH_LEN + 64];
+	unsigned workers = listen_default_workers();
+	int rv;
+
+	dr_run_dir(&d->cfg, path, sizeof(path));
+	if ((rv = dr_mkdirs(path)) != 0)
+		return rv;
+	stats_init(&d->stats, workers + 1);
+	dr_ipc_url(&d->cfg, "dnsd", path, sizeof(path));
+	if ((rv = stats_serve_start(&d->stats, &d->loop, path)) != 0)
+		return rv;
+	snprintf(path, sizeof(path), "%s/state.db", d->cfg.data_dir);
+	feed_init(&d->feed, &d->loop, path, &d->stats);
+	d->have_feed = true;
+	dnsd_signals_start(d);
+	dr_ipc_url(&d->cfg, "pub", path, sizeof(path));
+	if ((rv = feed_start(&d->feed, path)) != 0)
+		goto err;
+	if ((rv = listen_start(&d->listen, &d->loop, d->cfg.dns_addr, workers,
+	                       &d->feed.view, &d->stats)) != 0)
+		goto err;
+	d->have_listen = true;
+	return 0;
+
+err:
+	dnsd_stop(d);
+	return rv;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct dnsd d;
+	char err[512];
+	int rv;
+
+	if (dr_flags_parse(&d.cfg, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dnsd: %s\n", err);
+		dr_flags_usage(stderr, "dnsd");
+		return 2;
+	}
+	if (d.cfg.help) {
+		dr_flags_usage(stdout, "dnsd");
+		return 0;
+	}
+	dr_log_init("dnsd", d.cfg.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	dr_parent_death_signal();
+	if (uv_loop_init(&d.loop) != 0)
+		fatalx("cannot create the event loop");
+
+	rv = dnsd_start(&d);
+	if (rv != 0)
+		log_warnx("%s, cannot start (%s)", d.cfg.id, dr_strerror(rv));
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	if (d.have_feed)
+		feed_close(&d.feed);
+	stats_close(&d.stats);
+	if (uv_loop_close(&d.loop) != 0)
+		log_warnx("event loop closed with handles still open");
+	if (rv == 0)
+		log_info("%s, stopped", d.cfg.id);
+	return rv == 0 ? 0 : 1;
+}
