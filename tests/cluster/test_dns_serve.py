@@ -19,9 +19,9 @@ import dns.rcode
 import pytest
 
 import drcluster
-from drcluster import (answers_with, answers_without, dns_query, dns_raw,
+from drcluster import (answers_with, answers_without, dns_raw,
                        dnsd_present, is_aa, is_tc, rdatas, rr_texts,
-                       soa_answer, wait_until)
+                       soa_answer)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

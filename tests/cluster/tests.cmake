@@ -9,6 +9,9 @@ set(DR_CLUSTER_TESTS
 	badinput
 	knot_diff
 	dns_serve
+	dns_reload
+	dns_failover
+	dns_resync
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}

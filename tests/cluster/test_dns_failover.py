@@ -1,0 +1,150 @@
+"""dnsd keeps answering through failures: a client queries dnsd continuously
+while raftd is killed (the leader's, then restarted by its supervisor) and
+while the whole leader node is killed with SIGKILL. Not one query may fail
+or get a wrong answer; writes made during the event reach every live dnsd.
+"""
+
+import os
+import shutil
+import signal
+import threading
+import time
+
+import dns.exception
+import pytest
+
+from drcluster import (answers_with, dnsd_present, dns_query, rr_texts,
+                       soa_answer, wait_until)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# Queries whose answers must not change during the events.
+STABLE = [("www.example.com.", "A"), ("api.example.com.", "A"),
+          ("nothere.example.com.", "A"), ("x.apps.example.com.", "A"),
+          ("host.lab.example.com.", "A"), ("example.com.", "MX"),
+          ("example.org.", "A")]
+MIN_QUERIES = 2000
+
+
+class Querier(threading.Thread):
+    """Queries every port in turn, each query once (timeout 1 s, no retry),
+    and records every failure or answer that differs from the expected."""
+
+    def __init__(self, ports, expected):
+        super().__init__(daemon=True)
+        self.ports = list(ports)
+        self.expected = expected
+        self.stop_evt = threading.Event()
+        self.count = 0
+        self.failures = []
+
+    @staticmethod
+    def view(m):
+        return (m.rcode(), m.flags & 0x0600, rr_texts(m),
+                rr_texts(m, "authority"), rr_texts(m, "additional"))
+
+    def run(self):
+        i = 0
+        while not self.stop_evt.is_set() or self.count < MIN_QUERIES:
+            port = self.ports[i % len(self.ports)]
+            q = STABLE[i % len(STABLE)]
+            i += 1
+            try:
+                m = dns_query(port, q[0], q[1], timeout=1.0)
+                v = self.view(m)
+                if v != self.expected[q]:
+                    self.failures.append((time.monotonic(), port, q,
+                                          "wrong", v))
+            except (dns.exception.DNSException, OSError) as e:
+                self.failures.append((time.monotonic(), port, q, "error",
+                                      repr(e)))
+            self.count += 1
+
+    def finish(self, timeout=60):
+        self.stop_evt.set()
+        self.join(timeout)
+        assert not self.is_alive(), "querier did not finish"
+
+
+def expected_answers(node):
+    out = {}
+    for q in STABLE:
+        out[q] = Querier.view(dns_query(node.dns_port, q[0], q[1]))
+    assert out[STABLE[0]][2], out
+    return out
+
+
+@pytest.fixture(scope="module")
+def c3(module_cluster):
+    dnsd_present()
+    zone = os.path.join(module_cluster.base_dir, "zone.txt")
+    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
+    module_cluster.start(3, first_args=["-zone.file", zone])
+    module_cluster.wait_dns_all("example.com.", "SOA", soa_answer, 30)
+    return module_cluster
+
+
+def rr_add_until_success(node, zone, rr, timeout):
+    last = [None]
+
+    def attempt():
+        last[0] = node.ctl("rr add %s %s" % (zone, rr), timeout=8)
+        return last[0].startswith("SUCCESS")
+    wait_until(attempt, timeout, "rr add %s through %s (last %r)" % (
+        rr, node.name, last), interval=0.05)
+
+
+@pytest.mark.timeout(180)
+def test_kill_leader_raftd_every_dnsd_keeps_answering(c3):
+    lead = c3.wait_converged()
+    expected = expected_answers(lead)
+    for n in c3.nodes:
+        assert expected_answers(n) == expected, n.name
+    # Every dnsd is queried, the one whose raftd dies included.
+    q = Querier([n.dns_port for n in c3.nodes], expected)
+    q.start()
+    try:
+        wait_until(lambda: q.count >= 200, 20, "queries before the kill")
+        old = lead.child_pid("raftd")
+        os.kill(old, signal.SIGKILL)
+        # A new leader takes writes, the old raftd comes back (restarted
+        # by its supervisor) and catches up; dnsd answers throughout.
+        survivor = [n for n in c3.nodes if n is not lead][0]
+        rr_add_until_success(survivor, "example.com",
+                             "afterkill 60 A 192.0.2.201", 30)
+        wait_until(lambda: lead.child_pid("raftd") != old, 30,
+                   "raftd of %s restarted" % lead.name)
+        c3.wait_dns_all("afterkill.example.com.", "A",
+                        answers_with("192.0.2.201"), timeout=30)
+        rr_add_until_success(lead, "example.com",
+                             "afterrestart 60 A 192.0.2.202", 30)
+        c3.wait_dns_all("afterrestart.example.com.", "A",
+                        answers_with("192.0.2.202"), timeout=30)
+    finally:
+        q.finish()
+    assert q.count >= MIN_QUERIES
+    assert not q.failures, "%d of %d queries failed or were wrong; first: " \
+        "%r" % (len(q.failures), q.count, q.failures[:5])
+
+
+@pytest.mark.timeout(180)
+def test_kill9_leader_node_other_dnsd_keep_answering(c3):
+    lead = c3.wait_converged()
+    others = [n for n in c3.nodes if n is not lead]
+    expected = expected_answers(others[0])
+    q = Querier([n.dns_port for n in others], expected)
+    q.start()
+    try:
+        wait_until(lambda: q.count >= 200, 20, "queries before the kill")
+        lead.kill()
+        rr_add_until_success(others[1], "example.com",
+                             "afternodekill 60 A 192.0.2.203", 30)
+        for n in others:
+            n.wait_dns("afternodekill.example.com.", "A",
+                       answers_with("192.0.2.203"), timeout=30)
+    finally:
+        q.finish()
+    assert q.count >= MIN_QUERIES
+    assert not q.failures, "%d of %d queries failed or were wrong; first: " \
+        "%r" % (len(q.failures), q.count, q.failures[:5])

@@ -1,0 +1,121 @@
+"""A dnsd that missed change messages resyncs from state.db and converges.
+
+The follower's dnsd is frozen with SIGSTOP (it neither reads its pub/sub
+socket nor answers) while its node's raftd restarts and records are written
+through the cluster (messages published to a new raftd before dnsd
+reconnects are lost for it), or while so many writes go through that its
+queue overflows. After SIGCONT it must answer the new data, and `stats`
+(through ctld) counts the resync.
+"""
+
+import os
+import shutil
+import signal
+
+import pytest
+
+from drcluster import (Session, answers_with, dnsd_present, soa_answer,
+                       wait_until)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+@pytest.fixture(scope="module")
+def c3(module_cluster):
+    dnsd_present()
+    zone = os.path.join(module_cluster.base_dir, "zone.txt")
+    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
+    module_cluster.start(3, first_args=["-zone.file", zone])
+    module_cluster.wait_dns_all("example.com.", "SOA", soa_answer, 30)
+    return module_cluster
+
+
+def stats(node):
+    """dnsd's counters through ctld's `stats` ('key value' lines)."""
+    out = {}
+    for ln in node.ctl("stats").splitlines():
+        if ln == ".":
+            break
+        k, _, v = ln.partition(" ")
+        assert not k.startswith("ERROR"), ln
+        out[k] = v
+    return out
+
+
+def resyncs(node):
+    return int(stats(node)["resyncs"])
+
+
+class Frozen:
+    """SIGSTOP a process for the duration of a with block (SIGCONT after,
+    even on failure)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __enter__(self):
+        os.kill(self.pid, signal.SIGSTOP)
+        return self
+
+    def __exit__(self, *exc):
+        os.kill(self.pid, signal.SIGCONT)
+
+
+@pytest.mark.timeout(150)
+def test_resync_after_raftd_restart_while_stopped(c3):
+    lead = c3.wait_converged()
+    fol = [n for n in c3.nodes if n is not lead][0]
+    r0 = resyncs(fol)
+    dnsd = fol.child_pid("dnsd")
+    with Frozen(dnsd):
+        r = lead.ctl("rr add example.com before 60 A 192.0.2.101")
+        assert r.startswith("SUCCESS"), r
+        old = fol.child_pid("raftd")
+        os.kill(old, signal.SIGKILL)
+        wait_until(lambda: fol.child_pid("raftd") != old, 30,
+                   "raftd of %s restarted" % fol.name)
+        fol.wait_ping(30)
+        for i in range(20):
+            r = lead.ctl("rr add example.com during%d 60 A 192.0.2.%d" %
+                         (i, 110 + i))
+            assert r.startswith("SUCCESS"), r
+        # The others see the writes; the frozen dnsd cannot.
+        for n in c3.nodes:
+            if n is not fol:
+                n.wait_dns("during19.example.com.", "A",
+                           answers_with("192.0.2.129"), 10)
+    assert fol.child_pid("dnsd") == dnsd, "dnsd was restarted"
+    for name, ip in (("before", "192.0.2.101"), ("during0", "192.0.2.110"),
+                     ("during19", "192.0.2.129")):
+        fol.wait_dns(name + ".example.com.", "A", answers_with(ip), 20)
+    wait_until(lambda: resyncs(fol) > r0, 10, "resyncs of %s's dnsd to "
+               "count up (was %d)" % (fol.name, r0))
+
+
+@pytest.mark.timeout(200)
+def test_resync_after_many_writes_while_stopped(c3):
+    """Enough writes that the stopped subscriber's queue overflows."""
+    lead = c3.wait_converged()
+    fol = [n for n in c3.nodes if n is not lead][-1]
+    dnsd = fol.child_pid("dnsd")
+    n_writes = 20000
+    with Frozen(dnsd):
+        with Session(lead.ctl_addr, timeout=60) as s:
+            batch = 500
+            for b in range(0, n_writes, batch):
+                s.sock.sendall("".join(
+                    "kv set flood%d %d\n" % (i, i)
+                    for i in range(b, b + batch)).encode())
+                for _ in range(batch):
+                    r = s.readline(60)
+                    assert r == "SUCCESS", r
+            r = s.cmd("rr add example.com afterflood 60 A 192.0.2.150")
+            assert r.startswith("SUCCESS"), r
+    fol.wait_dns("afterflood.example.com.", "A",
+                 answers_with("192.0.2.150"), 30)
+    assert fol.child_pid("dnsd") == dnsd, "dnsd was restarted"
+    # The new record is served, and so is everything from before.
+    fol.wait_dns("www.example.com.", "A", answers_with("1.2.3.4"), 5)
+    st = stats(fol)
+    print("stats of %s after the flood: %r" % (fol.name, st))
