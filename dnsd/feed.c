@@ -22,7 +22,7 @@
  * A change with more effects than this is not applied under the write
  * lock (it would stall UDP): the copy is rebuilt aside instead.
  */
-#define FEED_INLINE_MAX 20000
+#define FEED_INLINE_MAX  20000
 #define FEED_ABORT_EVERY 4096 /* rows between checks of abort_load */
 
 /* ------------------------------------------------------------ baseline */
@@ -35,8 +35,7 @@ feed_db_err(struct feed_load *l, sqlite3 *db, const char *what)
 }
 
 static int
-feed_read_meta(struct feed_load *l, sqlite3 *db, const char *key,
-               uint64_t *out)
+feed_read_meta(struct feed_load *l, sqlite3 *db, const char *key, uint64_t *out)
 {
 	sqlite3_stmt *st;
 	int rc, rv = 0;
@@ -83,10 +82,11 @@ feed_read_records(struct feed_load *l, sqlite3 *db)
 		    zonedb_add_record(l->db, zone, owner, type, ttl, rdata) !=
 		        0) {
 			if (l->skipped++ < 10)
-				log_warnx("[%s] record refused, not served "
-				          "(%s %s %s)",
-				          zone ? zone : "?", owner ? owner : "?",
-				          type ? type : "?", rdata ? rdata : "?");
+				log_warnx(
+				    "[%s] record refused, not served "
+				    "(%s %s %s)",
+				    zone ? zone : "?", owner ? owner : "?",
+				    type ? type : "?", rdata ? rdata : "?");
 		}
 		if (++rows % FEED_ABORT_EVERY == 0 &&
 		    atomic_load(&l->feed->abort_load)) {
@@ -220,7 +220,6 @@ feed_load_done(struct feed *f, struct feed_load *l)
 	f->dirty = false;
 	f->state = FEED_LIVE;
 	f->failures = 0;
-	f->backoff_ms = FEED_BACKOFF_MIN_MS;
 	feed_gauges(f);
 	log_info("state.db, loaded %" PRIu64 " records in %" PRIu64
 	         " zones (change %" PRIu64 ", index %" PRIu64 ")",
@@ -235,11 +234,15 @@ feed_load_done(struct feed *f, struct feed_load *l)
 	f->held_tail = &f->held;
 	f->held_bytes = 0;
 	/* A replayed message may start another load: the rest is held. */
+	f->replaying = true;
 	for (; m != NULL; m = next) {
 		next = m->next;
 		feed_message(f, m->data, m->len);
 		free(m);
 	}
+	f->replaying = false;
+	if (f->state == FEED_LIVE)
+		f->backoff_ms = FEED_BACKOFF_MIN_MS;
 }
 
 static void
@@ -301,7 +304,19 @@ feed_resync(struct feed *f, const char *why)
 	case FEED_LIVE:
 		/* Serve what was applied so far while the copy is rebuilt. */
 		feed_flush(f);
-		feed_load_begin(f);
+		if (!f->replaying) {
+			feed_load_begin(f);
+			break;
+		}
+		/*
+		 * The baseline just loaded is already behind what was held
+		 * (state.db lags the stream): wait a little, not in a loop.
+		 */
+		f->state = FEED_IDLE;
+		uv_timer_start(&f->retry, feed_retry_cb, f->backoff_ms, 0);
+		f->backoff_ms = f->backoff_ms * 2 > FEED_BACKOFF_MAX_MS
+		                    ? FEED_BACKOFF_MAX_MS
+		                    : f->backoff_ms * 2;
 		break;
 	}
 }
@@ -344,8 +359,8 @@ feed_next_effect(struct dr_cursor *cur, struct dr_cmd *c)
 
 	if (cur->left < DR_CMD_HDR_LEN)
 		return DR_EMALFORMED;
-	body = (size_t)p[4] << 24 | (size_t)p[5] << 16 | (size_t)p[6] << 8 |
-	       p[7];
+	body =
+	    (size_t)p[4] << 24 | (size_t)p[5] << 16 | (size_t)p[6] << 8 | p[7];
 	total = (DR_CMD_HDR_LEN + body + 7) & ~(size_t)7;
 	if (body > cur->left || total > cur->left)
 		return DR_EMALFORMED;
@@ -427,8 +442,8 @@ feed_apply_one(struct feed *f, const struct dr_cmd *c)
 			          "%s)",
 			          a[0], a[1], a[3], a[2], a[4]);
 		else
-			log_debug("[%s] record added (%s %s %s %s)", a[0],
-			          a[1], a[3], a[2], a[4]);
+			log_debug("[%s] record added (%s %s %s %s)", a[0], a[1],
+			          a[3], a[2], a[4]);
 		return;
 	}
 	rv = zonedb_del_record(f->view.db, a[0], a[1], a[2], a[3]);

@@ -26,7 +26,7 @@ struct feed_view {
 };
 
 enum feed_state {
-	FEED_IDLE,    /* no copy yet, no load running (waiting to retry) */
+	FEED_IDLE,    /* waiting to (re)load: changes are held */
 	FEED_LOADING, /* a baseline is being built off the loop */
 	FEED_LIVE,    /* following the stream */
 };
@@ -51,10 +51,10 @@ struct feed_load {
 };
 
 struct feed {
-	uv_loop_t *loop;       /* borrowed */
-	struct stats *stats;   /* borrowed: resyncs and gauges */
-	struct feed_view view; /* served copy */
-	char path[4096 + 16];  /* <data.dir>/state.db */
+	uv_loop_t *loop;        /* borrowed */
+	struct stats *stats;    /* borrowed: resyncs and gauges */
+	struct feed_view view;  /* served copy */
+	char path[4096 + 16];   /* <data.dir>/state.db */
 	struct dr_bus_sub *sub; /* owned, NULL when not subscribed */
 	enum feed_state state;
 	uint64_t seq;   /* change counter of view.db */
@@ -62,6 +62,7 @@ struct feed {
 	bool dirty;     /* changes applied but not committed */
 	bool again;     /* load again once the running one is done */
 	bool closing;
+	bool replaying;         /* held messages are being replayed */
 	struct feed_load *load; /* running load, NULL if none */
 	atomic_bool abort_load; /* tells a running load to give up */
 	struct feed_msg *held, **held_tail; /* kept while loading */
@@ -69,7 +70,7 @@ struct feed {
 	unsigned backoff_ms; /* delay before the next retry */
 	unsigned failures;   /* failed loads in a row */
 	uv_timer_t retry;
-	uv_check_t commit; /* commits once per loop iteration */
+	uv_check_t commit;     /* commits once per loop iteration */
 	struct dr_buf scratch; /* NUL-terminated copies of effect args */
 };
 

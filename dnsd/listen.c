@@ -30,7 +30,7 @@
 #define TCP_QUEUED_MAX (256 * 1024) /* unsent bytes before reading pauses */
 
 struct listen_worker {
-	struct listen *l; /* borrowed */
+	struct listen *l;          /* borrowed */
 	struct stats_shard *shard; /* borrowed */
 	pthread_t thread;
 	bool started;
@@ -68,8 +68,8 @@ static const char *
 listen_rcode_name(unsigned rcode)
 {
 	static const char *const names[] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
-		"REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+		"NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN", "NOTIMP",
+		"REFUSED", "YXDOMAIN", "YXRRSET",  "NXRRSET",  "NOTAUTH",
 	};
 
 	if (rcode < sizeof(names) / sizeof(names[0]))
@@ -185,19 +185,10 @@ listen_sa_port(const struct sockaddr_storage *ss)
 	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
-static void
-listen_sa_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-}
-
 /* --------------------------------------------------------------- UDP */
 
 static int
-listen_udp_socket(struct sockaddr_storage *ss, socklen_t sslen, int *out)
+listen_udp_socket(const struct sockaddr_storage *ss, socklen_t sslen, int *out)
 {
 	int fd, one = 1, rcvbuf = LISTEN_RCVBUF;
 
@@ -210,22 +201,10 @@ listen_udp_socket(struct sockaddr_storage *ss, socklen_t sslen, int *out)
 		log_warn("udp, SO_REUSEPORT");
 	/* Best effort: the kernel caps it at net.core.rmem_max. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (bind(fd, (struct sockaddr *)ss, sslen) != 0) {
+	if (bind(fd, (const struct sockaddr *)ss, sslen) != 0) {
 		log_warn("udp, cannot bind port %u", listen_sa_port(ss));
 		close(fd);
 		return DR_EIO;
-	}
-	if (listen_sa_port(ss) == 0) {
-		/* Port 0: every further socket takes the one we got. */
-		struct sockaddr_storage got;
-		socklen_t glen = sizeof(got);
-
-		if (getsockname(fd, (struct sockaddr *)&got, &glen) != 0) {
-			log_warn("udp, getsockname");
-			close(fd);
-			return DR_EIO;
-		}
-		listen_sa_set_port(ss, listen_sa_port(&got));
 	}
 	*out = fd;
 	return 0;
@@ -274,9 +253,9 @@ listen_answer(struct listen_worker *w, unsigned n)
 			memset(&res, 0, sizeof(res));
 			v = QUERY_DROP;
 		} else
-			v = query_process(view->db, w->ibuf[i], w->in[i].msg_len,
-			                  QUERY_UDP, w->obuf[k], PKT_EDNS_MAX,
-			                  &res);
+			v = query_process(view->db, w->ibuf[i],
+			                  w->in[i].msg_len, QUERY_UDP,
+			                  w->obuf[k], PKT_EDNS_MAX, &res);
 		stats_tally(w->tally, QUERY_UDP, v, &res);
 		if (verbose)
 			listen_log_query("udp", (struct sockaddr *)&w->addr[i],
@@ -351,7 +330,7 @@ listen_worker_main(void *arg)
 
 /* Opens one socket per worker, then starts them with signals blocked. */
 static int
-listen_udp_start(struct listen *l, struct sockaddr_storage *ss,
+listen_udp_start(struct listen *l, const struct sockaddr_storage *ss,
                  socklen_t sslen)
 {
 	sigset_t all, old;
@@ -365,8 +344,7 @@ listen_udp_start(struct listen *l, struct sockaddr_storage *ss,
 		l->workers[i].l = l;
 		l->workers[i].shard = &l->stats->shards[i];
 		l->workers[i].fd = -1;
-		if ((rv = listen_udp_socket(ss, sslen, &l->workers[i].fd)) !=
-		    0)
+		if ((rv = listen_udp_socket(ss, sslen, &l->workers[i].fd)) != 0)
 			return rv;
 	}
 	/* Signals go to the loop thread (libuv), never to a worker. */
@@ -581,8 +559,7 @@ tcp_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 		c->in = p;
 		c->cap = cap;
 	}
-	*buf = uv_buf_init((char *)c->in + c->len,
-	                   (unsigned)(c->cap - c->len));
+	*buf = uv_buf_init((char *)c->in + c->len, (unsigned)(c->cap - c->len));
 }
 
 static void
@@ -704,8 +681,7 @@ listen_tcp_start(struct listen *l, const struct sockaddr_storage *ss)
 	l->tcp_open = true;
 	rv = uv_tcp_bind(&l->tcp, (const struct sockaddr *)ss, 0);
 	if (rv == 0)
-		rv = uv_listen((uv_stream_t *)&l->tcp, 1024,
-		               tcp_connection_cb);
+		rv = uv_listen((uv_stream_t *)&l->tcp, 1024, tcp_connection_cb);
 	if (rv != 0) {
 		log_warnx("tcp, cannot listen on port %u (%s)",
 		          listen_sa_port(ss), uv_strerror(rv));
@@ -740,7 +716,7 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 	l->view = view;
 	l->stats = stats;
 	l->idle_ms = LISTEN_TCP_IDLE_MS;
-	l->nworkers = nworkers < 1 ? 1
+	l->nworkers = nworkers < 1                    ? 1
 	              : nworkers > LISTEN_WORKERS_MAX ? LISTEN_WORKERS_MAX
 	                                              : nworkers;
 	assert(stats->nshards > l->nworkers);
@@ -758,7 +734,6 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 	l->out = malloc(2 + TCP_MSG_MAX);
 	if (l->out == NULL)
 		abort();
-	/* UDP first: with port 0 it picks the port TCP then takes too. */
 	if ((rv = listen_udp_start(l, &ss, sslen)) != 0 ||
 	    (rv = listen_tcp_start(l, &ss)) != 0) {
 		listen_stop(l);

@@ -12,9 +12,9 @@
 #include "feed.h"
 #include "stats.h"
 
-#define LISTEN_WORKERS_MAX  4
-#define LISTEN_TCP_MAX      256   /* connections; more are closed at once */
-#define LISTEN_TCP_IDLE_MS  10000 /* RFC 7766 6.2.3: idle timeout */
+#define LISTEN_WORKERS_MAX 4
+#define LISTEN_TCP_MAX     256   /* connections; more are closed at once */
+#define LISTEN_TCP_IDLE_MS 10000 /* RFC 7766 6.2.3: idle timeout */
 
 struct listen_worker;
 struct tcp_conn;
@@ -28,7 +28,7 @@ struct listen {
 	unsigned nworkers;
 	int stop_fd; /* eventfd: wakes idle workers to exit */
 	atomic_bool stopping;
-	uint16_t port; /* the bound port (resolved when asked for 0) */
+	uint16_t port; /* the bound port */
 	uv_tcp_t tcp;
 	bool tcp_open;
 	struct tcp_conn *conns; /* owned: open TCP connections */
@@ -39,8 +39,8 @@ struct listen {
 };
 
 /*
- * Binds UDP and TCP on addr ("host:port", empty host = all interfaces;
- * port 0 picks a free one, the same for UDP and TCP) and starts nworkers
+ * Binds UDP and TCP on addr ("host:port", empty host = all interfaces)
+ * and starts nworkers
  * UDP threads (1..LISTEN_WORKERS_MAX) answering from view. stats needs
  * nworkers + 1 shards. Returns DR_EINVAL for a bad address, DR_EIO if a
  * socket cannot be bound (logged); nothing is left running then.

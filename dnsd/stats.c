@@ -13,12 +13,12 @@
 #include "packet.h"
 
 static const char *const stats_names[STATS_NCOUNTERS] = {
-	[STATS_QUERIES] = "queries",     [STATS_UDP] = "udp",
-	[STATS_TCP] = "tcp",             [STATS_NOERROR] = "noerror",
-	[STATS_NXDOMAIN] = "nxdomain",   [STATS_REFUSED] = "refused",
-	[STATS_FORMERR] = "formerr",     [STATS_SERVFAIL] = "servfail",
-	[STATS_NOTIMP] = "notimp",       [STATS_NOTAUTH] = "notauth",
-	[STATS_BADVERS] = "badvers",     [STATS_TRUNCATED] = "truncated",
+	[STATS_QUERIES] = "queries",   [STATS_UDP] = "udp",
+	[STATS_TCP] = "tcp",           [STATS_NOERROR] = "noerror",
+	[STATS_NXDOMAIN] = "nxdomain", [STATS_REFUSED] = "refused",
+	[STATS_FORMERR] = "formerr",   [STATS_SERVFAIL] = "servfail",
+	[STATS_NOTIMP] = "notimp",     [STATS_NOTAUTH] = "notauth",
+	[STATS_BADVERS] = "badvers",   [STATS_TRUNCATED] = "truncated",
 	[STATS_DROPPED] = "dropped",
 };
 

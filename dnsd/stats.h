@@ -11,10 +11,10 @@
 
 /* Counters of the query path, one set per answering thread. */
 enum stats_counter {
-	STATS_QUERIES,   /* packets received (answered or dropped) */
-	STATS_UDP,       /* received over UDP */
-	STATS_TCP,       /* received over TCP */
-	STATS_NOERROR,   /* answers by rcode */
+	STATS_QUERIES, /* packets received (answered or dropped) */
+	STATS_UDP,     /* received over UDP */
+	STATS_TCP,     /* received over TCP */
+	STATS_NOERROR, /* answers by rcode */
 	STATS_NXDOMAIN,
 	STATS_REFUSED,
 	STATS_FORMERR,

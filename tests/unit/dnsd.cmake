@@ -12,3 +12,10 @@ add_executable(dnsd_bench ${CMAKE_CURRENT_SOURCE_DIR}/../bench/dnsd_bench.c)
 target_link_libraries(dnsd_bench dnsd_lib)
 set_target_properties(dnsd_bench PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+# dnsd daemon modules: the feed (state.db baseline, stream, resync) and the
+# UDP/TCP listeners.
+dr_unit_test(test_dnsd_feed test_dnsd_feed.c)
+target_link_libraries(test_dnsd_feed dnsd_lib)
+dr_unit_test(test_dnsd_listen test_dnsd_listen.c)
+target_link_libraries(test_dnsd_listen dnsd_lib)
