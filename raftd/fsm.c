@@ -13,7 +13,7 @@ fsm_flush(struct fsm *f)
 {
 	struct fsm_event *events = f->events;
 	size_t n = f->nevents, cap = f->cap, i;
-	struct dr_buf cmds = f->cmds;
+	struct dr_buf data = f->data;
 
 	if (store_commit(f->store) != 0)
 		fatalx("state.db, commit failed; exiting so that a restart "
@@ -23,31 +23,32 @@ fsm_flush(struct fsm *f)
 	/* Detach the batch: a callback may make c-raft apply more. */
 	f->events = NULL;
 	f->nevents = f->cap = 0;
-	dr_buf_init(&f->cmds);
+	dr_buf_init(&f->data);
 	for (i = 0; i < n; i++) {
 		struct fsm_event *e = &events[i];
+		struct store_result res = e->res;
 
+		res.effects = data.data + e->effects_off;
+		res.reason = (const char *)data.data + e->reason_off;
 		if (f->hooks.applied_cb != NULL)
-			f->hooks.applied_cb(f->hooks.arg, e->index,
-			                    cmds.data + e->off, e->len, &e->res,
+			f->hooks.applied_cb(f->hooks.arg, e->index, &res,
 			                    e->leader_term);
 	}
 	if (f->events == NULL) {
 		/* Keep the arrays for the next batch. */
-		dr_buf_close(&f->cmds);
+		dr_buf_close(&f->data);
 		f->events = events;
 		f->cap = cap;
-		f->cmds = cmds;
-		dr_buf_reset(&f->cmds);
+		f->data = data;
+		dr_buf_reset(&f->data);
 	} else {
 		free(events);
-		dr_buf_close(&cmds);
+		dr_buf_close(&data);
 	}
 }
 
 static void
-fsm_event_add(struct fsm *f, uint64_t index, const void *cmd, size_t len,
-              const struct store_result *res)
+fsm_event_add(struct fsm *f, uint64_t index, const struct store_result *res)
 {
 	struct fsm_event *e;
 
@@ -62,9 +63,12 @@ fsm_event_add(struct fsm *f, uint64_t index, const void *cmd, size_t len,
 	e->leader_term =
 	    raft_state(f->raft) == RAFT_LEADER ? f->raft->current_term : 0;
 	e->res = *res;
-	e->off = f->cmds.len;
-	e->len = len;
-	dr_buf_put(&f->cmds, cmd, len);
+	e->res.effects = NULL;
+	e->res.reason = NULL;
+	e->effects_off = f->data.len;
+	dr_buf_put(&f->data, res->effects, res->effects_len);
+	e->reason_off = f->data.len;
+	dr_buf_put(&f->data, res->reason, strlen(res->reason) + 1);
 }
 
 static int
@@ -81,7 +85,7 @@ fsm_apply_cb(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
 	f->last_outcome = (int)res.outcome;
 	*result = &f->last_outcome;
 	if (res.outcome != STORE_SKIPPED)
-		fsm_event_add(f, index, buf->base, buf->len, &res);
+		fsm_event_add(f, index, &res);
 	return 0;
 }
 
@@ -163,7 +167,7 @@ fsm_init(struct fsm *f, struct raft *raft, struct store *store,
 	f->raft_fsm.snapshot = fsm_snapshot_cb;
 	f->raft_fsm.restore = fsm_restore_cb;
 	f->raft_fsm.snapshot_finalize = NULL;
-	dr_buf_init(&f->cmds);
+	dr_buf_init(&f->data);
 }
 
 void
@@ -172,5 +176,5 @@ fsm_close(struct fsm *f)
 	free(f->events);
 	f->events = NULL;
 	f->nevents = f->cap = 0;
-	dr_buf_close(&f->cmds);
+	dr_buf_close(&f->data);
 }

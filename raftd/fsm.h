@@ -13,13 +13,13 @@
 struct fsm_hooks {
 	/*
 	 * Entry index was applied or rejected (never for skipped replays),
-	 * and its transaction is committed. cmd/len are the entry bytes,
-	 * borrowed for the call. leader_term is the term this node led in
-	 * when the entry was applied, 0 if it was not the leader then.
+	 * and its transaction is committed. res (its effects and reason
+	 * included) is borrowed for the call. leader_term is the term this
+	 * node led in when the entry was applied, 0 if it was not the leader
+	 * then.
 	 */
-	void (*applied_cb)(void *arg, uint64_t index, const void *cmd,
-	                   size_t len, const struct store_result *res,
-	                   uint64_t leader_term);
+	void (*applied_cb)(void *arg, uint64_t index,
+	                   const struct store_result *res, uint64_t leader_term);
 	/* After a snapshot restore replaced state.db. */
 	void (*reset_cb)(void *arg);
 	void *arg;
@@ -29,8 +29,9 @@ struct fsm_hooks {
 struct fsm_event {
 	uint64_t index;
 	uint64_t leader_term;
-	struct store_result res;
-	size_t off, len; /* entry bytes in fsm.cmds */
+	struct store_result res; /* pointers unset: see the offsets */
+	size_t effects_off;      /* effects in fsm.data */
+	size_t reason_off;       /* NUL-terminated reason in fsm.data */
 };
 
 struct fsm {
@@ -40,7 +41,7 @@ struct fsm {
 	struct fsm_hooks hooks;
 	struct fsm_event *events; /* owned, since the last flush */
 	size_t nevents, cap;
-	struct dr_buf cmds; /* copies of the events' entry bytes */
+	struct dr_buf data; /* copies of the events' effects and reasons */
 	int last_outcome;   /* what apply's *result points at */
 };
 

@@ -25,14 +25,13 @@ struct raftd {
 	int exit_code;
 };
 
+/* Every entry took one change number: publish each, rejected ones too. */
 static void
-raftd_applied_cb(void *arg, uint64_t index, const void *cmd, size_t len,
-                 const struct store_result *res)
+raftd_applied_cb(void *arg, uint64_t index, const struct store_result *res)
 {
 	struct raftd *d = arg;
 
-	if (res->outcome == STORE_APPLIED)
-		publish_change(&d->publish, index, res->seq, cmd, len);
+	publish_change(&d->publish, index, res);
 }
 
 static void
@@ -77,8 +76,8 @@ raftd_signal_cb(uv_signal_t *h, int signum)
 	struct raftd *d = h->data;
 
 	if (signum == SIGHUP) {
-		log_info("%s, reload requested (no zone files to reload yet)",
-		         d->cfg.id);
+		log_debug("%s, SIGHUP ignored (ctld loads the zone files)",
+		          d->cfg.id);
 		return;
 	}
 	log_info("%s, stopping (%s)", d->cfg.id, strsignal(signum));

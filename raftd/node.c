@@ -15,14 +15,15 @@
 #include "wire.h"
 
 static void
-node_applied_cb(void *arg, uint64_t index, const void *cmd, size_t len,
-                const struct store_result *res, uint64_t leader_term)
+node_applied_cb(void *arg, uint64_t index, const struct store_result *res,
+                uint64_t leader_term)
 {
 	struct node *n = arg;
 
 	if (n->hooks.applied_cb != NULL)
-		n->hooks.applied_cb(n->hooks.arg, index, cmd, len, res);
-	propose_applied(&n->propose, index, res->outcome == STORE_REJECTED,
+		n->hooks.applied_cb(n->hooks.arg, index, res);
+	propose_applied(&n->propose, index,
+	                res->outcome == STORE_REJECTED ? res->reason : NULL,
 	                leader_term);
 }
 

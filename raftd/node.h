@@ -25,8 +25,9 @@ typedef void (*node_close_cb)(struct node *n);
 
 /* Events for the rest of raftd (publishing); all optional. */
 struct node_hooks {
-	void (*applied_cb)(void *arg, uint64_t index, const void *cmd,
-	                   size_t len, const struct store_result *res);
+	/* res as fsm_hooks.applied_cb gives it, borrowed for the call. */
+	void (*applied_cb)(void *arg, uint64_t index,
+	                   const struct store_result *res);
 	void (*reset_cb)(void *arg);
 	void *arg;
 };

@@ -233,7 +233,7 @@ propose_submit(struct propose *p, const void *cmd, size_t len, propose_cb cb,
 }
 
 void
-propose_applied(struct propose *p, uint64_t index, bool rejected,
+propose_applied(struct propose *p, uint64_t index, const char *rejected,
                 uint64_t leader_term)
 {
 	struct propose_item *it;
@@ -246,9 +246,12 @@ propose_applied(struct propose *p, uint64_t index, bool rejected,
 			propose_finish(it, DR_ST_ERROR, "entry lost");
 		else if (it->term != leader_term)
 			propose_finish(it, DR_ST_ERROR, "leadership lost");
-		else if (rejected)
+		else if (rejected != NULL)
 			propose_finish(it, DR_ST_ERROR,
-			               "command rejected by the state machine");
+			               rejected[0] != '\0'
+			                   ? rejected
+			                   : "command rejected by the state "
+			                     "machine");
 		else
 			propose_finish(it, DR_ST_OK, "");
 	}

@@ -53,11 +53,13 @@ int propose_submit(struct propose *p, const void *cmd, size_t len,
 
 /*
  * Called once entry index was applied (or rejected) and committed.
- * leader_term is the term this node led in when the entry was applied (0
- * if it did not lead): the entry is ours only if we proposed it in that
- * term, since a leader never overwrites its own log.
+ * rejected is the state machine's reason when it refused the entry, NULL
+ * when applied; the proposer gets it as its ERROR message. leader_term is
+ * the term this node led in when the entry was applied (0 if it did not
+ * lead): the entry is ours only if we proposed it in that term, since a
+ * leader never overwrites its own log.
  */
-void propose_applied(struct propose *p, uint64_t index, bool rejected,
+void propose_applied(struct propose *p, uint64_t index, const char *rejected,
                      uint64_t leader_term);
 
 /*

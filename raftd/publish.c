@@ -7,13 +7,14 @@
 #include "log.h"
 
 static void
-publish_send(struct publish *p, uint8_t type, uint64_t index, uint64_t seq,
-             const void *payload, size_t len)
+publish_send(struct publish *p, uint8_t type, uint16_t flags, uint64_t index,
+             uint64_t seq, const void *payload, size_t len)
 {
 	struct dr_msg_hdr h;
 
 	memset(&h, 0, sizeof(h));
 	h.type = type;
+	h.flags = flags;
 	h.index = index;
 	h.seq = seq;
 	dr_wire_begin(&p->buf, &h);
@@ -30,7 +31,7 @@ publish_heartbeat_cb(uv_timer_t *t)
 {
 	struct publish *p = t->data;
 
-	publish_send(p, DR_MSG_HEARTBEAT, store_applied_index(p->store),
+	publish_send(p, DR_MSG_HEARTBEAT, 0, store_applied_index(p->store),
 	             store_change_seq(p->store), NULL, 0);
 }
 
@@ -68,17 +69,23 @@ publish_stop(struct publish *p)
 }
 
 void
-publish_change(struct publish *p, uint64_t index, uint64_t seq, const void *cmd,
-               size_t len)
+publish_change(struct publish *p, uint64_t index,
+               const struct store_result *res)
 {
-	if (p->started)
-		publish_send(p, DR_MSG_CHANGE, index, seq, cmd, len);
+	if (!p->started)
+		return;
+	if (res->reload)
+		publish_send(p, DR_MSG_CHANGE, DR_WF_RELOAD, index, res->seq,
+		             NULL, 0);
+	else
+		publish_send(p, DR_MSG_CHANGE, 0, index, res->seq,
+		             res->effects, res->effects_len);
 }
 
 void
 publish_reset(struct publish *p)
 {
 	if (p->started)
-		publish_send(p, DR_MSG_RESET, store_applied_index(p->store),
+		publish_send(p, DR_MSG_RESET, 0, store_applied_index(p->store),
 		             store_change_seq(p->store), NULL, 0);
 }

@@ -26,9 +26,14 @@ int publish_start(struct publish *p, uv_loop_t *loop, const char *url,
 /* Stops the heartbeat (handle closed asynchronously) and the socket. */
 void publish_stop(struct publish *p);
 
-/* DR_MSG_CHANGE: hdr.index = Raft index, hdr.seq = change counter after. */
-void publish_change(struct publish *p, uint64_t index, uint64_t seq,
-                    const void *cmd, size_t len);
+/*
+ * DR_MSG_CHANGE for an applied or rejected entry: hdr.index = Raft index,
+ * hdr.seq = change counter after it, payload = its effects (empty for KV,
+ * members and rejected entries), or DR_WF_RELOAD and no payload when
+ * there were too many to list.
+ */
+void publish_change(struct publish *p, uint64_t index,
+                    const struct store_result *res);
 /* DR_MSG_RESET: state.db was replaced; subscribers must reopen it. */
 void publish_reset(struct publish *p);
 

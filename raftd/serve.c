@@ -10,12 +10,18 @@
 #include "membership.h"
 #include "status.h"
 
+/* A read request, decoded: GET, RR_GET, ZONE_LIST or ZONE_DUMP. */
+struct serve_read {
+	uint8_t type;
+	char *arg[2]; /* owned, NUL-terminated copies; NULL if absent */
+	size_t len[2];
+};
+
 /* A request waiting for raft (apply, barrier, membership change). */
 struct serve_call {
 	struct serve *s;
 	struct dr_bus_call *call;
-	char *key; /* consistent GET: owned copy */
-	size_t keylen;
+	struct serve_read rd; /* consistent reads */
 };
 
 static void
@@ -74,10 +80,18 @@ serve_call_new(struct serve *s, struct dr_bus_call *call)
 }
 
 static void
+serve_read_free(struct serve_read *rd)
+{
+	free(rd->arg[0]);
+	free(rd->arg[1]);
+	memset(rd, 0, sizeof(*rd));
+}
+
+static void
 serve_call_free(struct serve_call *c)
 {
 	c->s->inflight--;
-	free(c->key);
+	serve_read_free(&c->rd);
 	free(c);
 }
 
@@ -135,64 +149,105 @@ serve_apply(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 	}
 }
 
-static void
-serve_get_local(struct serve *s, struct dr_bus_call *call, const char *key,
-                size_t keylen)
+/*
+ * Decodes a read's arguments: GET's key (any bytes), RR_GET's name and
+ * type, ZONE_DUMP's zone (text without NUL), nothing for ZONE_LIST.
+ */
+static bool
+serve_read_parse(uint8_t type, struct dr_cursor *cur, struct serve_read *rd)
 {
+	unsigned n = type == DR_MSG_RR_GET ? 2 : type == DR_MSG_ZONE_LIST ? 0 : 1;
+	struct dr_str v;
+	unsigned i;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->type = type;
+	for (i = 0; i < n; i++) {
+		if (dr_get_str(cur, &v) != 0)
+			return false;
+		if (type != DR_MSG_GET &&
+		    (v.len > 1024 ||
+		     (v.len > 0 && memchr(v.p, '\0', v.len) != NULL)))
+			return false;
+		rd->arg[i] = dr_str_dup(v);
+		rd->len[i] = v.len;
+	}
+	return cur->left == 0;
+}
+
+static void
+serve_read_local(struct serve *s, struct dr_bus_call *call,
+                 const struct serve_read *rd)
+{
+	struct store *st = s->node->store;
 	struct dr_buf v;
 	int rv;
 
 	dr_buf_init(&v);
-	rv = store_kv_get(s->node->store, key, keylen, &v);
+	switch (rd->type) {
+	case DR_MSG_GET:
+		rv = store_kv_get(st, rd->arg[0], rd->len[0], &v);
+		break;
+	case DR_MSG_RR_GET:
+		rv = store_rr_get(st, rd->arg[0], rd->arg[1], &v);
+		break;
+	case DR_MSG_ZONE_LIST:
+		rv = store_zone_list(st, &v);
+		break;
+	default:
+		rv = store_zone_dump(st, rd->arg[0], &v);
+		break;
+	}
 	if (rv == 0)
 		serve_reply(s, call, DR_ST_OK, v.data, v.len);
 	else if (rv == DR_ENOTFOUND)
 		serve_reply(s, call, DR_ST_NOTFOUND, NULL, 0);
+	else if (rv == DR_EINVAL)
+		serve_reply_str(s, call, DR_ST_ERROR, "invalid name or type");
 	else
 		serve_reply_str(s, call, DR_ST_ERROR, "database error");
 	dr_buf_close(&v);
 }
 
 static void
-serve_get_barrier_cb(void *arg, int status, const char *msg)
+serve_read_barrier_cb(void *arg, int status, const char *msg)
 {
 	struct serve_call *c = arg;
 
 	if (status == DR_ST_OK)
-		serve_get_local(c->s, c->call, c->key, c->keylen);
+		serve_read_local(c->s, c->call, &c->rd);
 	else
 		serve_reply_str(c->s, c->call, status, msg);
 	serve_call_free(c);
 }
 
+/* Reads are local; DR_WF_CONSISTENT waits for a barrier on the leader. */
 static void
-serve_get(struct serve *s, struct dr_bus_call *call, const struct dr_msg_hdr *h,
-          struct dr_cursor *cur)
+serve_read(struct serve *s, struct dr_bus_call *call,
+           const struct dr_msg_hdr *h, struct dr_cursor *cur)
 {
 	struct serve_call *c;
-	struct dr_str key;
+	struct serve_read rd;
 	int rv;
 
-	if (dr_get_str(cur, &key) != 0 || cur->left != 0) {
-		serve_malformed(s, call, "malformed get");
+	if (!serve_read_parse(h->type, cur, &rd)) {
+		serve_read_free(&rd);
+		serve_malformed(s, call, "malformed read request");
 		return;
 	}
 	if (!(h->flags & DR_WF_CONSISTENT)) {
-		serve_get_local(s, call, key.p, key.len);
+		serve_read_local(s, call, &rd);
+		serve_read_free(&rd);
 		return;
 	}
 	if (!node_is_leader(s->node)) {
+		serve_read_free(&rd);
 		serve_reply_notleader(s, call);
 		return;
 	}
 	c = serve_call_new(s, call);
-	c->key = malloc(key.len + 1);
-	if (c->key == NULL)
-		abort();
-	if (key.len > 0)
-		memcpy(c->key, key.p, key.len);
-	c->keylen = key.len;
-	rv = node_barrier(s->node, serve_get_barrier_cb, c);
+	c->rd = rd; /* owned by c from now on */
+	rv = node_barrier(s->node, serve_read_barrier_cb, c);
 	if (rv != 0) {
 		serve_call_free(c);
 		if (rv == DR_ENOTLEADER)
@@ -284,7 +339,10 @@ serve_request_cb(struct dr_bus_call *call, const void *data, size_t len,
 		serve_apply(s, call, &cur);
 		break;
 	case DR_MSG_GET:
-		serve_get(s, call, &h, &cur);
+	case DR_MSG_RR_GET:
+	case DR_MSG_ZONE_LIST:
+	case DR_MSG_ZONE_DUMP:
+		serve_read(s, call, &h, &cur);
 		break;
 	case DR_MSG_STATUS:
 		serve_text(s, call, false);

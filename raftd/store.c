@@ -11,9 +11,13 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "effects.h"
 #include "err.h"
 #include "flags.h"
 #include "log.h"
+#include "rr.h"
+#include "zoneread.h"
+#include "zones.h"
 
 enum {
 	STMT_BEGIN,
@@ -57,13 +61,19 @@ static const char *const store_sql[STMT_COUNT] = {
 
 /*
  * Column types follow DESIGN.md section 3; all text is human-readable.
- * kv and meta are WITHOUT ROWID: one b-tree each, so a batch commit
- * writes fewer pages to the WAL.
+ * kv, meta and records are WITHOUT ROWID: one b-tree each (plus the
+ * owner index for records), so a batch commit writes fewer pages to the
+ * WAL, and a zone loaded in key order grows its b-trees at one end.
  */
+#define STORE_RECORDS_SQL                                                   \
+	"CREATE TABLE IF NOT EXISTS records(zone TEXT NOT NULL, "           \
+	"owner TEXT NOT NULL, type TEXT NOT NULL, ttl INTEGER NOT NULL, "   \
+	"rdata TEXT NOT NULL, PRIMARY KEY(zone, owner, type, rdata)) "      \
+	"WITHOUT ROWID;"                                                    \
+	"CREATE INDEX IF NOT EXISTS records_owner ON records(owner, type);"
+
 static const char store_schema[] =
-    "CREATE TABLE IF NOT EXISTS records(zone TEXT NOT NULL, "
-    "owner TEXT NOT NULL, type TEXT NOT NULL, ttl INTEGER NOT NULL, "
-    "rdata TEXT NOT NULL, UNIQUE(owner, type, rdata));"
+    STORE_RECORDS_SQL
     "CREATE TABLE IF NOT EXISTS zones(name TEXT PRIMARY KEY, "
     "serial INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT "
@@ -76,9 +86,26 @@ static const char store_schema[] =
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('applied_index', 0), "
     "('change_seq', 0);";
 
+/*
+ * The records table of the first schema was unique on (owner, type,
+ * rdata) only. It never held rows (no command wrote records then), but
+ * copy them anyway.
+ */
+static const char store_migrate_records[] =
+    "ALTER TABLE records RENAME TO records_v1;" STORE_RECORDS_SQL
+    "INSERT OR IGNORE INTO records(zone, owner, type, ttl, rdata) "
+    "SELECT zone, owner, type, ttl, rdata FROM records_v1;"
+    "DROP TABLE records_v1;";
+
+#define STORE_REASON_LEN (DR_RR_ERR_LEN + 64)
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
+	struct zones zones;
+	struct zoneread zoneread;
+	struct effects fx;              /* of the last applied entry */
+	char reason[STORE_REASON_LEN];  /* of the last rejected entry */
 	char path[DR_PATH_LEN];
 	uint64_t applied_index; /* including the open transaction */
 	uint64_t change_seq;    /* including the open transaction */
@@ -131,6 +158,8 @@ store_db_close(struct store *s)
 {
 	size_t i;
 
+	zones_close(&s->zones);
+	zoneread_close(&s->zoneread);
 	for (i = 0; i < STMT_COUNT; i++) {
 		sqlite3_finalize(s->stmt[i]);
 		s->stmt[i] = NULL;
@@ -138,6 +167,39 @@ store_db_close(struct store *s)
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("state.db, close failed (%s)", sqlite3_errmsg(s->db));
 	s->db = NULL;
+}
+
+/* Brings a records table of the first schema to the current one. */
+static int
+store_migrate(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	const char *sql;
+	bool old;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT sql FROM sqlite_master WHERE type = "
+	                       "'table' AND name = 'records'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_db_err(db, "reading the schema");
+	sql = sqlite3_step(st) == SQLITE_ROW
+	          ? (const char *)sqlite3_column_text(st, 0)
+	          : NULL;
+	old = sql != NULL && strstr(sql, "WITHOUT ROWID") == NULL;
+	sqlite3_finalize(st);
+	if (!old)
+		return 0;
+	log_info("state.db, records table moved to the (zone, owner, type, "
+	         "rdata) key");
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, store_migrate_records, NULL, NULL, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		store_db_err(db, "moving the records table");
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return DR_EIO;
+	}
+	return 0;
 }
 
 static int
@@ -175,12 +237,17 @@ store_db_open(struct store *s)
 		goto err_after_open;
 	}
 	sqlite3_finalize(st);
+	/* 64 MiB of page cache: a large zone replace stays in memory. */
 	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	                 NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "PRAGMA cache_size=-65536", NULL, NULL,
 	                 NULL) != SQLITE_OK ||
 	    sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK) {
 		rv = store_db_err(s->db, "creating the schema");
 		goto err_after_open;
 	}
+	if ((rv = store_migrate(s->db)) != 0)
+		goto err_after_open;
 	for (i = 0; i < STMT_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
 		                       SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
@@ -189,6 +256,9 @@ store_db_open(struct store *s)
 			goto err_after_open;
 		}
 	}
+	if ((rv = zones_init(&s->zones, s->db)) != 0 ||
+	    (rv = zoneread_init(&s->zoneread, s->db)) != 0)
+		goto err_after_open;
 	if (store_read_meta(s->db, "applied_index", &s->applied_index) != 0 ||
 	    store_read_meta(s->db, "change_seq", &s->change_seq) != 0) {
 		log_warnx("state.db, meta table lacks applied_index or "
@@ -218,8 +288,10 @@ store_open(struct store **out, const char *path)
 	if (s == NULL)
 		abort();
 	strcpy(s->path, path);
+	effects_init(&s->fx);
 	rv = store_db_open(s);
 	if (rv != 0) {
+		effects_close(&s->fx);
 		free(s);
 		return rv;
 	}
@@ -239,6 +311,7 @@ store_close(struct store *s)
 		log_warnx("state.db, last entries not committed; the raft log "
 		          "replays them");
 	store_db_close(s);
+	effects_close(&s->fx);
 	free(s);
 }
 
@@ -319,6 +392,10 @@ store_bind_str(sqlite3_stmt *st, int col, struct dr_str v)
 	sqlite3_bind_text(st, col, v.len ? v.p : "", (int)v.len, SQLITE_STATIC);
 }
 
+/*
+ * Runs a checked command. Returns 0, DR_EINVAL when a record command is
+ * refused (reason in s->reason, nothing written), or DR_EIO.
+ */
 static int
 store_cmd_exec(struct store *s, const struct dr_cmd *c)
 {
@@ -349,52 +426,86 @@ store_cmd_exec(struct store *s, const struct dr_cmd *c)
 		store_bind_str(st, 1, c->args[0]);
 		break;
 	default:
-		/* dr_cmd_decode only returns types listed above. */
-		return DR_EINVAL;
+		return zones_apply(&s->zones, c, &s->fx, s->reason,
+		                   sizeof(s->reason));
 	}
 	return store_step_done(s, st);
+}
+
+static int
+store_begin(struct store *s)
+{
+	int rv;
+
+	if (s->in_txn)
+		return 0;
+	if ((rv = store_step_done(s, s->stmt[STMT_BEGIN])) != 0)
+		return rv;
+	s->in_txn = true;
+	return 0;
+}
+
+/* Checks and runs a decoded command; refusals leave s->reason set. */
+static int
+store_run(struct store *s, uint64_t index, const void *data, size_t len)
+{
+	const char *why;
+	struct dr_cmd c;
+
+	if (dr_cmd_decode(data, len, &c) != 0) {
+		snprintf(s->reason, sizeof(s->reason), "undecodable command");
+		return DR_EINVAL;
+	}
+	if ((why = store_cmd_check(&c)) != NULL) {
+		snprintf(s->reason, sizeof(s->reason), "%s", why);
+		return DR_EINVAL;
+	}
+	log_debug("entry %" PRIu64 ", applying %s", index,
+	          dr_cmd_name(c.type));
+	return store_cmd_exec(s, &c);
 }
 
 int
 store_apply(struct store *s, uint64_t index, const void *data, size_t len,
             struct store_result *res)
 {
-	const char *reason = NULL;
-	struct dr_cmd c;
 	int rv;
 
+	memset(res, 0, sizeof(*res));
 	res->seq = s->change_seq;
+	res->reason = "";
 	if (index <= s->applied_index) {
 		res->outcome = STORE_SKIPPED;
 		return 0;
 	}
-	if (dr_cmd_decode(data, len, &c) != 0)
-		reason = "undecodable";
-	else
-		reason = store_cmd_check(&c);
-	if (reason != NULL)
-		log_warnx("entry %" PRIu64 ", rejected (%s, %zu bytes)", index,
-		          reason, len);
-	else
-		log_debug("entry %" PRIu64 ", applying %s", index,
-		          dr_cmd_name(c.type));
-
-	if (!s->in_txn) {
-		if ((rv = store_step_done(s, s->stmt[STMT_BEGIN])) != 0)
-			return rv;
-		s->in_txn = true;
-	}
+	effects_reset(&s->fx);
+	s->reason[0] = '\0';
+	if ((rv = store_begin(s)) != 0)
+		return rv;
 	/*
-	 * A failure here leaves the transaction unusable; the caller must
-	 * not go on (the entries of the transaction are replayed on restart).
+	 * Record commands check everything before they write, so a refusal
+	 * leaves the transaction as it was. Any other failure leaves it
+	 * unusable; the caller must not go on (the entries of the
+	 * transaction are replayed on restart).
 	 */
-	if (reason == NULL && (rv = store_cmd_exec(s, &c)) != 0)
+	rv = store_run(s, index, data, len);
+	if (rv != 0 && rv != DR_EINVAL)
 		return rv;
 	s->applied_index = index;
-	if (reason == NULL)
-		s->change_seq++;
-	res->outcome = reason == NULL ? STORE_APPLIED : STORE_REJECTED;
+	s->change_seq++;
 	res->seq = s->change_seq;
+	if (rv == DR_EINVAL) {
+		log_warnx("entry %" PRIu64 ", rejected (%s, %zu bytes)", index,
+		          s->reason, len);
+		effects_reset(&s->fx);
+		res->outcome = STORE_REJECTED;
+		res->reason = s->reason;
+		return 0;
+	}
+	res->outcome = STORE_APPLIED;
+	res->reload = s->fx.reload;
+	res->effects = s->fx.buf.data;
+	res->effects_len = s->fx.buf.len;
 	return 0;
 }
 
@@ -446,6 +557,25 @@ store_kv_get(struct store *s, const char *key, size_t keylen,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rv;
+}
+
+int
+store_rr_get(struct store *s, const char *name, const char *type,
+             struct dr_buf *out)
+{
+	return zoneread_rr_get(&s->zoneread, name, type, out);
+}
+
+int
+store_zone_list(struct store *s, struct dr_buf *out)
+{
+	return zoneread_list(&s->zoneread, out);
+}
+
+int
+store_zone_dump(struct store *s, const char *zone, struct dr_buf *out)
+{
+	return zoneread_dump(&s->zoneread, zone, out);
 }
 
 static void

@@ -12,7 +12,9 @@
 /*
  * state.db holds the tables operators read with `sqlite3 -readonly`:
  *
- *   records(zone, owner, type, ttl, rdata)   UNIQUE(owner, type, rdata)
+ *   records(zone, owner, type, ttl, rdata)
+ *           PRIMARY KEY(zone, owner, type, rdata), WITHOUT ROWID
+ *           INDEX records_owner(owner, type)
  *   zones(name PRIMARY KEY, serial)
  *   kv(key PRIMARY KEY, value)
  *   members(id PRIMARY KEY, raft_id, raft_addr, ctl_addr, dns_addr)
@@ -27,6 +29,9 @@
  * meta.change_seq (bumped once per applied command), so after a crash the
  * database is exactly the result of the entries up to applied_index and
  * replaying the log is idempotent.
+ *
+ * Record and zone commands follow the rules in zones.h. Names are stored
+ * as canonical text (rr.h): lowercase, absolute, with the trailing dot.
  */
 struct store;
 
@@ -35,12 +40,20 @@ struct store;
 enum store_outcome {
 	STORE_APPLIED,  /* the command changed (or re-set) the state */
 	STORE_SKIPPED,  /* index <= applied_index: already in state.db */
-	STORE_REJECTED, /* undecodable or invalid: only the index advanced */
+	STORE_REJECTED, /* undecodable or invalid: only index and seq moved */
 };
 
+/*
+ * What an entry did. Pointers are borrowed from the store and valid until
+ * the next store_apply.
+ */
 struct store_result {
 	enum store_outcome outcome;
-	uint64_t seq; /* change_seq after this entry */
+	uint64_t seq;        /* change_seq after this entry */
+	const char *reason;  /* REJECTED: one-line reason; else "" */
+	const void *effects; /* APPLIED: encoded RR_ADD / RR_DEL (effects.h) */
+	size_t effects_len;
+	bool reload;         /* more than EFFECTS_MAX effects, not listed */
 };
 
 struct store_member {
@@ -65,8 +78,9 @@ uint64_t store_change_seq(const struct store *s);
 /*
  * Applies the Raft entry (index, data, len) inside the open transaction
  * (begun if needed). Entries at or below applied_index are skipped;
- * undecodable or invalid commands are logged and only advance
- * applied_index. Nothing is durable or visible to other connections until
+ * undecodable or invalid commands are logged, change nothing else and
+ * advance applied_index and change_seq (every entry that is not skipped
+ * takes one change_seq, so subscribers can count them). Nothing is durable or visible to other connections until
  * store_commit, which writes meta.applied_index and meta.change_seq in the
  * same transaction: an entry is never split, and after a crash state.db
  * holds exactly the entries up to its applied_index. Returns 0 with res
@@ -92,6 +106,23 @@ bool store_uncommitted(const struct store *s);
  */
 int store_kv_get(struct store *s, const char *key, size_t keylen,
                  struct dr_buf *out);
+
+/*
+ * Record reads for ctld (wire.h). Each appends text to out:
+ * - store_rr_get: canonical lines "owner ttl TYPE rdata\n" of name (any
+ *   case, trailing dot optional) and type ("" or NULL = every type), in
+ *   every zone, identical lines once. DR_ENOTFOUND if none.
+ * - store_zone_list: "zone serial records\n" per zone. DR_ENOTFOUND if
+ *   there is no zone.
+ * - store_zone_dump: the zone as a master file, SOA first, absolute
+ *   names, "owner ttl IN TYPE rdata\n" lines. DR_ENOTFOUND if no such
+ *   zone.
+ * DR_EINVAL for a malformed name or type, DR_EIO on a database error.
+ */
+int store_rr_get(struct store *s, const char *name, const char *type,
+                 struct dr_buf *out);
+int store_zone_list(struct store *s, struct dr_buf *out);
+int store_zone_dump(struct store *s, const char *zone, struct dr_buf *out);
 
 /* Looks a member up by node id or by Raft id. 0, DR_ENOTFOUND or DR_EIO. */
 int store_member_get(struct store *s, const char *id, struct store_member *m);

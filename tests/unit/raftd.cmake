@@ -4,3 +4,7 @@ dr_unit_test(test_store test_store.c)
 target_link_libraries(test_store raftd_lib)
 dr_unit_test(test_fsm test_fsm.c)
 target_link_libraries(test_fsm raftd_lib)
+# Figures for large zone replaces (printed, not asserted).
+dr_unit_test(timing_replace timing_replace.c)
+target_link_libraries(timing_replace raftd_lib)
+set_tests_properties(unit.timing_replace PROPERTIES TIMEOUT 300)

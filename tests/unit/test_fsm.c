@@ -19,16 +19,18 @@ static char tmpdir[64];
 struct seen {
 	unsigned applied, rejected, resets;
 	uint64_t last_index, last_seq, last_leader_term;
-	size_t last_len;
+	bool last_reload;
+	char last_reason[512];
+	struct dr_buf effects; /* of the last entry */
+	struct dr_buf seqs;    /* every seq seen, u64 each */
 };
 
 static void
-seen_applied_cb(void *arg, uint64_t index, const void *cmd, size_t len,
-                const struct store_result *res, uint64_t leader_term)
+seen_applied_cb(void *arg, uint64_t index, const struct store_result *res,
+                uint64_t leader_term)
 {
 	struct seen *s = arg;
 
-	(void)cmd;
 	s->last_leader_term = leader_term;
 	if (res->outcome == STORE_APPLIED)
 		s->applied++;
@@ -36,7 +38,11 @@ seen_applied_cb(void *arg, uint64_t index, const void *cmd, size_t len,
 		s->rejected++;
 	s->last_index = index;
 	s->last_seq = res->seq;
-	s->last_len = len;
+	s->last_reload = res->reload;
+	snprintf(s->last_reason, sizeof(s->last_reason), "%s", res->reason);
+	dr_buf_reset(&s->effects);
+	dr_buf_put(&s->effects, res->effects, res->effects_len);
+	dr_buf_put_u64(&s->seqs, res->seq);
 }
 
 static void
@@ -63,6 +69,8 @@ rig_open(struct rig *r, const char *name)
 	char path[256];
 
 	memset(r, 0, sizeof(*r));
+	dr_buf_init(&r->seen.effects);
+	dr_buf_init(&r->seen.seqs);
 	snprintf(path, sizeof(path), "%s/%s.db", tmpdir, name);
 	if (store_open(&r->store, path) != 0)
 		exit(1);
@@ -76,6 +84,8 @@ rig_close(struct rig *r)
 	fsm_flush(&r->fsm);
 	fsm_close(&r->fsm);
 	store_close(r->store);
+	dr_buf_close(&r->seen.effects);
+	dr_buf_close(&r->seen.seqs);
 }
 
 /* Applies entry index as c-raft 0.15 does: last_applied is index - 1. */
@@ -142,7 +152,7 @@ test_apply_uses_raft_index(void)
 	CHECK_EQ_INT(r.seen.applied, 1);
 	CHECK_EQ_INT(r.seen.last_index, 3);
 	CHECK_EQ_INT(r.seen.last_seq, 1);
-	CHECK_EQ_INT(r.seen.last_len % 8, 0);
+	CHECK_EQ_INT(r.seen.effects.len, 0); /* KV: no record effects */
 	CHECK_EQ_INT(store_applied_index(r.store), 3);
 	CHECK_EQ_INT(rig_kv_set(&r, 4, "a", "2"), 0);
 	CHECK_EQ_INT(store_applied_index(r.store), 4);
@@ -250,7 +260,10 @@ test_malformed_entry(void)
 	CHECK_EQ_INT(r.seen.rejected, 2);
 	CHECK_EQ_INT(r.seen.applied, 1);
 	CHECK_EQ_INT(store_applied_index(r.store), 3);
-	CHECK_EQ_INT(store_change_seq(r.store), 1);
+	/* Rejected entries take a change number too (gap detection). */
+	CHECK_EQ_INT(store_change_seq(r.store), 3);
+	CHECK_EQ_INT(r.seen.last_seq, 3);
+	CHECK_EQ_STR(r.seen.last_reason, "undecodable command");
 	CHECK_EQ_STR(rig_get(&r, "a"), "1");
 	rig_close(&r);
 }
