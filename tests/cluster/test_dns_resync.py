@@ -11,6 +11,7 @@ queue overflows. After SIGCONT it must answer the new data, and `stats`
 import os
 import shutil
 import signal
+import sqlite3
 
 import pytest
 
@@ -41,6 +42,19 @@ def stats(node):
         assert not k.startswith("ERROR"), ln
         out[k] = v
     return out
+
+
+def change_seq(node):
+    """The change counter of the node's state.db (read-only, no daemon
+    involved: ctld's status would ask the frozen dnsd)."""
+    db = sqlite3.connect("file:%s/state.db?mode=ro" % node.data_dir,
+                         uri=True, timeout=5)
+    try:
+        row = db.execute("select value from meta where key = "
+                         "'change_seq'").fetchone()
+        return row[0] if row else 0
+    finally:
+        db.close()
 
 
 def resyncs(node):
@@ -80,11 +94,16 @@ def test_resync_after_raftd_restart_while_stopped(c3):
             r = lead.ctl("rr add example.com during%d 60 A 192.0.2.%d" %
                          (i, 110 + i))
             assert r.startswith("SUCCESS"), r
-        # The others see the writes; the frozen dnsd cannot.
+        # The others see the writes; the frozen dnsd cannot. Its node's
+        # new raftd applies (and publishes) them while dnsd is frozen, so
+        # dnsd misses them.
         for n in c3.nodes:
             if n is not fol:
                 n.wait_dns("during19.example.com.", "A",
                            answers_with("192.0.2.129"), 10)
+        want = change_seq(lead)
+        wait_until(lambda: change_seq(fol) >= want, 30,
+                   "%s's raftd to apply change %d" % (fol.name, want))
     assert fol.child_pid("dnsd") == dnsd, "dnsd was restarted"
     for name, ip in (("before", "192.0.2.101"), ("during0", "192.0.2.110"),
                      ("during19", "192.0.2.129")):
@@ -99,6 +118,7 @@ def test_resync_after_many_writes_while_stopped(c3):
     lead = c3.wait_converged()
     fol = [n for n in c3.nodes if n is not lead][-1]
     dnsd = fol.child_pid("dnsd")
+    r0 = resyncs(fol)
     n_writes = 20000
     with Frozen(dnsd):
         with Session(lead.ctl_addr, timeout=60) as s:
@@ -119,3 +139,4 @@ def test_resync_after_many_writes_while_stopped(c3):
     fol.wait_dns("www.example.com.", "A", answers_with("1.2.3.4"), 5)
     st = stats(fol)
     print("stats of %s after the flood: %r" % (fol.name, st))
+    assert int(st["resyncs"]) > r0, st
