@@ -2,6 +2,8 @@
  */
 #include "commands.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,6 +11,7 @@
 #include "err.h"
 #include "flags.h"
 #include "line.h"
+#include "rr.h"
 
 typedef int (*command_build_fn)(const struct commands_parsed *p,
                                 struct dr_buf *msg, struct dr_buf *out,
@@ -24,6 +27,9 @@ struct command {
 	bool rest;        /* the last argument is the rest of the line */
 	bool local_only;  /* not accepted after "forwarded" */
 	bool forwardable; /* a write: sent to the leader on NOTLEADER */
+	bool local_read;  /* waits for this ctld's acknowledged writes */
+	bool has_body;    /* record lines and "." follow */
+	enum commands_target target;
 };
 
 static int build_session(const struct commands_parsed *, struct dr_buf *,
@@ -48,6 +54,22 @@ static int build_remove(const struct commands_parsed *, struct dr_buf *,
                         struct dr_buf *, enum commands_action *);
 static int build_transfer(const struct commands_parsed *, struct dr_buf *,
                           struct dr_buf *, enum commands_action *);
+static int build_rr(const struct commands_parsed *, struct dr_buf *,
+                    struct dr_buf *, enum commands_action *);
+static int build_rr_get(const struct commands_parsed *, struct dr_buf *,
+                        struct dr_buf *, enum commands_action *);
+static int build_zone_list(const struct commands_parsed *, struct dr_buf *,
+                           struct dr_buf *, enum commands_action *);
+static int build_zone_dump(const struct commands_parsed *, struct dr_buf *,
+                           struct dr_buf *, enum commands_action *);
+static int build_zone_del(const struct commands_parsed *, struct dr_buf *,
+                          struct dr_buf *, enum commands_action *);
+static int build_zone_reload(const struct commands_parsed *, struct dr_buf *,
+                             struct dr_buf *, enum commands_action *);
+static int build_zone_replace(const struct commands_parsed *, struct dr_buf *,
+                              struct dr_buf *, enum commands_action *);
+static int build_stats(const struct commands_parsed *, struct dr_buf *,
+                       struct dr_buf *, enum commands_action *);
 
 #define CMD(id_, group_, name_, min_, max_, flags_, usage_, build_) \
 	{                                                           \
@@ -56,11 +78,18 @@ static int build_transfer(const struct commands_parsed *, struct dr_buf *,
 		.rest = ((flags_)&F_REST) != 0,                     \
 		.local_only = ((flags_)&F_LOCAL) != 0,              \
 		.forwardable = ((flags_)&F_WRITE) != 0,             \
+		.local_read = ((flags_)&F_READ) != 0,               \
+		.has_body = ((flags_)&F_BODY) != 0,                 \
+		.target = ((flags_)&F_DNSD) != 0 ? COMMANDS_TO_DNSD \
+		                                 : COMMANDS_TO_RAFTD, \
 		.usage = "ERROR usage: " usage_, .build = (build_)  \
 	}
-#define F_REST  1 /* the last argument is the rest of the line */
-#define F_LOCAL 2 /* session state: not after "forwarded" */
-#define F_WRITE 4 /* forwarded to the leader on NOTLEADER */
+#define F_REST  1  /* the last argument is the rest of the line */
+#define F_LOCAL 2  /* session state: not after "forwarded" */
+#define F_WRITE 4  /* forwarded to the leader on NOTLEADER */
+#define F_READ  8  /* a local read: sees the writes acknowledged here */
+#define F_BODY  16 /* record lines and "." follow the line */
+#define F_DNSD  32 /* asks dnsd, not raftd */
 
 static const struct command command_table[] = {
 	CMD(COMMANDS_SESSION, NULL, "session", 0, 0, F_LOCAL, "session",
@@ -69,7 +98,8 @@ static const struct command command_table[] = {
 	CMD(COMMANDS_KV_PING, "kv", "ping", 0, 0, 0, "kv ping", build_ping),
 	CMD(COMMANDS_KV_SET, "kv", "set", 2, 2, F_REST | F_WRITE,
 	    "kv set KEY VALUE", build_kv_set),
-	CMD(COMMANDS_KV_GET, "kv", "get", 1, 2, 0, "kv get KEY [consistent]",
+	CMD(COMMANDS_KV_GET, "kv", "get", 1, 2, F_READ,
+	    "kv get KEY [consistent]",
 	    build_kv_get),
 	CMD(COMMANDS_KV_DEL, "kv", "del", 1, 1, F_WRITE, "kv del KEY",
 	    build_kv_del),
@@ -83,6 +113,24 @@ static const struct command command_table[] = {
 	    "cluster remove ID", build_remove),
 	CMD(COMMANDS_CLUSTER_TRANSFER, "cluster", "transfer", 0, 1, F_WRITE,
 	    "cluster transfer [ID]", build_transfer),
+	CMD(COMMANDS_RR_ADD, "rr", "add", 2, 2, F_REST | F_WRITE,
+	    "rr add ZONE RR", build_rr),
+	CMD(COMMANDS_RR_DEL, "rr", "del", 2, 2, F_REST | F_WRITE,
+	    "rr del ZONE RR", build_rr),
+	CMD(COMMANDS_RR_GET, "rr", "get", 1, 2, F_READ, "rr get NAME [TYPE]",
+	    build_rr_get),
+	CMD(COMMANDS_ZONE_LIST, "zone", "list", 0, 0, F_READ, "zone list",
+	    build_zone_list),
+	CMD(COMMANDS_ZONE_DUMP, "zone", "dump", 1, 1, F_READ, "zone dump ZONE",
+	    build_zone_dump),
+	CMD(COMMANDS_ZONE_DEL, "zone", "del", 1, 1, F_WRITE, "zone del ZONE",
+	    build_zone_del),
+	CMD(COMMANDS_ZONE_RELOAD, "zone", "reload", 0, 0, F_LOCAL,
+	    "zone reload", build_zone_reload),
+	CMD(COMMANDS_ZONE_REPLACE, "zone", "replace", 1, 2,
+	    F_REST | F_WRITE | F_BODY, "zone replace ZONE [SOURCE]",
+	    build_zone_replace),
+	CMD(COMMANDS_STATS, NULL, "stats", 0, 0, F_DNSD, "stats", build_stats),
 };
 
 #define N_COMMANDS (sizeof(command_table) / sizeof(command_table[0]))
@@ -171,6 +219,9 @@ commands_parse(const char *line, size_t len, struct commands_parsed *p,
 	p->cmd = c;
 	p->id = c->id;
 	p->forwardable = c->forwardable;
+	p->local_read = c->local_read;
+	p->has_body = c->has_body;
+	p->target = c->target;
 	*err = c->usage;
 	while (p->nargs < c->max_args) {
 		if (c->rest && p->nargs == c->max_args - 1) {
@@ -194,6 +245,7 @@ commands_parse(const char *line, size_t len, struct commands_parsed *p,
 			return DR_EINVAL;
 		p->consistent = true;
 		p->forwardable = true;
+		p->local_read = false;
 		p->nargs = 1;
 	}
 	*err = NULL;
@@ -215,6 +267,15 @@ commands_name(const struct commands_parsed *p)
 		[COMMANDS_CLUSTER_JOIN] = "cluster join",
 		[COMMANDS_CLUSTER_REMOVE] = "cluster remove",
 		[COMMANDS_CLUSTER_TRANSFER] = "cluster transfer",
+		[COMMANDS_RR_ADD] = "rr add",
+		[COMMANDS_RR_DEL] = "rr del",
+		[COMMANDS_RR_GET] = "rr get",
+		[COMMANDS_ZONE_LIST] = "zone list",
+		[COMMANDS_ZONE_DUMP] = "zone dump",
+		[COMMANDS_ZONE_DEL] = "zone del",
+		[COMMANDS_ZONE_RELOAD] = "zone reload",
+		[COMMANDS_ZONE_REPLACE] = "zone replace",
+		[COMMANDS_STATS] = "stats",
 	};
 
 	return names[p->id];
@@ -261,9 +322,8 @@ commands_put_error(struct dr_buf *out, const char *reason, size_t len)
 	dr_buf_put_u8(out, '\n');
 }
 
-/* Sends raftd's text one line at a time, then ".". */
-static void
-put_text(struct dr_buf *out, const uint8_t *text, size_t len)
+void
+commands_put_text(struct dr_buf *out, const uint8_t *text, size_t len)
 {
 	const char *p = (const char *)text, *end = p + len;
 
@@ -282,6 +342,25 @@ put_text(struct dr_buf *out, const uint8_t *text, size_t len)
 		p = nl ? nl + 1 : end;
 	}
 	dr_buf_put(out, ".\n", 2);
+}
+
+/*
+ * "SUCCESS", followed by the first line of raftd's note when it sent one
+ * ("SUCCESS unchanged", "SUCCESS serial 7, 3 added, 1 removed").
+ */
+static void
+put_success_note(struct dr_buf *out, const uint8_t *note, size_t len)
+{
+	const uint8_t *nl = memchr(note, '\n', len);
+
+	if (nl != NULL)
+		len = (size_t)(nl - note);
+	dr_buf_put(out, "SUCCESS", 7);
+	if (len > 0) {
+		dr_buf_put_u8(out, ' ');
+		put_sanitized(out, (const char *)note, len);
+	}
+	dr_buf_put_u8(out, '\n');
 }
 
 void
@@ -328,7 +407,14 @@ commands_format(const struct commands_parsed *p, int status,
 		return;
 	case COMMANDS_CLUSTER_STATUS:
 	case COMMANDS_CLUSTER_MEMBERS:
-		put_text(out, payload, len);
+	case COMMANDS_RR_GET:
+	case COMMANDS_ZONE_LIST:
+	case COMMANDS_ZONE_DUMP:
+	case COMMANDS_STATS:
+		commands_put_text(out, payload, len);
+		return;
+	case COMMANDS_ZONE_REPLACE:
+		put_success_note(out, payload, len);
 		return;
 	default:
 		commands_put_line(out, "SUCCESS");
@@ -511,6 +597,221 @@ build_transfer(const struct commands_parsed *p, struct dr_buf *msg,
 		dr_buf_put_str(msg, p->args[0].p, p->args[0].len);
 	else
 		dr_buf_put_str(msg, "", 0);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+/* --- records and zones --- */
+
+int
+commands_name_arg(struct dr_str s, char *out)
+{
+	char tmp[COMMANDS_NAME_LEN * 4 + 1];
+
+	if (s.len == 0 || s.len >= sizeof(tmp))
+		return DR_EINVAL;
+	memcpy(tmp, s.p, s.len);
+	tmp[s.len] = '\0';
+	return dr_zone_name(tmp, out, COMMANDS_NAME_LEN);
+}
+
+/* Appends "ERROR invalid <what> <arg>" with arg sanitized. */
+static int
+put_invalid(struct dr_buf *out, const char *what, struct dr_str arg)
+{
+	dr_buf_put(out, "ERROR invalid ", 14);
+	dr_buf_put(out, what, strlen(what));
+	dr_buf_put_u8(out, ' ');
+	put_sanitized(out, arg.p, arg.len > 256 ? 256 : arg.len);
+	dr_buf_put_u8(out, '\n');
+	return COMMANDS_DONE;
+}
+
+static struct dr_str
+str_of(const char *z)
+{
+	struct dr_str s = { z, strlen(z) };
+
+	return s;
+}
+
+/*
+ * RR_ADD (zone, owner, type, ttl, rdata) or RR_DEL (zone, owner, type,
+ * rdata) from "rr add|del ZONE RR": the record is parsed here, so raftd
+ * only ever sees canonical lines and bad input never leaves ctld.
+ */
+static int
+build_rr(const struct commands_parsed *p, struct dr_buf *msg,
+         struct dr_buf *out, enum commands_action *act)
+{
+	char zone[COMMANDS_NAME_LEN], err[DR_RR_ERR_LEN];
+	struct dr_buf line;
+	struct dr_cmd c;
+	struct dr_rr rr;
+	char *text;
+	int rv;
+
+	if (commands_name_arg(p->args[0], zone) != 0)
+		return put_invalid(out, "zone name", p->args[0]);
+	text = dr_str_dup(p->args[1]);
+	dr_buf_init(&line);
+	rv = dr_rr_parse(text, zone, DR_RR_DEFAULT_TTL, &line, err,
+	                 sizeof(err));
+	free(text);
+	if (rv == 0 &&
+	    dr_rr_split((const char *)line.data, line.len, &rr) != 0) {
+		(void)snprintf(err, sizeof(err), "record cannot be stored");
+		rv = DR_EINVAL;
+	}
+	if (rv == 0 && !dr_rr_in_zone(rr.owner, str_of(zone))) {
+		(void)snprintf(err, sizeof(err), "%.*s is outside the zone %s",
+		               (int)rr.owner.len, rr.owner.p, zone);
+		rv = DR_EINVAL;
+	}
+	if (rv != 0) {
+		commands_put_error(out, err, strlen(err));
+		dr_buf_close(&line);
+		return COMMANDS_DONE;
+	}
+	memset(&c, 0, sizeof(c));
+	c.args[0] = str_of(zone);
+	c.args[1] = rr.owner;
+	c.args[2] = rr.type;
+	if (p->id == COMMANDS_RR_ADD) {
+		c.type = DR_CMD_RR_ADD;
+		c.nargs = 5;
+		c.args[3] = rr.ttl;
+		c.args[4] = rr.rdata;
+	} else {
+		c.type = DR_CMD_RR_DEL;
+		c.nargs = 4;
+		c.args[3] = rr.rdata;
+	}
+	rv = build_apply(&c, msg, out);
+	dr_buf_close(&line);
+	return rv;
+}
+
+/*
+ * A type mnemonic as the records table holds it: letters, digits and
+ * '-', uppercased ("a" -> "A", "type65534" -> "TYPE65534").
+ */
+static int
+type_arg(struct dr_str s, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (s.len == 0 || s.len >= outlen)
+		return DR_EINVAL;
+	for (i = 0; i < s.len; i++) {
+		char ch = s.p[i];
+
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		else if (!(ch >= 'A' && ch <= 'Z') &&
+		         !(ch >= '0' && ch <= '9') && ch != '-')
+			return DR_EINVAL;
+		out[i] = ch;
+	}
+	out[s.len] = '\0';
+	return 0;
+}
+
+static int
+build_rr_get(const struct commands_parsed *p, struct dr_buf *msg,
+             struct dr_buf *out, enum commands_action *act)
+{
+	char name[COMMANDS_NAME_LEN], type[32] = "";
+
+	if (commands_name_arg(p->args[0], name) != 0)
+		return put_invalid(out, "name", p->args[0]);
+	if (p->nargs == 2 && type_arg(p->args[1], type, sizeof(type)) != 0)
+		return put_invalid(out, "type", p->args[1]);
+	msg_begin(msg, DR_MSG_RR_GET, 0);
+	dr_buf_put_cstr(msg, name);
+	dr_buf_put_cstr(msg, type);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_zone_list(const struct commands_parsed *p, struct dr_buf *msg,
+                struct dr_buf *out, enum commands_action *act)
+{
+	msg_begin(msg, DR_MSG_ZONE_LIST, 0);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_zone_dump(const struct commands_parsed *p, struct dr_buf *msg,
+                struct dr_buf *out, enum commands_action *act)
+{
+	char zone[COMMANDS_NAME_LEN];
+
+	if (commands_name_arg(p->args[0], zone) != 0)
+		return put_invalid(out, "zone name", p->args[0]);
+	msg_begin(msg, DR_MSG_ZONE_DUMP, 0);
+	dr_buf_put_cstr(msg, zone);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_zone_del(const struct commands_parsed *p, struct dr_buf *msg,
+               struct dr_buf *out, enum commands_action *act)
+{
+	char zone[COMMANDS_NAME_LEN];
+	struct dr_cmd c;
+
+	if (commands_name_arg(p->args[0], zone) != 0)
+		return put_invalid(out, "zone name", p->args[0]);
+	memset(&c, 0, sizeof(c));
+	c.type = DR_CMD_ZONE_DEL;
+	c.nargs = 1;
+	c.args[0] = str_of(zone);
+	return build_apply(&c, msg, out);
+}
+
+static int
+build_zone_reload(const struct commands_parsed *p, struct dr_buf *msg,
+                  struct dr_buf *out, enum commands_action *act)
+{
+	return COMMANDS_RELOAD;
+}
+
+/*
+ * ZONE_REPLACE (zone, source, records). The records were collected and
+ * checked with the line (replace.h); without them (a caller that did not
+ * read the lines) nothing is sent.
+ */
+static int
+build_zone_replace(const struct commands_parsed *p, struct dr_buf *msg,
+                   struct dr_buf *out, enum commands_action *act)
+{
+	char zone[COMMANDS_NAME_LEN];
+	struct dr_cmd c;
+
+	if (commands_name_arg(p->args[0], zone) != 0)
+		return put_invalid(out, "zone name", p->args[0]);
+	if (p->records.len == 0) {
+		commands_put_line(out, "ERROR no records");
+		return COMMANDS_DONE;
+	}
+	memset(&c, 0, sizeof(c));
+	c.type = DR_CMD_ZONE_REPLACE;
+	c.nargs = 3;
+	c.args[0] = str_of(zone);
+	c.args[1] = p->nargs == 2 ? p->args[1] : str_of("ctl");
+	c.args[2] = p->records;
+	return build_apply(&c, msg, out);
+}
+
+static int
+build_stats(const struct commands_parsed *p, struct dr_buf *msg,
+            struct dr_buf *out, enum commands_action *act)
+{
+	msg_begin(msg, DR_MSG_STATUS, 0);
 	dr_wire_end(msg);
 	return COMMANDS_SEND;
 }

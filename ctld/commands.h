@@ -20,6 +20,22 @@
  * KEY (it may hold spaces). "forwarded " in front of any command but
  * session and quit marks a line sent by a peer ctld: it runs here and is
  * never forwarded again.
+ *
+ * Records (rr.h has the canonical form):
+ *
+ *   rr add ZONE RR        RR in master-file syntax, names relative to ZONE
+ *   rr del ZONE RR        ("www 300 A 1.2.3.4", "@ MX 10 mx", absolute
+ *                         names too); no TTL = DR_RR_DEFAULT_TTL
+ *   rr get NAME [TYPE]    the records at NAME (of TYPE), one canonical
+ *                         line each, then "."
+ *   zone list             "zone serial records" per zone, then "."
+ *   zone dump ZONE        master file (SOA first, absolute names), then "."
+ *   zone del ZONE         removes the zone and its records
+ *   zone reload           re-reads this node's -zone.file files (SIGHUP)
+ *   zone replace ZONE [SOURCE]
+ *                         followed by the zone's records, one per line, and
+ *                         a line "." (see body.h); SOURCE names them in logs
+ *   stats                 dnsd's counters, "key value" lines, then "."
  */
 
 enum commands_id {
@@ -34,9 +50,24 @@ enum commands_id {
 	COMMANDS_CLUSTER_JOIN,
 	COMMANDS_CLUSTER_REMOVE,
 	COMMANDS_CLUSTER_TRANSFER,
+	COMMANDS_RR_ADD,
+	COMMANDS_RR_DEL,
+	COMMANDS_RR_GET,
+	COMMANDS_ZONE_LIST,
+	COMMANDS_ZONE_DUMP,
+	COMMANDS_ZONE_DEL,
+	COMMANDS_ZONE_RELOAD,
+	COMMANDS_ZONE_REPLACE,
+	COMMANDS_STATS,
 };
 
 #define COMMANDS_MAX_ARGS 4
+
+/* Which process a request built by commands_build goes to. */
+enum commands_target {
+	COMMANDS_TO_RAFTD,
+	COMMANDS_TO_DNSD,
+};
 
 struct command; /* an entry of the table */
 
@@ -46,9 +77,18 @@ struct commands_parsed {
 	bool forwarded;   /* the line came from a peer as "forwarded ..." */
 	bool consistent;  /* kv get KEY consistent */
 	bool forwardable; /* a write: sent to the leader on NOTLEADER */
+	bool local_read;  /* answered from this node's state (read your writes) */
+	bool has_body;    /* record lines and "." follow the line (body.h) */
+	enum commands_target target;
 	unsigned nargs;
 	struct dr_str args[COMMANDS_MAX_ARGS]; /* borrowed from the line */
 	struct dr_str body; /* the line without "forwarded " (borrowed) */
+	/*
+	 * has_body: the canonical records that followed the line, each
+	 * ending in "\n", already checked (body.h); set by the caller before
+	 * commands_build (borrowed).
+	 */
+	struct dr_str records;
 };
 
 /* What the connection does after a reply. */
@@ -59,8 +99,9 @@ enum commands_action {
 };
 
 /* Results of commands_build. */
-#define COMMANDS_DONE 0 /* the reply is in out */
-#define COMMANDS_SEND 1 /* msg holds a request for raftd */
+#define COMMANDS_DONE   0 /* the reply is in out */
+#define COMMANDS_SEND   1 /* msg holds a request for p->target */
+#define COMMANDS_RELOAD 2 /* zone reload: the caller runs the zone loader */
 
 /*
  * Parses one line (content only, no terminator). Returns 0, or DR_EINVAL
@@ -73,9 +114,10 @@ int commands_parse(const char *line, size_t len, struct commands_parsed *p,
 /*
  * Runs the table entry of a parsed command. Local commands append their
  * reply to out and return COMMANDS_DONE with *act set; the others write a
- * whole IPC request into msg (reset first) and return COMMANDS_SEND. Bad
- * arguments found here (an invalid address...) give COMMANDS_DONE with an
- * ERROR reply.
+ * whole IPC request into msg (reset first) and return COMMANDS_SEND, or
+ * COMMANDS_RELOAD for "zone reload". Bad arguments found here (an invalid
+ * address, zone name or record...) give COMMANDS_DONE with an ERROR reply
+ * and nothing to send.
  */
 int commands_build(const struct commands_parsed *p, struct dr_buf *msg,
                    struct dr_buf *out, enum commands_action *act);
@@ -100,6 +142,22 @@ void commands_put_error(struct dr_buf *out, const char *reason, size_t len);
 
 /* Appends s and "\n". */
 void commands_put_line(struct dr_buf *out, const char *s);
+
+/*
+ * Appends text (lines ending in "\n", the last one may lack it) as a
+ * multi-line reply: bytes that cannot be in a line become '?', a line "."
+ * becomes "..", empty lines are dropped, and "." ends it.
+ */
+void commands_put_text(struct dr_buf *out, const uint8_t *text, size_t len);
+
+/* Size of a canonical domain name buffer, NUL included. */
+#define COMMANDS_NAME_LEN 256
+
+/*
+ * Writes the canonical form of the domain name s (lowercase, trailing
+ * dot) into out (COMMANDS_NAME_LEN bytes). Returns 0 or DR_EINVAL.
+ */
+int commands_name_arg(struct dr_str s, char *out);
 
 /* Name of the command for logs ("kv set"). */
 const char *commands_name(const struct commands_parsed *p);

@@ -1,6 +1,7 @@
 /* Running commands: raftd requests, forwarding to the leader, retries. */
 #include "dispatch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ enum req_state {
 	REQ_RAFTD,   /* waiting for raftd's reply */
 	REQ_FORWARD, /* waiting for the leader's ctld */
 	REQ_BACKOFF, /* waiting before the next try (or catch-up poll) */
+	REQ_DNSD,    /* cluster status: waiting for dnsd's counters */
+	REQ_LOCAL,   /* zone reload: waiting for the zone loader */
 };
 
 struct dispatch_req {
@@ -31,7 +34,9 @@ struct dispatch_req {
 	uint64_t catchup_deadline;
 	uv_timer_t *timer;   /* owned, created on the first backoff */
 	struct forward *fwd; /* in REQ_FORWARD */
-	dispatch_done_cb cb; /* NULL once detached */
+	struct replace *replace; /* owned: zone replace's records */
+	struct dr_buf text;      /* cluster status: raftd's part */
+	dispatch_done_cb cb;     /* NULL once detached */
 	void *arg;
 };
 
@@ -51,7 +56,23 @@ dispatch_init(struct dispatch *d, uv_loop_t *loop, const struct dr_config *cfg)
 		          dr_strerror(rv));
 		return rv;
 	}
+	dr_ipc_url(cfg, "dnsd", url, sizeof(url));
+	rv = dr_bus_client_start(&d->dnsd, loop, url);
+	if (rv != 0) {
+		log_warnx("dnsd client, cannot start on %s (%s)", url,
+		          dr_strerror(rv));
+		dr_bus_client_stop(d->bus);
+		d->bus = NULL;
+		return rv;
+	}
 	return 0;
+}
+
+void
+dispatch_set_reload(struct dispatch *d, dispatch_reload_fn fn, void *arg)
+{
+	d->reload = fn;
+	d->reload_arg = arg;
 }
 
 static void
@@ -79,6 +100,8 @@ req_finish(struct dispatch_req *r)
 		uv_close((uv_handle_t *)r->timer, req_timer_close_cb);
 	dr_buf_close(&r->msg);
 	dr_buf_close(&r->reply);
+	dr_buf_close(&r->text);
+	replace_free(r->replace);
 	free(r->line);
 	free(r);
 }
@@ -95,8 +118,18 @@ static void req_send(struct dispatch_req *r);
 static unsigned
 req_timeout(const struct dispatch_req *r)
 {
+	if (r->p.target == COMMANDS_TO_DNSD)
+		return DISPATCH_DNSD_TIMEOUT_MS;
+	if (r->p.has_body)
+		return DISPATCH_ZONE_TIMEOUT_MS;
 	return r->p.forwarded ? DISPATCH_FORWARDED_TIMEOUT_MS
 	                      : DISPATCH_RAFTD_TIMEOUT_MS;
+}
+
+static struct dr_bus_client *
+req_bus(const struct dispatch_req *r)
+{
+	return r->p.target == COMMANDS_TO_DNSD ? r->d->dnsd : r->d->bus;
 }
 
 static void
@@ -223,8 +256,16 @@ req_forward(struct dispatch_req *r, const uint8_t *payload, size_t len)
 	}
 	memcpy(addr, sp, n);
 	addr[n] = '\0';
-	rv = forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
-	                   r->p.body.len, req_forward_cb, r);
+	if (r->replace != NULL)
+		rv = forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
+		                   r->p.body.len, r->replace->records.data,
+		                   r->replace->records.len,
+		                   DISPATCH_ZONE_TIMEOUT_MS + 10000,
+		                   req_forward_cb, r);
+	else
+		rv = forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
+		                   r->p.body.len, NULL, 0, 0, req_forward_cb,
+		                   r);
 	if (rv != 0) {
 		log_warnx("%s, raftd sent a bad leader address",
 		          commands_name(&r->p));
@@ -235,6 +276,62 @@ req_forward(struct dispatch_req *r, const uint8_t *payload, size_t len)
 	r->state = REQ_FORWARD;
 }
 
+/* Appends dnsd's "key value" lines to r->text as "dnsd.key value". */
+static void
+req_dnsd_lines(struct dispatch_req *r, const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+
+	while (p < end) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n > 0) {
+			dr_buf_put(&r->text, "dnsd.", 5);
+			dr_buf_put(&r->text, p, n);
+			dr_buf_put_u8(&r->text, '\n');
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* cluster status: raftd's lines, then dnsd's (or "dnsd unreachable"). */
+static void
+req_dnsd_status_cb(int rv, const void *data, size_t len, void *arg)
+{
+	struct dispatch_req *r = arg;
+	struct dr_msg_hdr h;
+	struct dr_cursor c;
+
+	if (rv == 0 && dr_wire_decode(data, len, &h, &c) == 0 &&
+	    h.type == DR_MSG_REPLY && h.status == DR_ST_OK)
+		req_dnsd_lines(r, c.p, c.left);
+	else
+		dr_buf_put(&r->text, "dnsd unreachable\n", 17);
+	commands_format(&r->p, DR_ST_OK, r->text.data, r->text.len,
+	                &r->reply);
+	req_finish(r);
+}
+
+/* Asks dnsd for its counters to add them to raftd's status text. */
+static bool
+req_status_dnsd(struct dispatch_req *r, const uint8_t *p, size_t len)
+{
+	struct dr_msg_hdr h;
+
+	dr_buf_put(&r->text, p, len);
+	if (len > 0 && p[len - 1] != '\n')
+		dr_buf_put_u8(&r->text, '\n');
+	memset(&h, 0, sizeof(h));
+	h.type = DR_MSG_STATUS;
+	dr_wire_begin(&r->msg, &h);
+	dr_wire_end(&r->msg);
+	r->state = REQ_DNSD;
+	return dr_bus_request(r->d->dnsd, r->msg.data, r->msg.len,
+	                      DISPATCH_STATUS_DNSD_MS, req_dnsd_status_cb,
+	                      r) == 0;
+}
+
 static void
 req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 {
@@ -243,15 +340,18 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 	struct dr_cursor c;
 
 	if (rv != 0) {
-		log_debug("%s, raftd request failed (%s)", commands_name(&r->p),
+		log_debug("%s, request failed (%s)", commands_name(&r->p),
 		          dr_strerror(rv));
-		req_finish_line(r, "ERROR raftd unavailable");
+		req_finish_line(r, r->p.target == COMMANDS_TO_DNSD
+		                       ? "ERROR dnsd not reachable"
+		                       : "ERROR raftd unavailable");
 		return;
 	}
 	if (dr_wire_decode(data, len, &h, &c) != 0 || h.type != DR_MSG_REPLY) {
-		log_warnx("%s, raftd sent a malformed reply",
-		          commands_name(&r->p));
-		req_finish_line(r, "ERROR malformed reply from raftd");
+		log_warnx("%s, malformed reply", commands_name(&r->p));
+		req_finish_line(r, r->p.target == COMMANDS_TO_DNSD
+		                       ? "ERROR malformed reply from dnsd"
+		                       : "ERROR malformed reply from raftd");
 		return;
 	}
 	/* A peer's forwarded line is answered here, never sent on. */
@@ -278,6 +378,9 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 		if (r->d->acked_seq <= r->min_seq)
 			r->d->acked_seq = h.seq;
 	}
+	if (r->p.id == COMMANDS_CLUSTER_STATUS && h.status == DR_ST_OK &&
+	    !r->d->stopping && req_status_dnsd(r, c.p, c.left))
+		return;
 	commands_format(&r->p, h.status, c.p, c.left, &r->reply);
 	if (r->p.forwarded) {
 		/* For the forwarding ctld: see forward.h. */
@@ -302,10 +405,120 @@ req_send(struct dispatch_req *r)
 	}
 	r->state = REQ_RAFTD;
 	r->tries++;
-	rv = dr_bus_request(d->bus, r->msg.data, r->msg.len, req_timeout(r),
-	                    req_raftd_cb, r);
+	rv = dr_bus_request(req_bus(r), r->msg.data, r->msg.len,
+	                    req_timeout(r), req_raftd_cb, r);
 	if (rv != 0)
 		req_finish_line(r, "ERROR raftd unavailable");
+}
+
+/* A request for line (copied and parsed again, so p points into it). */
+static struct dispatch_req *
+req_new(struct dispatch *d, const char *line, size_t len, dispatch_done_cb cb,
+        void *arg)
+{
+	struct dispatch_req *r;
+	const char *err;
+	int rv;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		abort();
+	r->line = malloc(len + 1);
+	if (r->line == NULL)
+		abort();
+	memcpy(r->line, line, len);
+	r->line[len] = '\0';
+	/* Same bytes, so the same result; only the pointers move. */
+	rv = commands_parse(r->line, len, &r->p, &err);
+	(void)rv;
+	r->d = d;
+	dr_buf_init(&r->msg);
+	dr_buf_init(&r->reply);
+	dr_buf_init(&r->text);
+	r->cb = cb;
+	r->arg = arg;
+	r->deadline = uv_now(d->loop) + DISPATCH_LEADER_DEADLINE_MS;
+	r->backoff_ms = DISPATCH_BACKOFF_MIN_MS;
+	if (r->p.local_read) {
+		r->min_seq = d->acked_seq;
+		r->catchup_deadline = uv_now(d->loop) + DISPATCH_CATCHUP_MS;
+	}
+	return r;
+}
+
+/* Frees a request that never started. */
+static void
+req_drop(struct dispatch_req *r)
+{
+	dr_buf_close(&r->msg);
+	dr_buf_close(&r->reply);
+	dr_buf_close(&r->text);
+	replace_free(r->replace);
+	free(r->line);
+	free(r);
+}
+
+static void
+req_link(struct dispatch_req *r, struct dispatch_req **reqp)
+{
+	struct dispatch *d = r->d;
+
+	r->next = d->reqs;
+	if (d->reqs != NULL)
+		d->reqs->prev = r;
+	d->reqs = r;
+	d->nreqs++;
+	*reqp = r;
+}
+
+/* Sends r->msg; on failure answers in out and frees r. */
+static int
+req_start(struct dispatch_req *r, struct dr_buf *out,
+          struct dispatch_req **reqp)
+{
+	int rv;
+
+	r->state = REQ_RAFTD;
+	r->tries = 1;
+	rv = dr_bus_request(req_bus(r), r->msg.data, r->msg.len,
+	                    req_timeout(r), req_raftd_cb, r);
+	if (rv != 0) {
+		commands_put_line(out, r->p.target == COMMANDS_TO_DNSD
+		                           ? "ERROR dnsd not reachable"
+		                           : "ERROR raftd unavailable");
+		req_drop(r);
+		return DISPATCH_DONE;
+	}
+	req_link(r, reqp);
+	return DISPATCH_PENDING;
+}
+
+static void
+req_local_cb(const char *reply, size_t len, void *arg)
+{
+	struct dispatch_req *r = arg;
+
+	dr_buf_put(&r->reply, reply, len);
+	req_finish(r);
+}
+
+/* zone reload: the zone loader answers through req_local_cb. */
+static int
+req_reload(struct dispatch *d, const char *line, size_t len,
+           struct dr_buf *out, dispatch_done_cb cb, void *arg,
+           struct dispatch_req **reqp)
+{
+	struct dispatch_req *r;
+
+	if (d->reload == NULL) {
+		commands_put_line(out, "ERROR zone reload unavailable");
+		return DISPATCH_DONE;
+	}
+	r = req_new(d, line, len, cb, arg);
+	r->state = REQ_LOCAL;
+	req_link(r, reqp);
+	d->reload(d->reload_arg, req_local_cb, r);
+	return DISPATCH_PENDING;
 }
 
 int
@@ -324,8 +537,11 @@ dispatch_line(struct dispatch *d, const char *line, size_t len,
 		commands_put_line(out, err);
 		return DISPATCH_DONE;
 	}
+	if (p.has_body)
+		return DISPATCH_BODY;
 	dr_buf_init(&msg);
-	if (commands_build(&p, &msg, out, act) == COMMANDS_DONE) {
+	rv = commands_build(&p, &msg, out, act);
+	if (rv == COMMANDS_DONE) {
 		dr_buf_close(&msg);
 		return DISPATCH_DONE;
 	}
@@ -334,47 +550,42 @@ dispatch_line(struct dispatch *d, const char *line, size_t len,
 		commands_put_line(out, "ERROR shutting down");
 		return DISPATCH_DONE;
 	}
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		abort();
-	r->line = malloc(len + 1);
-	if (r->line == NULL)
-		abort();
-	memcpy(r->line, line, len);
-	r->line[len] = '\0';
-	/* Same bytes, so the same result; only the pointers move. */
-	rv = commands_parse(r->line, len, &r->p, &err);
-	(void)rv;
-	r->d = d;
-	r->msg = msg;
-	dr_buf_init(&r->reply);
-	r->cb = cb;
-	r->arg = arg;
-	r->deadline = uv_now(d->loop) + DISPATCH_LEADER_DEADLINE_MS;
-	r->backoff_ms = DISPATCH_BACKOFF_MIN_MS;
-	if (r->p.id == COMMANDS_KV_GET && !r->p.consistent) {
-		r->min_seq = d->acked_seq;
-		r->catchup_deadline = uv_now(d->loop) + DISPATCH_CATCHUP_MS;
+	if (rv == COMMANDS_RELOAD) {
+		dr_buf_close(&msg);
+		return req_reload(d, line, len, out, cb, arg, reqp);
 	}
-	r->state = REQ_RAFTD;
-	r->tries = 1;
-	rv = dr_bus_request(d->bus, msg.data, msg.len, req_timeout(r),
-	                    req_raftd_cb, r);
-	if (rv != 0) {
-		dr_buf_close(&r->msg);
-		dr_buf_close(&r->reply);
-		free(r->line);
-		free(r);
-		commands_put_line(out, "ERROR raftd unavailable");
+	r = req_new(d, line, len, cb, arg);
+	dr_buf_close(&r->msg);
+	r->msg = msg;
+	return req_start(r, out, reqp);
+}
+
+int
+dispatch_replace(struct dispatch *d, struct replace *rp, struct dr_buf *out,
+                 dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
+{
+	struct dispatch_req *r;
+	enum commands_action act;
+
+	if (replace_finish(rp) != 0) {
+		commands_put_error(out, rp->err, strlen(rp->err));
+		replace_free(rp);
 		return DISPATCH_DONE;
 	}
-	r->next = d->reqs;
-	if (d->reqs != NULL)
-		d->reqs->prev = r;
-	d->reqs = r;
-	d->nreqs++;
-	*reqp = r;
-	return DISPATCH_PENDING;
+	if (d->stopping) {
+		commands_put_line(out, "ERROR shutting down");
+		replace_free(rp);
+		return DISPATCH_DONE;
+	}
+	r = req_new(d, rp->line, rp->len, cb, arg);
+	r->replace = rp;
+	r->p.records.p = (const char *)rp->records.data;
+	r->p.records.len = rp->records.len;
+	if (commands_build(&r->p, &r->msg, out, &act) != COMMANDS_SEND) {
+		req_drop(r);
+		return DISPATCH_DONE;
+	}
+	return req_start(r, out, reqp);
 }
 
 void
@@ -394,6 +605,10 @@ dispatch_close(struct dispatch *d)
 		if (r->state == REQ_BACKOFF) {
 			uv_timer_stop(r->timer);
 			req_finish_line(r, "ERROR shutting down");
+		} else if (r->state == REQ_LOCAL) {
+			/* The loader was stopped first and answered. */
+			log_warnx("%s, still running at stop",
+			          commands_name(&r->p));
 		} else if (r->state == REQ_FORWARD) {
 			/* Its callback retries, sees stopping and ends r. */
 			forward_cancel(r->fwd);
@@ -403,5 +618,9 @@ dispatch_close(struct dispatch *d)
 	if (d->bus != NULL) {
 		dr_bus_client_stop(d->bus);
 		d->bus = NULL;
+	}
+	if (d->dnsd != NULL) {
+		dr_bus_client_stop(d->dnsd);
+		d->dnsd = NULL;
 	}
 }

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "flags.h"
+#include "replace.h"
 #include "wire.h"
 
 /* Timeout of one request to raftd. */
@@ -29,8 +30,31 @@
 #define DISPATCH_CATCHUP_POLL_MS 5
 #define DISPATCH_BACKOFF_MIN_MS  25
 #define DISPATCH_BACKOFF_MAX_MS  400
+/*
+ * "zone replace" carries a whole zone (a million records are ~40 MB,
+ * parsed, replicated and diffed on every node): its raftd requests, here
+ * or at the leader, and its forwarding wait this long.
+ */
+#define DISPATCH_ZONE_TIMEOUT_MS 120000
+/* dnsd answers its counters from memory: "stats" waits this long. */
+#define DISPATCH_DNSD_TIMEOUT_MS 1000
+/* "cluster status" adds dnsd's counters if they come within this. */
+#define DISPATCH_STATUS_DNSD_MS 300
 
 struct dispatch_req;
+
+/*
+ * Delivers the reply of a pending command: reply holds whole lines ending
+ * in "\n" and is borrowed for the call. The request is freed after.
+ */
+typedef void (*dispatch_done_cb)(const char *reply, size_t len, void *arg);
+
+/*
+ * Runs "zone reload" (the zone loader, zoneload.h): must call cb exactly
+ * once, later (never from inside this call), with the reply line.
+ */
+typedef void (*dispatch_reload_fn)(void *hook_arg, dispatch_done_cb cb,
+                                   void *cb_arg);
 
 /*
  * Read-your-writes through a follower: a write forwarded to the leader is
@@ -43,29 +67,35 @@ struct dispatch_req;
 struct dispatch {
 	uv_loop_t *loop;             /* borrowed */
 	const struct dr_config *cfg; /* borrowed */
-	struct dr_bus_client *bus;   /* owned */
+	struct dr_bus_client *bus;   /* owned: raftd */
+	struct dr_bus_client *dnsd;  /* owned: dnsd's counters */
+	dispatch_reload_fn reload;   /* NULL: "zone reload" unavailable */
+	void *reload_arg;
 	uint64_t acked_seq;
 	struct dispatch_req *reqs; /* every request in flight */
 	unsigned nreqs;
 	bool stopping;
 };
 
-/*
- * Delivers the reply of a pending command: reply holds whole lines ending
- * in "\n" and is borrowed for the call. The request is freed after.
- */
-typedef void (*dispatch_done_cb)(const char *reply, size_t len, void *arg);
-
 #define DISPATCH_DONE    0
 #define DISPATCH_PENDING 1
+#define DISPATCH_BODY    2 /* record lines follow: see dispatch_replace */
 
-/* Starts the raftd client (dialed in the background). DR_EIO on error. */
+/*
+ * Starts the raftd and dnsd clients (dialed in the background). DR_EIO
+ * on error.
+ */
 int dispatch_init(struct dispatch *d, uv_loop_t *loop,
                   const struct dr_config *cfg);
 
+/* Sets who runs "zone reload". */
+void dispatch_set_reload(struct dispatch *d, dispatch_reload_fn fn,
+                         void *arg);
+
 /*
  * Ends every request (their callbacks run, with an ERROR reply) and stops
- * the raftd client. Handles close on the next loop turns.
+ * the clients. Handles close on the next loop turns. The reload hook's
+ * owner must have answered its calls before (zoneload_stop).
  */
 void dispatch_close(struct dispatch *d);
 
@@ -74,11 +104,23 @@ void dispatch_close(struct dispatch *d);
  * already appended to out, with *act telling the connection what to do
  * next; or DISPATCH_PENDING when cb will deliver it later (never from
  * inside this call) and *reqp identifies the request for
- * dispatch_detach. The line is copied.
+ * dispatch_detach. The line is copied. DISPATCH_BODY: the line starts a
+ * command followed by record lines; the caller collects them
+ * (replace_new with this line) and then calls dispatch_replace.
  */
 int dispatch_line(struct dispatch *d, const char *line, size_t len,
                   struct dr_buf *out, enum commands_action *act,
                   dispatch_done_cb cb, void *arg, struct dispatch_req **reqp);
+
+/*
+ * Runs a "zone replace" whose lines are all in r (replace_finish is called
+ * here; r is owned by dispatch from now on, in every case). Returns and
+ * replies as dispatch_line. From a follower, the line and the records go
+ * to the leader's ctld.
+ */
+int dispatch_replace(struct dispatch *d, struct replace *r, struct dr_buf *out,
+                     dispatch_done_cb cb, void *arg,
+                     struct dispatch_req **reqp);
 
 /*
  * The caller no longer wants the reply (its connection closed). The

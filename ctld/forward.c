@@ -22,8 +22,9 @@ struct forward {
 	uv_write_t write;
 	struct dr_addr addr;
 	char port[8];
-	char *out; /* owned: "forwarded <line>\n" */
+	char *out; /* owned: "forwarded <line>\n", records and "." */
 	size_t outlen;
+	unsigned reply_ms;
 	char in[FORWARD_REPLY_MAX];
 	size_t inlen;
 	unsigned open; /* handles and requests libuv still holds */
@@ -193,8 +194,7 @@ forward_connect_cb(uv_connect_t *c, int status)
 		forward_done(f, DR_EIO, NULL, 0, 0);
 		return;
 	}
-	uv_timer_start(&f->timer, forward_timer_cb, FORWARD_REPLY_TIMEOUT_MS,
-	               0);
+	uv_timer_start(&f->timer, forward_timer_cb, f->reply_ms, 0);
 }
 
 static void
@@ -279,10 +279,12 @@ forward_begin_cb(uv_timer_t *t)
 
 int
 forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
-              const char *line, size_t len, forward_cb cb, void *arg)
+              const char *line, size_t len, const void *body,
+              size_t bodylen, unsigned reply_ms, forward_cb cb, void *arg)
 {
 	static const char prefix[] = LINE_FORWARDED;
 	struct forward *f;
+	char *p;
 
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
@@ -295,13 +297,26 @@ forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
 	f->loop = loop;
 	f->cb = cb;
 	f->arg = arg;
+	f->reply_ms = reply_ms > FORWARD_REPLY_TIMEOUT_MS
+	                  ? reply_ms
+	                  : FORWARD_REPLY_TIMEOUT_MS;
 	f->outlen = sizeof(prefix) - 1 + len + 1;
+	if (body != NULL)
+		f->outlen += bodylen + 2;
 	f->out = malloc(f->outlen);
 	if (f->out == NULL)
 		abort();
-	memcpy(f->out, prefix, sizeof(prefix) - 1);
-	memcpy(f->out + sizeof(prefix) - 1, line, len);
-	f->out[f->outlen - 1] = '\n';
+	p = f->out;
+	memcpy(p, prefix, sizeof(prefix) - 1);
+	p += sizeof(prefix) - 1;
+	memcpy(p, line, len);
+	p += len;
+	*p++ = '\n';
+	if (body != NULL) {
+		memcpy(p, body, bodylen);
+		p += bodylen;
+		memcpy(p, ".\n", 2);
+	}
 	uv_timer_init(loop, &f->timer);
 	f->timer.data = f;
 	f->open = 1;

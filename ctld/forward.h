@@ -36,11 +36,19 @@ typedef void (*forward_cb)(int rv, const char *line, size_t len, uint64_t seq,
  *   <reply line>\n
  *   seq <N>\n          optional: raftd's change counter after the command
  *
- * Everything runs on loop; cb is called exactly once, never from inside
- * this call. Returns 0, or DR_EINVAL for an unusable addr (no callback).
+ * A command with record lines ("zone replace", replace.h) has them in
+ * body (bodylen bytes of lines ending in "\n", copied); they are sent
+ * after the line, then ".\n". body is NULL for every other command.
+ *
+ * reply_ms bounds the wait for the answer once connected (at least
+ * FORWARD_REPLY_TIMEOUT_MS is used). Everything runs on loop; cb is
+ * called exactly once, never from inside this call. Returns 0, or
+ * DR_EINVAL for an unusable addr (no callback).
  */
 int forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
-                  const char *line, size_t len, forward_cb cb, void *arg);
+                  const char *line, size_t len, const void *body,
+                  size_t bodylen, unsigned reply_ms, forward_cb cb,
+                  void *arg);
 
 /*
  * Runs the callback now with DR_ECLOSED if it has not run, and releases

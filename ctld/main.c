@@ -1,4 +1,7 @@
-/* ctld: the node's control line protocol on TCP, backed by raftd. */
+/*
+ * ctld: the node's control line protocol on TCP, backed by raftd; loads the
+ * node's zone files at start and on SIGHUP.
+ */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,12 +12,15 @@
 #include "flags.h"
 #include "log.h"
 #include "server.h"
+#include "zoneload.h"
 
 struct ctld {
 	struct server server;
 	struct dispatch dispatch;
+	struct zoneload zoneload;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	uv_signal_t sighup;
 	bool stopping;
 };
 
@@ -28,9 +34,24 @@ ctld_signal_cb(uv_signal_t *sig, int signum)
 	m->stopping = true;
 	log_info("ctld, stopping (%s)", strsignal(signum));
 	server_stop(&m->server);
+	zoneload_stop(&m->zoneload);
 	dispatch_close(&m->dispatch);
 	uv_close((uv_handle_t *)&m->sigterm, NULL);
 	uv_close((uv_handle_t *)&m->sigint, NULL);
+	uv_close((uv_handle_t *)&m->sighup, NULL);
+}
+
+/* SIGHUP: the zone files are read and submitted again. */
+static void
+ctld_sighup_cb(uv_signal_t *sig, int signum)
+{
+	struct ctld *m = sig->data;
+
+	if (m->stopping)
+		return;
+	log_info("ctld, reloading %u zone files (%s)", m->zoneload.nfiles,
+	         strsignal(signum));
+	zoneload_reload(&m->zoneload, NULL, NULL);
 }
 
 /* Every connection is a descriptor: allow as many as the hard limit. */
@@ -82,10 +103,14 @@ main(int argc, char **argv)
 		goto err_after_dispatch;
 	uv_signal_init(&loop, &m.sigterm);
 	uv_signal_init(&loop, &m.sigint);
+	uv_signal_init(&loop, &m.sighup);
 	m.sigterm.data = &m;
 	m.sigint.data = &m;
+	m.sighup.data = &m;
 	uv_signal_start(&m.sigterm, ctld_signal_cb, SIGTERM);
 	uv_signal_start(&m.sigint, ctld_signal_cb, SIGINT);
+	uv_signal_start(&m.sighup, ctld_sighup_cb, SIGHUP);
+	zoneload_start(&m.zoneload, &loop, &cfg, &m.dispatch);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rv = uv_loop_close(&loop);

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "line.h"
 #include "log.h"
+#include "replace.h"
 
 /*
  * A connection is OPEN while it reads and answers lines, one at a time and
@@ -35,6 +36,7 @@ struct conn {
 	size_t scanned;           /* see line_next */
 	struct dr_buf out;        /* replies not yet handed to libuv */
 	struct dispatch_req *req; /* the command in flight */
+	struct replace *replace;  /* owned: collecting a zone's lines */
 	unsigned nopen;           /* handles not yet closed */
 	bool session;
 	bool reading;
@@ -61,6 +63,7 @@ conn_close_cb(uv_handle_t *h)
 		return;
 	free(c->in);
 	dr_buf_close(&c->out);
+	replace_free(c->replace);
 	free(c);
 }
 
@@ -311,9 +314,55 @@ conn_consume(struct conn *c, size_t n)
 	c->scanned = 0;
 }
 
+/* What the loop of conn_process does after a line. */
+enum conn_next {
+	CONN_NEXT_LINE, /* read the next line */
+	CONN_NEXT_WAIT, /* a command is in flight: stop for now */
+	CONN_NEXT_GONE, /* the connection is ending */
+};
+
+/* After dispatch answered or took a command (DISPATCH_DONE / PENDING). */
+static enum conn_next
+conn_dispatched(struct conn *c, int rv, enum commands_action act)
+{
+	if (rv == DISPATCH_PENDING) {
+		uv_timer_stop(&c->timer);
+		return CONN_NEXT_WAIT;
+	}
+	if (act == COMMANDS_START_SESSION && !c->session) {
+		c->session = true;
+		log_debug("conn %s, session started", c->peer);
+	}
+	if (act == COMMANDS_CLOSE || !c->session) {
+		conn_end(c);
+		return CONN_NEXT_GONE;
+	}
+	return CONN_NEXT_LINE;
+}
+
+/* One of the record lines after "zone replace", or its final ".". */
+static enum conn_next
+conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
+{
+	struct replace *r = c->replace;
+	int rv;
+
+	rv = replace_line(r, c->in, linelen);
+	conn_consume(c, consumed);
+	if (rv == REPLACE_MORE)
+		return CONN_NEXT_LINE;
+	c->replace = NULL;
+	log_debug("conn %s, zone replace %s with %zu records", c->peer,
+	          r->zone, r->nrecords);
+	rv = dispatch_replace(c->s->dispatch, r, &c->out, conn_reply_cb, c,
+	                      &c->req);
+	return conn_dispatched(c, rv, COMMANDS_CONTINUE);
+}
+
 /*
  * Answers the complete lines in the input, in order, until one needs
- * raftd, the peer is slow to read, or SERVER_BATCH lines were answered.
+ * raftd, the peer is slow to read, or SERVER_BATCH lines were answered
+ * (SERVER_BODY_BATCH record lines of a zone replace).
  * progressed says a reply was just added, so the idle timer restarts.
  */
 static void
@@ -322,8 +371,9 @@ conn_process(struct conn *c, bool progressed)
 	struct server *s = c->s;
 	enum commands_action act;
 	enum line_status st;
+	enum conn_next next;
 	size_t linelen, consumed;
-	unsigned n = 0;
+	unsigned n = 0, nbody = 0;
 	int rv;
 
 	if (c->state != CONN_OPEN || c->req != NULL || c->yielding)
@@ -332,7 +382,7 @@ conn_process(struct conn *c, bool progressed)
 		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
 		    SERVER_OUTPUT_MAX)
 			break; /* resumed by conn_write_cb */
-		if (n == SERVER_BATCH) {
+		if (n == SERVER_BATCH || nbody == SERVER_BODY_BATCH) {
 			c->yielding = true;
 			uv_timer_start(&c->timer, conn_timer_cb, 0, 0);
 			break;
@@ -341,6 +391,10 @@ conn_process(struct conn *c, bool progressed)
 		               &consumed);
 		if (st == LINE_NEED_MORE) {
 			if (c->eof) {
+				if (c->replace != NULL)
+					commands_put_line(
+					    &c->out, "ERROR zone replace "
+					             "without its final \".\"");
 				conn_end(c);
 				return;
 			}
@@ -356,22 +410,23 @@ conn_process(struct conn *c, bool progressed)
 			conn_end(c);
 			return;
 		}
-		n++;
-		rv = dispatch_line(s->dispatch, c->in, linelen, &c->out, &act,
-		                   conn_reply_cb, c, &c->req);
-		conn_consume(c, consumed);
-		if (rv == DISPATCH_PENDING) {
-			uv_timer_stop(&c->timer);
-			break;
+		if (c->replace != NULL) {
+			nbody++;
+			next = conn_replace_line(c, linelen, consumed);
+		} else {
+			n++;
+			rv = dispatch_line(s->dispatch, c->in, linelen, &c->out,
+			                   &act, conn_reply_cb, c, &c->req);
+			if (rv == DISPATCH_BODY)
+				c->replace = replace_new(c->in, linelen);
+			conn_consume(c, consumed);
+			next = rv == DISPATCH_BODY ? CONN_NEXT_LINE
+			                           : conn_dispatched(c, rv, act);
 		}
-		if (act == COMMANDS_START_SESSION && !c->session) {
-			c->session = true;
-			log_debug("conn %s, session started", c->peer);
-		}
-		if (act == COMMANDS_CLOSE || !c->session) {
-			conn_end(c);
+		if (next == CONN_NEXT_GONE)
 			return;
-		}
+		if (next == CONN_NEXT_WAIT)
+			break;
 	}
 	conn_flush(c);
 	if (c->state != CONN_OPEN)
@@ -383,6 +438,12 @@ conn_process(struct conn *c, bool progressed)
 	if (c->session && (n > 0 || progressed))
 		uv_timer_start(&c->timer, conn_timer_cb,
 		               s->cfg->ctl_idle_timeout_ms, 0);
+	else if (c->replace != NULL && nbody > 0)
+		/* Record lines keep coming: the timeout starts over. */
+		uv_timer_start(&c->timer, conn_timer_cb,
+		               c->session ? s->cfg->ctl_idle_timeout_ms
+		                          : SERVER_LINE_TIMEOUT_MS,
+		               0);
 }
 
 static void

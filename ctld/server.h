@@ -18,6 +18,8 @@
 #define SERVER_OUTPUT_MAX ((size_t)256 * 1024)
 /* Commands answered in one go before other connections get a turn. */
 #define SERVER_BATCH 64
+/* The same for the record lines of a zone replace (parsed with ldns). */
+#define SERVER_BODY_BATCH 1024
 
 struct conn;
 

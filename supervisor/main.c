@@ -29,6 +29,11 @@ main(int argc, char **argv)
 		return main_usage_error(err);
 	if (cfg.help) {
 		dr_flags_usage(stdout, "dns-raft");
+		printf("\nsignals:\n"
+		       "  SIGHUP   ctld reads the -zone.file files again and "
+		       "loads them\n"
+		       "  SIGTERM  stops ctld, dnsd, then raftd (also "
+		       "SIGINT)\n");
 		return 0;
 	}
 	dr_log_init("dns-raft", cfg.verbose);

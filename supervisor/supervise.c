@@ -32,12 +32,15 @@ struct supervise_spec {
 
 /*
  * The daemons in start order; the node stops in reverse order, so ctld
- * stops taking writes before raftd goes away.
+ * stops taking writes before raftd goes away. SIGHUP ("reload the zone
+ * files") goes to ctld only: ctld reads the -zone.file files and submits
+ * them through the leader; raftd and dnsd have nothing to reload (dnsd
+ * follows raftd's changes on its own).
  */
 static const struct supervise_spec supervise_specs[] = {
-	{ "raftd", true, true },
-	{ "dnsd", false, true },
-	{ "ctld", true, false },
+	{ "raftd", true, false },
+	{ "dnsd", false, false },
+	{ "ctld", true, true },
 };
 
 #define SUPERVISE_N (sizeof(supervise_specs) / sizeof(supervise_specs[0]))

@@ -28,10 +28,12 @@ int supervise_new(uv_loop_t *loop, const struct dr_config *cfg, int argc,
                   char **argv, struct supervise **out);
 
 /*
- * Installs the signal handlers and starts the daemons in order. From then
- * on the loop runs until the node is stopped (SIGTERM/SIGINT, or a daemon
- * that keeps failing at start): every handle is then closed and uv_run
- * returns. Returns DR_EIO (logged) if a signal handler cannot be set.
+ * Installs the signal handlers (SIGHUP is forwarded to ctld, which reloads
+ * the zone files; SIGTERM and SIGINT stop the node) and starts the daemons
+ * in order. From then on the loop runs until the node is stopped
+ * (SIGTERM/SIGINT, or a daemon that keeps failing at start): every handle
+ * is then closed and uv_run returns. Returns DR_EIO (logged) if a signal
+ * handler cannot be set.
  */
 int supervise_start(struct supervise *s);
 

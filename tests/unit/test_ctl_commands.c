@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "commands.h"
 #include "err.h"
+#include "replace.h"
 #include "unit.h"
 
 static struct commands_parsed P;
@@ -366,6 +367,387 @@ test_format(void)
 	CHECK_EQ_STR(reply_of(DR_ST_OK, NULL, 0), "SUCCESS\n");
 }
 
+
+static void
+test_parse_records(void)
+{
+	CHECK_EQ_INT(parse("rr add example.com www 300 A 1.2.3.4"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_RR_ADD);
+	CHECK(P.forwardable);
+	CHECK(!P.local_read);
+	CHECK(arg_is(0, "example.com"));
+	CHECK(arg_is(1, "www 300 A 1.2.3.4"));
+	CHECK_EQ_INT(parse("RR DEL example.com www A 1.2.3.4"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_RR_DEL);
+	CHECK(P.forwardable);
+	CHECK_EQ_INT(parse("rr get www.example.com"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_RR_GET);
+	CHECK(P.local_read);
+	CHECK(!P.forwardable);
+	CHECK_EQ_INT(P.nargs, 1);
+	CHECK_EQ_INT(parse("rr get www.example.com aaaa"), 0);
+	CHECK_EQ_INT(P.nargs, 2);
+	CHECK_EQ_INT(parse("zone list"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_ZONE_LIST);
+	CHECK(P.local_read);
+	CHECK_EQ_INT(parse("zone dump example.com"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_ZONE_DUMP);
+	CHECK(P.local_read);
+	CHECK_EQ_INT(parse("zone del example.com"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_ZONE_DEL);
+	CHECK(P.forwardable);
+	CHECK_EQ_INT(parse("zone reload"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_ZONE_RELOAD);
+	CHECK(!P.forwardable);
+	CHECK_EQ_INT(parse("zone replace example.com"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_ZONE_REPLACE);
+	CHECK(P.has_body);
+	CHECK(P.forwardable);
+	CHECK_EQ_INT(P.nargs, 1);
+	CHECK_EQ_INT(parse("zone replace example.com id1:zones/my zone.txt"),
+	             0);
+	CHECK(arg_is(1, "id1:zones/my zone.txt"));
+	CHECK_EQ_INT(parse("stats"), 0);
+	CHECK_EQ_INT(P.id, COMMANDS_STATS);
+	CHECK_EQ_INT(P.target, COMMANDS_TO_DNSD);
+	CHECK_EQ_STR(commands_name(&P), "stats");
+	CHECK_EQ_INT(parse("kv get k"), 0);
+	CHECK(P.local_read);
+	CHECK_EQ_INT(P.target, COMMANDS_TO_RAFTD);
+	CHECK_EQ_INT(parse("kv get k consistent"), 0);
+	CHECK(!P.local_read);
+
+	/* Usage errors. */
+	CHECK_EQ_INT(parse("rr add example.com"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: rr add ZONE RR");
+	CHECK_EQ_INT(parse("rr add example.com "), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: rr add ZONE RR");
+	CHECK_EQ_INT(parse("rr del"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: rr del ZONE RR");
+	CHECK_EQ_INT(parse("rr get"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: rr get NAME [TYPE]");
+	CHECK_EQ_INT(parse("rr get a A x"), DR_EINVAL);
+	CHECK_EQ_INT(parse("zone list x"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: zone list");
+	CHECK_EQ_INT(parse("zone dump"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: zone dump ZONE");
+	CHECK_EQ_INT(parse("zone dump a b"), DR_EINVAL);
+	CHECK_EQ_INT(parse("zone del"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: zone del ZONE");
+	CHECK_EQ_INT(parse("zone reload now"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: zone reload");
+	CHECK_EQ_INT(parse("zone replace"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: zone replace ZONE [SOURCE]");
+	CHECK_EQ_INT(parse("stats now"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR usage: stats");
+	CHECK_EQ_INT(parse("rr"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR unknown command");
+	CHECK_EQ_INT(parse("zone nope"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR unknown command");
+	/* zone reload runs this node's files: never sent by a peer. */
+	CHECK_EQ_INT(parse("forwarded zone reload"), DR_EINVAL);
+	CHECK_EQ_INT(parse("forwarded zone replace example.com"), 0);
+	CHECK(P.forwarded);
+}
+
+/* Builds line and decodes the APPLY's command into cmd. */
+static void
+build_apply_cmd(const char *line, struct dr_buf *msg, struct dr_cmd *cmd)
+{
+	struct dr_buf out;
+	struct dr_cursor c;
+	enum commands_action act;
+
+	dr_buf_init(&out);
+	CHECK_EQ_INT(build(line, msg, &out, &act), COMMANDS_SEND);
+	CHECK_EQ_INT(out.len, 0);
+	check_request(msg, DR_MSG_APPLY, 0, &c);
+	CHECK_EQ_INT(dr_cmd_decode(c.p, c.left, cmd), 0);
+	dr_buf_close(&out);
+}
+
+/* The ERROR line a command gets without anything being sent. */
+static const char *
+build_error(const char *line)
+{
+	static char text[1024];
+	struct dr_buf msg, out;
+	enum commands_action act;
+	int rv;
+
+	dr_buf_init(&msg);
+	dr_buf_init(&out);
+	rv = build(line, &msg, &out, &act);
+	CHECK_EQ_INT(rv, COMMANDS_DONE);
+	CHECK_EQ_INT(msg.len, 0);
+	snprintf(text, sizeof(text), "%.*s", (int)out.len,
+	         (const char *)out.data);
+	dr_buf_close(&msg);
+	dr_buf_close(&out);
+	return text;
+}
+
+static void
+test_build_records(void)
+{
+	struct dr_buf msg, out;
+	struct dr_cursor c;
+	struct dr_str s;
+	struct dr_cmd cmd;
+	enum commands_action act;
+
+	dr_buf_init(&msg);
+	dr_buf_init(&out);
+
+	build_apply_cmd("rr add Example.COM www 300 A 1.2.3.4", &msg, &cmd);
+	CHECK_EQ_INT(cmd.type, DR_CMD_RR_ADD);
+	CHECK_EQ_INT(cmd.nargs, 5);
+	CHECK(dr_str_eq(cmd.args[0], "example.com."));
+	CHECK(dr_str_eq(cmd.args[1], "www.example.com."));
+	CHECK(dr_str_eq(cmd.args[2], "A"));
+	CHECK(dr_str_eq(cmd.args[3], "300"));
+	CHECK(dr_str_eq(cmd.args[4], "1.2.3.4"));
+	/* Apex, class, no TTL, names in rdata completed with the zone. */
+	build_apply_cmd("rr add example.com. @ IN MX 10 Mail", &msg, &cmd);
+	CHECK(dr_str_eq(cmd.args[1], "example.com."));
+	CHECK(dr_str_eq(cmd.args[2], "MX"));
+	CHECK(dr_str_eq(cmd.args[3], "3600"));
+	CHECK(dr_str_eq(cmd.args[4], "10 mail.example.com."));
+	/* Absolute owner inside the zone; TXT with spaces. */
+	build_apply_cmd("rr add example.com a.b.example.com. 60 TXT \"x y\"",
+	                &msg, &cmd);
+	CHECK(dr_str_eq(cmd.args[1], "a.b.example.com."));
+	CHECK(dr_str_eq(cmd.args[4], "\"x y\""));
+	/* Unknown types in RFC 3597 form. */
+	build_apply_cmd("rr add example.com u 60 TYPE65534 \\# 2 abcd", &msg,
+	                &cmd);
+	CHECK(dr_str_eq(cmd.args[2], "TYPE65534"));
+	CHECK(dr_str_eq(cmd.args[4], "\\# 2 abcd"));
+
+	build_apply_cmd("rr del example.com www 300 A 1.2.3.4", &msg, &cmd);
+	CHECK_EQ_INT(cmd.type, DR_CMD_RR_DEL);
+	CHECK_EQ_INT(cmd.nargs, 4);
+	CHECK(dr_str_eq(cmd.args[0], "example.com."));
+	CHECK(dr_str_eq(cmd.args[1], "www.example.com."));
+	CHECK(dr_str_eq(cmd.args[2], "A"));
+	CHECK(dr_str_eq(cmd.args[3], "1.2.3.4"));
+
+	build_apply_cmd("zone del Example.com", &msg, &cmd);
+	CHECK_EQ_INT(cmd.type, DR_CMD_ZONE_DEL);
+	CHECK_EQ_INT(cmd.nargs, 1);
+	CHECK(dr_str_eq(cmd.args[0], "example.com."));
+
+	/* Reads. */
+	CHECK_EQ_INT(build("rr get WWW.example.com", &msg, &out, &act),
+	             COMMANDS_SEND);
+	check_request(&msg, DR_MSG_RR_GET, 0, &c);
+	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+	CHECK(dr_str_eq(s, "www.example.com."));
+	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+	CHECK_EQ_INT(s.len, 0);
+	CHECK_EQ_INT(c.left, 0);
+	CHECK_EQ_INT(build("rr get www.example.com. aaaa", &msg, &out, &act),
+	             COMMANDS_SEND);
+	check_request(&msg, DR_MSG_RR_GET, 0, &c);
+	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+	CHECK(dr_str_eq(s, "AAAA"));
+	CHECK_EQ_INT(build("zone list", &msg, &out, &act), COMMANDS_SEND);
+	check_request(&msg, DR_MSG_ZONE_LIST, 0, &c);
+	CHECK_EQ_INT(c.left, 0);
+	CHECK_EQ_INT(build("zone dump EXAMPLE.com", &msg, &out, &act),
+	             COMMANDS_SEND);
+	check_request(&msg, DR_MSG_ZONE_DUMP, 0, &c);
+	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+	CHECK(dr_str_eq(s, "example.com."));
+	CHECK_EQ_INT(build("stats", &msg, &out, &act), COMMANDS_SEND);
+	check_request(&msg, DR_MSG_STATUS, 0, &c);
+	CHECK_EQ_INT(build("zone reload", &msg, &out, &act), COMMANDS_RELOAD);
+	CHECK_EQ_INT(out.len, 0);
+
+	/* Bad input: one ERROR line, nothing to send. */
+	CHECK_EQ_STR(build_error("rr add exa..mple www A 1.2.3.4"),
+	             "ERROR invalid zone name exa..mple\n");
+	CHECK_EQ_STR(build_error("rr add example.com www A 1.2.3"),
+	             "ERROR Syntax error, could not parse the RR's rdata\n");
+	CHECK_EQ_STR(build_error("rr add example.com www 300 A 1.2.3.4 5"),
+	             "ERROR Syntax error, superfluous text present\n");
+	CHECK_EQ_STR(build_error("rr add example.com www 300 CH A 1.2.3.4"),
+	             "ERROR only class IN is served\n");
+	CHECK_EQ_STR(build_error("rr add example.com www.other.org. A 1.2.3.4"),
+	             "ERROR www.other.org. is outside the zone example.com.\n");
+	CHECK_EQ_STR(build_error("rr add example.com www 300 TYPE255 \\# 0"),
+	             "ERROR type 255 cannot be stored\n");
+	CHECK_EQ_STR(build_error("rr add example.com www"),
+	             "ERROR Syntax error, could not parse the RR's TTL\n");
+	CHECK(strncmp(build_error("rr del example.com www"), "ERROR ", 6) ==
+	      0);
+	CHECK_EQ_STR(build_error("rr get bad..name"),
+	             "ERROR invalid name bad..name\n");
+	CHECK_EQ_STR(build_error("rr get www.example.com A/B"),
+	             "ERROR invalid type A/B\n");
+	CHECK_EQ_STR(build_error("zone dump a..b"),
+	             "ERROR invalid zone name a..b\n");
+	CHECK_EQ_STR(build_error("zone del a..b"),
+	             "ERROR invalid zone name a..b\n");
+	/* A replace line without its records (they are read elsewhere). */
+	CHECK_EQ_STR(build_error("zone replace example.com"),
+	             "ERROR no records\n");
+
+	dr_buf_close(&msg);
+	dr_buf_close(&out);
+}
+
+static void
+test_format_records(void)
+{
+	CHECK_EQ_INT(parse("rr get www.example.com"), 0);
+	CHECK_EQ_STR(reply_of(DR_ST_OK, "www.example.com. 300 A 1.2.3.4\n"
+	                                "www.example.com. 300 A 1.2.3.5\n",
+	                      62),
+	             "www.example.com. 300 A 1.2.3.4\n"
+	             "www.example.com. 300 A 1.2.3.5\n.\n");
+	CHECK_EQ_STR(reply_of(DR_ST_NOTFOUND, NULL, 0), "ERROR not found\n");
+	CHECK_EQ_INT(parse("zone list"), 0);
+	CHECK_EQ_STR(reply_of(DR_ST_OK, "example.com. 7 12\n", 18),
+	             "example.com. 7 12\n.\n");
+	CHECK_EQ_INT(parse("zone dump example.com"), 0);
+	CHECK_EQ_STR(reply_of(DR_ST_ERROR, "no such zone", 12),
+	             "ERROR no such zone\n");
+	CHECK_EQ_INT(parse("rr add example.com www A 1.2.3.4"), 0);
+	CHECK_EQ_STR(reply_of(DR_ST_OK, NULL, 0), "SUCCESS\n");
+	CHECK_EQ_STR(reply_of(DR_ST_ERROR, "CNAME and other data", 20),
+	             "ERROR CNAME and other data\n");
+	/* zone replace passes raftd's note on, on the same line. */
+	CHECK_EQ_INT(parse("zone replace example.com"), 0);
+	CHECK_EQ_STR(reply_of(DR_ST_OK, "unchanged\n", 10),
+	             "SUCCESS unchanged\n");
+	CHECK_EQ_STR(reply_of(DR_ST_OK, "", 0), "SUCCESS\n");
+	CHECK_EQ_STR(reply_of(DR_ST_OK, "a\x01\nb", 4), "SUCCESS a?\n");
+	CHECK_EQ_INT(parse("stats"), 0);
+	CHECK_EQ_STR(reply_of(DR_ST_OK, "queries 5\n", 10), "queries 5\n.\n");
+}
+
+/* Feeds text's lines (up to the "." line) to a replace for header. */
+static struct replace *
+replace_of(const char *header, const char *text)
+{
+	struct replace *r = replace_new(header, strlen(header));
+	const char *p = text;
+	int end = REPLACE_MORE;
+
+	while (*p != '\0' && end == REPLACE_MORE) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		end = replace_line(r, p, n);
+		p += n + (nl != NULL);
+	}
+	CHECK_EQ_INT(end, REPLACE_END);
+	return r;
+}
+
+static int
+records_are(const struct replace *r, const char *z)
+{
+	return r->records.len == strlen(z) &&
+	       memcmp(r->records.data, z, r->records.len) == 0;
+}
+
+static void
+test_replace(void)
+{
+	struct replace *r;
+
+	r = replace_of("zone replace Example.com",
+	               "@ 3600 IN SOA ns1 host 1 7200 3600 1209600 300\n"
+	               "; a comment\n"
+	               "\n"
+	               "www 300 A 1.2.3.4\n"
+	               "  mail.example.com. MX 10 mx.other.org.\n"
+	               ".\n"
+	               "not read\n");
+	CHECK_EQ_INT(replace_finish(r), 0);
+	CHECK_EQ_STR(r->zone, "example.com.");
+	CHECK_EQ_INT(r->nrecords, 3);
+	CHECK_EQ_INT(r->nlines, 5);
+	CHECK(records_are(r, "example.com. 3600 SOA ns1.example.com. "
+	                     "host.example.com. 1 7200 3600 1209600 300\n"
+	                     "www.example.com. 300 A 1.2.3.4\n"
+	                     "mail.example.com. 3600 MX 10 mx.other.org.\n"));
+	CHECK(!r->forwarded);
+	replace_free(r);
+
+	/* The first problem wins; the rest is read to "." and dropped. */
+	r = replace_of("zone replace example.com",
+	               "@ SOA ns1 host 1 7200 3600 1209600 300\n"
+	               "www A 1.2.3\n"
+	               "www.other.org. A 1.2.3.4\n"
+	               ".\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_STR(r->err,
+	             "line 2: Syntax error, could not parse the RR's rdata");
+	CHECK_EQ_INT(r->records.len, 0);
+	replace_free(r);
+	r = replace_of("zone replace example.com",
+	               "@ SOA ns1 host 1 7200 3600 1209600 300\n"
+	               "www.other.org. A 1.2.3.4\n.\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_STR(r->err, "line 2: www.other.org. is outside the zone "
+	                     "example.com.");
+	replace_free(r);
+	r = replace_of("zone replace example.com",
+	               "www A 1.2.3.4\n.\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_STR(r->err, "no SOA record at example.com.");
+	replace_free(r);
+	r = replace_of("zone replace example.com",
+	               "@ SOA ns1 host 1 7200 3600 1209600 300\n"
+	               "@ SOA ns2 host 2 7200 3600 1209600 300\n.\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_STR(r->err, "line 2: a second SOA record");
+	replace_free(r);
+	r = replace_of("zone replace example.com",
+	               "sub SOA ns1 host 1 7200 3600 1209600 300\n.\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_STR(r->err, "line 1: SOA not at the zone apex");
+	replace_free(r);
+	r = replace_of("zone replace bad..zone", "x A 1.2.3.4\n.\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_STR(r->err, "invalid zone name bad..zone");
+	replace_free(r);
+	r = replace_of("zone replace example.com", ".\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_INT(r->nlines, 0);
+	replace_free(r);
+
+	/*
+	 * From a peer: canonical lines are taken after a form check (raftd
+	 * checks new records with ldns), others are parsed.
+	 */
+	r = replace_of("forwarded zone replace example.com id1:z.txt",
+	               "example.com. 60 SOA ns1.example.com. h.example.com. "
+	               "1 2 3 4 5\n"
+	               "www.example.com. 60 A 1.2.3.4\n"
+	               "www 60 A 1.2.3.5\n"
+	               ".\n");
+	CHECK(r->forwarded);
+	CHECK_EQ_INT(replace_finish(r), 0);
+	CHECK(records_are(r, "example.com. 60 SOA ns1.example.com. "
+	                     "h.example.com. 1 2 3 4 5\n"
+	                     "www.example.com. 60 A 1.2.3.4\n"
+	                     "www.example.com. 60 A 1.2.3.5\n"));
+	replace_free(r);
+	r = replace_of("forwarded zone replace example.com",
+	               "example.com. 60 SOA ns1.example.com. h.example.com. "
+	               "1 2 3 4 5\n"
+	               "www.other.org. 60 A 1.2.3.4\n.\n");
+	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
+	CHECK_EQ_STR(r->err, "line 2: www.other.org. is outside the zone "
+	                     "example.com.");
+	replace_free(r);
+}
+
 int
 main(void)
 {
@@ -376,5 +758,9 @@ main(void)
 	RUN(test_parse_forwarded);
 	RUN(test_build);
 	RUN(test_format);
+	RUN(test_parse_records);
+	RUN(test_build_records);
+	RUN(test_format_records);
+	RUN(test_replace);
 	return UNIT_DONE();
 }

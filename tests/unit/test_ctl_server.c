@@ -24,6 +24,7 @@
 #include "log.h"
 #include "server.h"
 #include "unit.h"
+#include "zoneload.h"
 
 #define MAX_CONNS 8
 #define IDLE_MS   400
@@ -37,11 +38,20 @@ struct node {
 	struct dr_config cfg;
 	struct dispatch dispatch;
 	struct server server;
+	struct zoneload zoneload;
 	struct dr_bus_server *raftd;
+	struct dr_bus_server *dnsd; /* only A has a (fake) dnsd */
+	const char *zone_files[2];
+	unsigned n_zone_files;
 	uint64_t seq;        /* change counter sent in every reply */
 	unsigned applies;    /* APPLY requests seen */
 	unsigned gets;       /* GET requests seen */
 	unsigned notleaders; /* NOTLEADER answers sent */
+	unsigned replaces;   /* ZONE_REPLACE applied */
+	unsigned refused;    /* retry.test. replaces answered "unavailable" */
+	char last_source[256];
+	char last_records[4096];
+	unsigned last_nrecords;
 };
 
 static struct node A = { .id = "ida" }, B = { .id = "idb", .leader = true };
@@ -159,6 +169,67 @@ fake_notleader(struct node *n, struct dr_bus_call *call)
 	fake_reply_str(n, call, DR_ST_NOTLEADER, leader);
 }
 
+/* The record commands: only the leader applies; replaces are noted. */
+static void
+fake_records(struct node *n, struct dr_bus_call *call, const struct dr_cmd *cmd)
+{
+	struct dr_str rec;
+
+	if (!n->leader) {
+		fake_notleader(n, call);
+		return;
+	}
+	switch (cmd->type) {
+	case DR_CMD_RR_ADD:
+		if (dr_str_eq(cmd->args[1], "cname.example.com.")) {
+			fake_reply_str(n, call, DR_ST_ERROR,
+			               "CNAME and other data at one name");
+			return;
+		}
+		break;
+	case DR_CMD_ZONE_REPLACE:
+		/* The first two tries of this zone find raftd "down". */
+		if (dr_str_eq(cmd->args[0], "retry.test.") && n->refused < 2) {
+			n->refused++;
+			fake_reply_str(n, call, DR_ST_ERROR,
+			               "raftd unavailable");
+			return;
+		}
+		rec = cmd->args[2];
+		snprintf(n->last_source, sizeof(n->last_source), "%.*s",
+		         (int)cmd->args[1].len, cmd->args[1].p);
+		snprintf(n->last_records, sizeof(n->last_records), "%.*s",
+		         (int)rec.len, rec.p);
+		n->replaces++;
+		uv_timer_start(&lag_timer, lag_cb, 50, 0);
+		n->last_nrecords = 0;
+		for (size_t i = 0; i < rec.len; i++)
+			n->last_nrecords += rec.p[i] == '\n';
+		n->seq++;
+		fake_reply_str(n, call, DR_ST_OK, "changed, serial 2");
+		return;
+	default:
+		break;
+	}
+	n->seq++;
+	uv_timer_start(&lag_timer, lag_cb, 50, 0);
+	fake_reply_str(n, call, DR_ST_OK, "");
+}
+
+/* A dnsd: its counters. */
+static void
+fake_dnsd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
+{
+	struct node *n = arg;
+	struct dr_msg_hdr h;
+	struct dr_cursor c;
+
+	if (dr_wire_decode(data, len, &h, &c) != 0 || h.type != DR_MSG_STATUS)
+		fake_reply_str(n, call, DR_ST_ERROR, "bad request");
+	else
+		fake_reply_str(n, call, DR_ST_OK, "queries 12\nresyncs 0\n");
+}
+
 static void
 fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 {
@@ -166,7 +237,7 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 	struct dr_msg_hdr h;
 	struct dr_cursor c;
 	struct dr_cmd cmd;
-	struct dr_str key;
+	struct dr_str key, type;
 	struct kv *kv;
 	char text[256];
 
@@ -187,6 +258,10 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 		}
 		if (!n->leader) {
 			fake_notleader(n, call);
+			return;
+		}
+		if (cmd.type >= DR_CMD_RR_ADD) {
+			fake_records(n, call, &cmd);
 			return;
 		}
 		if (dr_str_eq(cmd.args[0], "drainonce") && !drained_once) {
@@ -229,6 +304,27 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 			fake_reply_str(n, call, DR_ST_NOTFOUND, "");
 		else
 			fake_reply_str(n, call, DR_ST_OK, kv->val);
+		return;
+	case DR_MSG_RR_GET:
+		if (dr_get_str(&c, &key) != 0 || dr_get_str(&c, &type) != 0) {
+			fake_reply_str(n, call, DR_ST_ERROR, "bad request");
+			return;
+		}
+		if (!dr_str_eq(key, "www.example.com."))
+			fake_reply_str(n, call, DR_ST_NOTFOUND, "");
+		else if (type.len == 0 || dr_str_eq(type, "A"))
+			fake_reply_str(n, call, DR_ST_OK,
+			               "www.example.com. 300 A 1.2.3.4\n"
+			               "www.example.com. 300 A 1.2.3.5\n");
+		else
+			fake_reply_str(n, call, DR_ST_NOTFOUND, "");
+		return;
+	case DR_MSG_ZONE_LIST:
+		fake_reply_str(n, call, DR_ST_OK,
+		               "example.com. 7 3\nexample.org. 1 2\n");
+		return;
+	case DR_MSG_ZONE_DUMP:
+		fake_reply_str(n, call, DR_ST_ERROR, "no such zone");
 		return;
 	case DR_MSG_STATUS:
 		snprintf(text, sizeof(text), "id %s\nrole %s\n", n->id,
@@ -278,18 +374,26 @@ static void
 node_start(struct node *n, const char *base)
 {
 	char err[256], url[512], run[512], idle[16], max[16];
-	char *argv[] = { "ctld",        "-id",
-		         (char *)n->id, "-data.dir",
-		         n->dir,        "-ctl.addr",
-		         n->port_arg,   "-ctl.max-conns",
-		         max,           "-ctl.idle-timeout",
-		         idle,          NULL };
+	char *argv[16] = { "ctld",        "-id",
+		           (char *)n->id, "-data.dir",
+		           n->dir,        "-ctl.addr",
+		           n->port_arg,   "-ctl.max-conns",
+		           max,           "-ctl.idle-timeout",
+		           idle,          NULL };
+	int argc = 11;
+	unsigned i;
+
+	for (i = 0; i < n->n_zone_files; i++) {
+		argv[argc++] = "-zone.file";
+		argv[argc++] = (char *)n->zone_files[i];
+	}
+	argv[argc] = NULL;
 
 	snprintf(n->dir, sizeof(n->dir), "%s/%s", base, n->id);
 	snprintf(n->port_arg, sizeof(n->port_arg), "127.0.0.1:%u", n->port);
 	snprintf(idle, sizeof(idle), "%u", IDLE_MS);
 	snprintf(max, sizeof(max), "%u", MAX_CONNS);
-	if (dr_flags_parse(&n->cfg, 11, argv, err, sizeof(err)) != 0) {
+	if (dr_flags_parse(&n->cfg, argc, argv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "flags: %s\n", err);
 		abort();
 	}
@@ -304,6 +408,13 @@ node_start(struct node *n, const char *base)
 	    dispatch_init(&n->dispatch, &loop, &n->cfg) != 0 ||
 	    server_start(&n->server, &loop, &n->cfg, &n->dispatch) != 0)
 		abort();
+	if (n == &A) {
+		dr_ipc_url(&n->cfg, "dnsd", url, sizeof(url));
+		if (dr_bus_server_start(&n->dnsd, &loop, url, 4, fake_dnsd_cb,
+		                        n) != 0)
+			abort();
+	}
+	zoneload_start(&n->zoneload, &loop, &n->cfg, &n->dispatch);
 }
 
 static void
@@ -320,8 +431,11 @@ stop_cb(uv_async_t *a)
 			uv_close((uv_handle_t *)&d->timer, delayed_close_cb);
 	for (i = 0; i < 2; i++) {
 		server_stop(&nodes[i]->server);
+		zoneload_stop(&nodes[i]->zoneload);
 		dispatch_close(&nodes[i]->dispatch);
 		dr_bus_server_stop(nodes[i]->raftd);
+		if (nodes[i]->dnsd != NULL)
+			dr_bus_server_stop(nodes[i]->dnsd);
 	}
 	uv_close((uv_handle_t *)&lag_timer, NULL);
 	uv_close((uv_handle_t *)a, NULL);
@@ -548,6 +662,9 @@ test_multiline(void)
 	CHECK_EQ_STR(client_line(c), "OK");
 	CHECK_EQ_STR(client_line(c), "id ida");
 	CHECK_EQ_STR(client_line(c), "role follower");
+	/* dnsd's counters follow raftd's. */
+	CHECK_EQ_STR(client_line(c), "dnsd.queries 12");
+	CHECK_EQ_STR(client_line(c), "dnsd.resyncs 0");
 	CHECK_EQ_STR(client_line(c), ".");
 	CHECK_EQ_STR(client_line(c),
 	             "ida 127.0.0.1:1 127.0.0.1:2 127.0.0.1:3 voter");
@@ -772,6 +889,241 @@ test_backpressure(void)
 	client_close(c);
 }
 
+
+/* Waits up to 5 s for *counter to reach want; returns whether it did. */
+static bool
+wait_count(volatile unsigned *counter, unsigned want)
+{
+	double t0 = now_s();
+
+	while (*counter < want && now_s() - t0 < 5)
+		usleep(5000);
+	return *counter >= want;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		abort();
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char zone_org[] = "$ORIGIN example.org.\n"
+                               "$TTL 300\n"
+                               "@ SOA ns1 host 1 7200 3600 1209600 300\n"
+                               "  NS ns1\n"
+                               "ns1 A 192.0.2.1\n";
+static const char zone_net[] = "example.net. 60 SOA ns h 1 2 3 4 5\n"
+                               "www.example.net. 60 A 192.0.2.2\n";
+static const char zone_net_broken[] = "example.net. 60 SOA ns h 1 2 3 4 5\n"
+                                      "www.example.net. 60 A 192.0.2.2\n"
+                                      "bad.example.net. 60 A 192.0.2\n";
+static const char zone_retry[] = "retry.test. 60 SOA ns h 1 2 3 4 5\n";
+static char path_org[256], path_net[256], path_retry[256];
+
+static void
+zone_files_setup(const char *base)
+{
+	snprintf(path_org, sizeof(path_org), "%s/org.zone", base);
+	snprintf(path_net, sizeof(path_net), "%s/net.zone", base);
+	snprintf(path_retry, sizeof(path_retry), "%s/retry.zone", base);
+	write_file(path_org, zone_org);
+	write_file(path_net, zone_net);
+	write_file(path_retry, zone_retry);
+	A.zone_files[0] = path_org;
+	A.zone_files[1] = path_net;
+	A.n_zone_files = 2;
+	B.zone_files[0] = path_retry;
+	B.n_zone_files = 1;
+}
+
+/*
+ * The zone loader: files loaded at start through the leader (A's are
+ * forwarded with their records), retried while raftd is unavailable,
+ * "zone reload" answers for all files, and a broken file is not sent.
+ */
+static void
+test_zone_files(void)
+{
+	char want[512];
+	unsigned before;
+	const char *l;
+
+	/* Two from A (forwarded), one from B after two refusals. */
+	CHECK(wait_count(&B.replaces, 3));
+	CHECK_EQ_INT(B.refused, 2);
+	CHECK_EQ_INT(A.replaces, 0);
+
+	before = B.replaces;
+	CHECK_EQ_STR(once(A.port, "zone reload\n"), "SUCCESS");
+	CHECK_EQ_INT(B.replaces, before + 2);
+	snprintf(want, sizeof(want), "ida:%s", path_net);
+	CHECK_EQ_STR(B.last_source, want);
+	CHECK_EQ_STR(B.last_records, "example.net. 60 SOA ns.example.net. "
+	                             "h.example.net. 1 2 3 4 5\n"
+	                             "www.example.net. 60 A 192.0.2.2\n");
+	CHECK_EQ_STR(once(B.port, "zone reload\n"), "SUCCESS");
+	CHECK_EQ_INT(B.replaces, before + 3);
+
+	/* A broken file: "file:line: reason", nothing sent for it. */
+	write_file(path_net, zone_net_broken);
+	before = B.replaces;
+	l = once(A.port, "zone reload\n");
+	snprintf(want, sizeof(want), "ERROR %s:3: ", path_net);
+	CHECK(strncmp(l, want, strlen(want)) == 0);
+	CHECK_EQ_INT(B.replaces, before + 1);
+	CHECK(strncmp(B.last_records, "example.org. 300 SOA", 20) == 0);
+	/* A missing file too. */
+	unlink(path_net);
+	l = once(A.port, "zone reload\n");
+	snprintf(want, sizeof(want), "ERROR %s: ", path_net);
+	CHECK(strncmp(l, want, strlen(want)) == 0);
+	write_file(path_net, zone_net);
+	CHECK_EQ_STR(once(A.port, "zone reload\n"), "SUCCESS");
+	CHECK_EQ_STR(once(A.port, "forwarded zone reload\n"),
+	             "ERROR unknown command");
+}
+
+static void
+test_records(void)
+{
+	unsigned applies = A.applies + B.applies;
+	struct client *c;
+
+	CHECK_EQ_STR(once(A.port, "rr add example.com www 300 A 1.2.3.4\n"),
+	             "SUCCESS");
+	CHECK_EQ_INT(A.applies + B.applies, applies + 2);
+	CHECK_EQ_STR(once(A.port, "rr del example.com www A 1.2.3.4\n"),
+	             "SUCCESS");
+	/* raftd's refusals come back through the follower. */
+	CHECK_EQ_STR(once(A.port, "rr add example.com cname CNAME x\n"),
+	             "ERROR CNAME and other data at one name");
+	CHECK_EQ_STR(once(A.port, "zone del example.com\n"), "SUCCESS");
+	/* Bad records never leave ctld. */
+	applies = A.applies + B.applies;
+	CHECK_EQ_STR(once(A.port, "rr add example.com www A 1.2.3\n"),
+	             "ERROR Syntax error, could not parse the RR's rdata");
+	CHECK_EQ_STR(once(A.port, "rr add example.com www.example.org. A "
+	                          "1.2.3.4\n"),
+	             "ERROR www.example.org. is outside the zone "
+	             "example.com.");
+	CHECK_EQ_STR(once(B.port, "rr del bad..zone x A 1.2.3.4\n"),
+	             "ERROR invalid zone name bad..zone");
+	CHECK_EQ_INT(A.applies + B.applies, applies);
+
+	c = client_open(A.port);
+	client_sendz(c, "session\nrr get WWW.example.com\n"
+	                "rr get www.example.com aaaa\nzone list\n"
+	                "zone dump example.com\nstats\nquit\n");
+	CHECK_EQ_STR(client_line(c), "OK");
+	CHECK_EQ_STR(client_line(c), "www.example.com. 300 A 1.2.3.4");
+	CHECK_EQ_STR(client_line(c), "www.example.com. 300 A 1.2.3.5");
+	CHECK_EQ_STR(client_line(c), ".");
+	CHECK_EQ_STR(client_line(c), "ERROR not found");
+	CHECK_EQ_STR(client_line(c), "example.com. 7 3");
+	CHECK_EQ_STR(client_line(c), "example.org. 1 2");
+	CHECK_EQ_STR(client_line(c), ".");
+	CHECK_EQ_STR(client_line(c), "ERROR no such zone");
+	CHECK_EQ_STR(client_line(c), "queries 12");
+	CHECK_EQ_STR(client_line(c), "resyncs 0");
+	CHECK_EQ_STR(client_line(c), ".");
+	CHECK_EQ_STR(client_line(c), "BYE");
+	client_close(c);
+	/* B has no dnsd. */
+	CHECK_EQ_STR(once(B.port, "stats\n"), "ERROR dnsd not reachable");
+	c = client_open(B.port);
+	client_sendz(c, "cluster status\n");
+	CHECK_EQ_STR(client_line(c), "id idb");
+	CHECK_EQ_STR(client_line(c), "role leader");
+	CHECK_EQ_STR(client_line(c), "dnsd unreachable");
+	CHECK_EQ_STR(client_line(c), ".");
+	client_close(c);
+}
+
+static const char soa_line[] = "@ SOA ns1 host 1 7200 3600 1209600 300\n";
+
+static void
+test_zone_replace(void)
+{
+	unsigned before = B.replaces;
+	struct client *c;
+	struct dr_buf big;
+	int i;
+
+	/* Through the follower, in a session that goes on after it. */
+	c = client_open(A.port);
+	client_sendz(c, "session\nzone replace Example.com\n");
+	client_sendz(c, soa_line);
+	client_sendz(c, "; comment\nwww 300 A 1.2.3.4\n.\nkv ping\n");
+	CHECK_EQ_STR(client_line(c), "OK");
+	CHECK_EQ_STR(client_line(c), "SUCCESS changed, serial 2");
+	CHECK_EQ_STR(client_line(c), "PONG");
+	CHECK_EQ_INT(B.replaces, before + 1);
+	CHECK_EQ_STR(B.last_source, "ctl");
+	CHECK_EQ_STR(B.last_records,
+	             "example.com. 3600 SOA ns1.example.com. host.example.com. "
+	             "1 7200 3600 1209600 300\n"
+	             "www.example.com. 300 A 1.2.3.4\n");
+	/* A bad line: the error once "." came, nothing sent, in step. */
+	client_sendz(c, "zone replace example.com my source\n");
+	client_sendz(c, soa_line);
+	client_sendz(c, "www A 1.2.3\nmore A 1.2.3.4\n.\nkv ping\n");
+	CHECK_EQ_STR(client_line(c),
+	             "ERROR line 2: Syntax error, could not parse the RR's "
+	             "rdata");
+	CHECK_EQ_STR(client_line(c), "PONG");
+	client_sendz(c, "zone replace example.com\nwww A 1.2.3.4\n.\n");
+	CHECK_EQ_STR(client_line(c), "ERROR no SOA record at example.com.");
+	client_sendz(c, "zone replace a..b\nwww A 1.2.3.4\n.\n");
+	CHECK_EQ_STR(client_line(c), "ERROR invalid zone name a..b");
+	CHECK_EQ_INT(B.replaces, before + 1);
+	client_close(c);
+
+	/* On its own connection, with a source. */
+	c = client_open(B.port);
+	client_sendz(c, "zone replace example.com my source\n");
+	client_sendz(c, soa_line);
+	client_sendz(c, ".\n");
+	CHECK_EQ_STR(client_line(c), "SUCCESS changed, serial 2");
+	CHECK_EQ_STR(client_line(c), "<eof>");
+	client_close(c);
+	CHECK_EQ_STR(B.last_source, "my source");
+	/* Cut short. */
+	c = client_open(B.port);
+	client_sendz(c, "zone replace example.com\n");
+	client_sendz(c, soa_line);
+	shutdown(c->fd, SHUT_WR);
+	CHECK_EQ_STR(client_line(c),
+	             "ERROR zone replace without its final \".\"");
+	CHECK_EQ_STR(client_line(c), "<eof>");
+	client_close(c);
+	CHECK_EQ_INT(B.replaces, before + 2);
+
+	/* Many lines, far over the input buffer, through the follower. */
+	dr_buf_init(&big);
+	dr_buf_put(&big, "zone replace example.com\n", 25);
+	dr_buf_put(&big, soa_line, strlen(soa_line));
+	for (i = 0; i < 50000; i++) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "h%d 60 A 10.%d.%d.%d\n",
+		                 i, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+
+		dr_buf_put(&big, line, (size_t)n);
+	}
+	dr_buf_put(&big, ".\n", 2);
+	c = client_open(A.port);
+	client_send(c, (const char *)big.data, big.len);
+	CHECK_EQ_STR(client_line(c), "SUCCESS changed, serial 2");
+	client_close(c);
+	CHECK_EQ_INT(B.replaces, before + 3);
+	CHECK_EQ_INT(B.last_nrecords, 50001);
+	dr_buf_close(&big);
+}
+
 static void
 test_no_leader(void)
 {
@@ -794,12 +1146,17 @@ main(void)
 	uv_loop_init(&loop);
 	A.port = free_port();
 	B.port = free_port();
+	zone_files_setup(base);
 	node_start(&A, base);
 	node_start(&B, base);
 	uv_async_init(&loop, &stop_async, stop_cb);
 	uv_timer_init(&loop, &lag_timer);
 	pthread_create(&loop_thread, NULL, loop_main, NULL);
 
+	/* First: the loads at start must be over before counting. */
+	RUN(test_zone_files);
+	RUN(test_records);
+	RUN(test_zone_replace);
 	RUN(test_one_shot);
 	RUN(test_forward);
 	RUN(test_multiline);
