@@ -187,7 +187,12 @@ static void
 feed_load_failed(struct feed *f, struct feed_load *l)
 {
 	f->failures++;
-	if (f->failures == 1 || f->failures % 50 == 0)
+	if (f->failures == 1 && f->view.db == NULL)
+		/* Normal at a node's first start: raftd creates it soon. */
+		log_info("state.db, %s; answering REFUSED until it can be "
+		         "read",
+		         l->err);
+	else if (f->failures == 1 || f->failures % 50 == 0)
 		log_warnx("state.db, %s; %s, retrying", l->err,
 		          f->view.db ? "serving the previous copy"
 		                     : "answering REFUSED");

@@ -6,13 +6,12 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -190,6 +189,7 @@ listen_sa_port(const struct sockaddr_storage *ss)
 static int
 listen_udp_socket(const struct sockaddr_storage *ss, socklen_t sslen, int *out)
 {
+	struct timeval tv = { 1, 0 };
 	int fd, one = 1, rcvbuf = LISTEN_RCVBUF;
 
 	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -201,6 +201,8 @@ listen_udp_socket(const struct sockaddr_storage *ss, socklen_t sslen, int *out)
 		log_warn("udp, SO_REUSEPORT");
 	/* Best effort: the kernel caps it at net.core.rmem_max. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* A backstop for the shutdown wake-up in listen_udp_stop. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (bind(fd, (const struct sockaddr *)ss, sslen) != 0) {
 		log_warn("udp, cannot bind port %u", listen_sa_port(ss));
 		close(fd);
@@ -208,31 +210,6 @@ listen_udp_socket(const struct sockaddr_storage *ss, socklen_t sslen, int *out)
 	}
 	*out = fd;
 	return 0;
-}
-
-/* Blocks until the socket is readable; false when told to stop. */
-static bool
-listen_wait(struct listen_worker *w)
-{
-	struct pollfd p[2] = {
-		{ .fd = w->fd, .events = POLLIN },
-		{ .fd = w->l->stop_fd, .events = POLLIN },
-	};
-
-	for (;;) {
-		if (atomic_load(&w->l->stopping))
-			return false;
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn("udp, poll");
-			return false;
-		}
-		if (p[1].revents != 0)
-			return false;
-		if (p[0].revents != 0)
-			return true;
-	}
 }
 
 /* Answers n received datagrams into w->out; returns how many to send. */
@@ -313,12 +290,12 @@ listen_worker_main(void *arg)
 			w->in[i].msg_hdr.msg_namelen = sizeof(w->addr[i]);
 			w->in[i].msg_hdr.msg_flags = 0;
 		}
-		n = recvmmsg(w->fd, w->in, LISTEN_BATCH, MSG_DONTWAIT, NULL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if (!listen_wait(w))
-					break;
-			} else if (errno != EINTR)
+		/* Blocks for the first datagram, then takes what is queued. */
+		n = recvmmsg(w->fd, w->in, LISTEN_BATCH, MSG_WAITFORONE, NULL);
+		if (n <= 0) {
+			/* 0: shut down by listen_stop; EAGAIN: SO_RCVTIMEO. */
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
 				log_warn("udp, recvmmsg");
 			continue;
 		}
@@ -363,13 +340,16 @@ listen_udp_start(struct listen *l, const struct sockaddr_storage *ss,
 static void
 listen_udp_stop(struct listen *l)
 {
-	uint64_t one = 1;
-
 	if (l->workers == NULL)
 		return;
 	atomic_store(&l->stopping, true);
-	if (write(l->stop_fd, &one, sizeof(one)) != sizeof(one))
-		log_warn("udp, waking workers");
+	/*
+	 * Wakes a worker blocked in recvmmsg (it then returns 0); on an
+	 * unbound UDP socket Linux reports ENOTCONN but still wakes it.
+	 */
+	for (unsigned i = 0; i < l->nworkers; i++)
+		if (l->workers[i].fd >= 0)
+			(void)shutdown(l->workers[i].fd, SHUT_RD);
 	for (unsigned i = 0; i < l->nworkers; i++) {
 		struct listen_worker *w = &l->workers[i];
 
@@ -720,7 +700,6 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 	              : nworkers > LISTEN_WORKERS_MAX ? LISTEN_WORKERS_MAX
 	                                              : nworkers;
 	assert(stats->nshards > l->nworkers);
-	l->stop_fd = -1;
 	atomic_init(&l->stopping, false);
 	if (dr_addr_parse(addr, &a) != 0) {
 		log_warnx("listener, invalid address %s", addr);
@@ -728,9 +707,6 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 	}
 	if ((rv = listen_resolve(&a, &ss, &sslen)) != 0)
 		return rv;
-	l->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (l->stop_fd < 0)
-		fatal("eventfd");
 	l->out = malloc(2 + TCP_MSG_MAX);
 	if (l->out == NULL)
 		abort();
@@ -755,9 +731,6 @@ listen_stop(struct listen *l)
 	}
 	while (l->conns != NULL)
 		tcp_conn_close(l->conns);
-	if (l->stop_fd >= 0)
-		close(l->stop_fd);
-	l->stop_fd = -1;
 	free(l->out);
 	l->out = NULL;
 }

@@ -26,9 +26,8 @@ struct listen {
 	                           shard nworkers for TCP */
 	struct listen_worker *workers; /* owned, nworkers entries */
 	unsigned nworkers;
-	int stop_fd; /* eventfd: wakes idle workers to exit */
-	atomic_bool stopping;
-	uint16_t port; /* the bound port */
+	atomic_bool stopping; /* tells the workers to exit */
+	uint16_t port;        /* the bound port */
 	uv_tcp_t tcp;
 	bool tcp_open;
 	struct tcp_conn *conns; /* owned: open TCP connections */
