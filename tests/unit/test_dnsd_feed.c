@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "cmd.h"
 #include "dnsd_testzone.h"
 #include "err.h"
@@ -403,6 +404,77 @@ test_stats_lines(void)
 	dr_buf_close(&b);
 }
 
+/* The counters over the dnsd rep socket, as ctld asks for them. */
+struct reply {
+	bool done;
+	int rv;
+	struct dr_msg_hdr h;
+	char text[2048];
+};
+
+static void
+reply_cb(int rv, const void *data, size_t len, void *arg)
+{
+	struct reply *r = arg;
+	struct dr_cursor cur;
+
+	r->done = true;
+	r->rv = rv;
+	if (rv == 0 && dr_wire_decode(data, len, &r->h, &cur) == 0) {
+		size_t n = cur.left < sizeof(r->text) - 1 ? cur.left
+		                                          : sizeof(r->text) - 1;
+		memcpy(r->text, cur.p, n);
+		r->text[n] = '\0';
+	} else if (rv == 0)
+		r->rv = DR_EMALFORMED;
+}
+
+static void
+ask_stats(struct dr_bus_client *c, uint8_t type, struct reply *r)
+{
+	struct dr_msg_hdr h;
+	struct dr_buf b;
+	double end = now_ms() + 5000;
+
+	memset(r, 0, sizeof(*r));
+	memset(&h, 0, sizeof(h));
+	h.type = type;
+	dr_buf_init(&b);
+	dr_wire_begin(&b, &h);
+	dr_wire_end(&b);
+	if (dr_bus_request(c, b.data, b.len, 3000, reply_cb, r) != 0)
+		abort();
+	dr_buf_close(&b);
+	while (!r->done && now_ms() < end) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
+static void
+test_stats_socket(void)
+{
+	char url[300];
+	struct dr_bus_client *c;
+	struct reply r;
+
+	snprintf(url, sizeof(url), "ipc://%s/dnsd.ipc", dir);
+	CHECK_EQ_INT(stats_serve_start(&st, &loop, url), 0);
+	CHECK_EQ_INT(dr_bus_client_start(&c, &loop, url), 0);
+	ask_stats(c, DR_MSG_STATUS, &r);
+	CHECK(r.done);
+	CHECK_EQ_INT(r.rv, 0);
+	CHECK_EQ_INT(r.h.type, DR_MSG_REPLY);
+	CHECK_EQ_INT(r.h.status, DR_ST_OK);
+	CHECK(strstr(r.text, "change_seq 30\n") != NULL);
+	CHECK(strstr(r.text, "resyncs ") != NULL);
+	ask_stats(c, DR_MSG_MEMBERS, &r);
+	CHECK_EQ_INT(r.rv, 0);
+	CHECK_EQ_INT(r.h.status, DR_ST_ERROR);
+	dr_bus_client_stop(c);
+	stats_serve_stop(&st);
+}
+
 int
 main(void)
 {
@@ -420,6 +492,7 @@ main(void)
 	RUN(test_resync_reasons);
 	RUN(test_reset_while_loading);
 	RUN(test_stats_lines);
+	RUN(test_stats_socket);
 
 	feed_stop(&f);
 	uv_run(&loop, UV_RUN_DEFAULT);
