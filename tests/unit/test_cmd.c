@@ -131,10 +131,85 @@ test_bitflips(void)
 	dr_buf_close(&b);
 }
 
+/* Record commands: arity per type, names, and effects lists back to back. */
+static void
+test_record_commands(void)
+{
+	static const struct {
+		unsigned type, nargs;
+		const char *name;
+	} t[] = {
+		{ DR_CMD_RR_ADD, 5, "rr_add" },
+		{ DR_CMD_RR_DEL, 4, "rr_del" },
+		{ DR_CMD_ZONE_REPLACE, 3, "zone_replace" },
+		{ DR_CMD_ZONE_DEL, 1, "zone_del" },
+	};
+	const char *args[] = { "example.com.", "www.example.com.", "A", "300",
+		               "192.0.2.1" };
+	struct dr_buf b;
+	size_t i, off;
+	unsigned a;
+
+	dr_buf_init(&b);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct dr_cmd in = { .type = t[i].type, .nargs = t[i].nargs };
+		struct dr_cmd out;
+
+		CHECK_EQ_STR(dr_cmd_name(t[i].type), t[i].name);
+		for (a = 0; a < in.nargs; a++)
+			in.args[a] = S(args[a]);
+		dr_buf_reset(&b);
+		CHECK_EQ_INT(dr_cmd_encode(&in, &b), 0);
+		CHECK_EQ_INT(dr_cmd_decode(b.data, b.len, &out), 0);
+		CHECK_EQ_INT(out.type, t[i].type);
+		CHECK_EQ_INT(out.nargs, t[i].nargs);
+		for (a = 0; a < in.nargs; a++)
+			CHECK(dr_str_eq(out.args[a], args[a]));
+		/* One argument too few or too many: refused both ways. */
+		in.nargs = t[i].nargs - 1;
+		CHECK_EQ_INT(dr_cmd_encode(&in, &b), DR_EINVAL);
+		in.nargs = t[i].nargs + 1;
+		in.args[in.nargs - 1] = S("x");
+		CHECK_EQ_INT(dr_cmd_encode(&in, &b), DR_EINVAL);
+	}
+	CHECK_EQ_STR(dr_cmd_name(0), "unknown");
+	CHECK_EQ_STR(dr_cmd_name(DR_CMD_TYPE_MAX + 1), "unknown");
+
+	/* An effects list is encodings back to back, each 8-byte padded. */
+	dr_buf_reset(&b);
+	for (i = 0; i < 3; i++) {
+		struct dr_cmd e = { .type = i % 2 ? DR_CMD_RR_DEL
+		                                  : DR_CMD_RR_ADD };
+
+		e.nargs = e.type == DR_CMD_RR_ADD ? 5 : 4;
+		for (a = 0; a < e.nargs; a++)
+			e.args[a] = S(args[e.type == DR_CMD_RR_DEL && a == 3
+			                       ? 4
+			                       : a]);
+		CHECK_EQ_INT(dr_cmd_encode(&e, &b), 0);
+	}
+	for (off = 0, i = 0; off < b.len; i++) {
+		struct dr_cmd out;
+		uint32_t body = (uint32_t)b.data[off + 4] << 24 |
+		                (uint32_t)b.data[off + 5] << 16 |
+		                (uint32_t)b.data[off + 6] << 8 |
+		                b.data[off + 7];
+		size_t len = (8 + (size_t)body + 7) / 8 * 8;
+
+		CHECK_EQ_INT(dr_cmd_decode(b.data + off, len, &out), 0);
+		CHECK_EQ_INT(out.type, i % 2 ? DR_CMD_RR_DEL : DR_CMD_RR_ADD);
+		CHECK(dr_str_eq(out.args[out.nargs - 1], "192.0.2.1"));
+		off += len;
+	}
+	CHECK_EQ_INT(i, 3);
+	dr_buf_close(&b);
+}
+
 int
 main(void)
 {
 	RUN(test_roundtrip);
+	RUN(test_record_commands);
 	RUN(test_encode_rejects);
 	RUN(test_decode_rejects);
 	RUN(test_bitflips);

@@ -21,6 +21,8 @@ struct seen {
 	uint64_t last_index, last_seq, last_leader_term;
 	bool last_reload;
 	char last_reason[512];
+	size_t effects_len[8]; /* per call, the first 8 calls */
+	unsigned calls;
 	struct dr_buf effects; /* of the last entry */
 	struct dr_buf seqs;    /* every seq seen, u64 each */
 };
@@ -42,6 +44,9 @@ seen_applied_cb(void *arg, uint64_t index, const struct store_result *res,
 	snprintf(s->last_reason, sizeof(s->last_reason), "%s", res->reason);
 	dr_buf_reset(&s->effects);
 	dr_buf_put(&s->effects, res->effects, res->effects_len);
+	if (s->calls < 8)
+		s->effects_len[s->calls] = res->effects_len;
+	s->calls++;
 	dr_buf_put_u64(&s->seqs, res->seq);
 }
 
@@ -125,6 +130,41 @@ rig_kv_set(struct rig *r, uint64_t index, const char *k, const char *v)
 	rv = rig_apply(r, index, b.data, b.len);
 	dr_buf_close(&b);
 	return rv;
+}
+
+static int
+rig_cmd(struct rig *r, uint64_t index, unsigned type, unsigned nargs,
+        const char **args)
+{
+	struct dr_cmd c;
+	struct dr_buf b;
+	unsigned i;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	c.type = type;
+	c.nargs = nargs;
+	for (i = 0; i < nargs; i++) {
+		c.args[i].p = args[i];
+		c.args[i].len = strlen(args[i]);
+	}
+	dr_buf_init(&b);
+	if (dr_cmd_encode(&c, &b) != 0)
+		abort();
+	rv = rig_apply(r, index, b.data, b.len);
+	dr_buf_close(&b);
+	return rv;
+}
+
+#define SOA "ns1.example.com. hostmaster.example.com. 1 3600 900 604800 300"
+
+static int
+rig_rr_add(struct rig *r, uint64_t index, const char *owner, const char *type,
+           const char *rdata)
+{
+	const char *args[] = { "example.com.", owner, type, "60", rdata };
+
+	return rig_cmd(r, index, DR_CMD_RR_ADD, 5, args);
 }
 
 static const char *
@@ -268,6 +308,99 @@ test_malformed_entry(void)
 	rig_close(&r);
 }
 
+/* Each entry of a batch reaches the hooks with its own effects and seq. */
+static void
+test_record_effects(void)
+{
+	const char *del[] = { "example.com.", "nope.example.com.", "A",
+		              "192.0.2.1" };
+	struct rig r;
+	struct dr_cmd c;
+	uint64_t seqs[5];
+	size_t i;
+
+	rig_open(&r, "effects");
+	r.batch = true;
+	CHECK_EQ_INT(rig_rr_add(&r, 1, "example.com.", "SOA", SOA), 0);
+	CHECK_EQ_INT(rig_rr_add(&r, 2, "www.example.com.", "A", "192.0.2.1"),
+	             0);
+	CHECK_EQ_INT(rig_cmd(&r, 3, DR_CMD_RR_DEL, 4, del), 0);
+	CHECK_EQ_INT(rig_kv_set(&r, 5, "k", "v"), 0);
+	CHECK_EQ_INT(rig_rr_add(&r, 6, "www.example.com.", "A", "192.0.2.1"),
+	             0);
+	CHECK_EQ_INT(r.seen.calls, 0);
+	fsm_flush(&r.fsm);
+	CHECK_EQ_INT(r.seen.calls, 5);
+	CHECK_EQ_INT(r.seen.applied, 4);
+	CHECK_EQ_INT(r.seen.rejected, 1);
+	/* SOA alone; record + SOA rewrite; rejected; KV; no change. */
+	CHECK(r.seen.effects_len[0] > 0);
+	CHECK(r.seen.effects_len[1] > r.seen.effects_len[0]);
+	CHECK_EQ_INT(r.seen.effects_len[2], 0);
+	CHECK_EQ_INT(r.seen.effects_len[3], 0);
+	CHECK_EQ_INT(r.seen.effects_len[4], 0);
+	/* One seq per entry, rejected included, no gap. */
+	CHECK_EQ_INT(r.seen.seqs.len, 5 * 8);
+	for (i = 0; i < 5; i++) {
+		struct dr_cursor cur;
+
+		dr_cursor_init(&cur, r.seen.seqs.data + i * 8, 8);
+		dr_get_u64(&cur, &seqs[i]);
+		CHECK_EQ_INT(seqs[i], i + 1);
+	}
+	CHECK_EQ_INT(store_change_seq(r.store), 5);
+
+	/* The rejection's reason reaches the hook. */
+	r.batch = false;
+	CHECK_EQ_INT(rig_cmd(&r, 7, DR_CMD_RR_DEL, 4, del), 0);
+	CHECK_EQ_STR(r.seen.last_reason, "not found");
+	CHECK_EQ_INT(r.seen.last_seq, 6);
+	/* The effects bytes are the record's RR_DEL, then the SOA's. */
+	del[1] = "www.example.com.";
+	CHECK_EQ_INT(rig_cmd(&r, 8, DR_CMD_RR_DEL, 4, del), 0);
+	CHECK_EQ_STR(r.seen.last_reason, "");
+	CHECK(r.seen.effects.len > 0);
+	/* 8 + 4 * 4 + 12 + 16 + 1 + 9 = 62 bytes, padded to 64. */
+	CHECK(r.seen.effects.len > 64);
+	CHECK_EQ_INT(dr_cmd_decode(r.seen.effects.data, 64, &c), 0);
+	CHECK_EQ_INT(c.type, DR_CMD_RR_DEL);
+	CHECK(dr_str_eq(c.args[1], "www.example.com."));
+	rig_close(&r);
+}
+
+/* Past EFFECTS_MAX the hook gets the reload flag and no list. */
+static void
+test_record_reload(void)
+{
+	const char *args[] = { "example.com.", "test", NULL };
+	struct dr_buf text;
+	char line[96];
+	struct rig r;
+	unsigned i;
+
+	dr_buf_init(&text);
+	snprintf(line, sizeof(line), "example.com. 60 SOA %s\n", SOA);
+	dr_buf_put(&text, line, strlen(line));
+	for (i = 0; i < 10000; i++) {
+		snprintf(line, sizeof(line), "h%u.example.com. 60 A 10.1.%u.%u\n",
+		         i, i / 256, i % 256);
+		dr_buf_put(&text, line, strlen(line));
+	}
+	dr_buf_put(&text, "", 1);
+	args[2] = (const char *)text.data;
+	rig_open(&r, "reload");
+	CHECK_EQ_INT(rig_cmd(&r, 1, DR_CMD_ZONE_REPLACE, 3, args), 0);
+	CHECK_EQ_INT(r.seen.applied, 1);
+	CHECK(r.seen.last_reload);
+	CHECK_EQ_INT(r.seen.effects.len, 0);
+	CHECK_EQ_INT(rig_rr_add(&r, 2, "x.example.com.", "A", "192.0.2.1"),
+	             0);
+	CHECK(!r.seen.last_reload);
+	CHECK(r.seen.effects.len > 0);
+	rig_close(&r);
+	dr_buf_close(&text);
+}
+
 /* Takes a snapshot through the fsm; returns a raft_malloc'ed copy. */
 static struct raft_buffer
 rig_snapshot(struct rig *r)
@@ -298,10 +431,13 @@ test_snapshot_restore(void)
 
 	rig_open(&a, "snap-a");
 	rig_open(&b, "snap-b");
-	for (i = 1; i <= 50; i++) {
+	for (i = 1; i <= 48; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		CHECK_EQ_INT(rig_kv_set(&a, (uint64_t)i, key, key), 0);
 	}
+	CHECK_EQ_INT(rig_rr_add(&a, 49, "example.com.", "SOA", SOA), 0);
+	CHECK_EQ_INT(rig_rr_add(&a, 50, "www.example.com.", "A", "192.0.2.1"),
+	             0);
 	snap = rig_snapshot(&a);
 	CHECK(snap.len > 0);
 	/* On success restore owns (and frees) the buffer. */
@@ -310,7 +446,23 @@ test_snapshot_restore(void)
 	CHECK_EQ_INT(store_applied_index(b.store), 50);
 	CHECK_EQ_INT(store_change_seq(b.store), 50);
 	CHECK_EQ_STR(rig_get(&b, "k1"), "k1");
-	CHECK_EQ_STR(rig_get(&b, "k50"), "k50");
+	CHECK_EQ_STR(rig_get(&b, "k48"), "k48");
+	{
+		/* Records and zones came along. */
+		struct dr_buf v;
+
+		dr_buf_init(&v);
+		CHECK_EQ_INT(store_rr_get(b.store, "www.example.com.", "A", &v),
+		             0);
+		dr_buf_put(&v, "", 1);
+		CHECK_EQ_STR((char *)v.data,
+		             "www.example.com. 60 A 192.0.2.1\n");
+		dr_buf_reset(&v);
+		CHECK_EQ_INT(store_zone_list(b.store, &v), 0);
+		dr_buf_put(&v, "", 1);
+		CHECK_EQ_STR((char *)v.data, "example.com. 2 2\n");
+		dr_buf_close(&v);
+	}
 	/* Then c-raft applies what follows the snapshot. */
 	b.raft.last_applied = 50;
 	CHECK_EQ_INT(rig_kv_set(&b, 51, "k1", "changed"), 0);
@@ -359,6 +511,8 @@ main(void)
 	RUN(test_flush_commits_then_tells);
 	RUN(test_replay_not_applied_twice);
 	RUN(test_malformed_entry);
+	RUN(test_record_effects);
+	RUN(test_record_reload);
 	RUN(test_snapshot_restore);
 	RUN(test_restore_garbage_refused);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
