@@ -19,10 +19,12 @@
 /* Stream bytes kept while a baseline loads; beyond that, load again. */
 #define FEED_HELD_MAX (256u * 1024 * 1024)
 /*
- * A change with more effects than this is not applied under the write
- * lock (it would stall UDP): the copy is rebuilt aside instead.
+ * A change with more effects than this is not applied in place (its
+ * commit, under the write lock, would stall UDP): the copy is rebuilt
+ * aside instead.
  */
 #define FEED_INLINE_MAX  20000
+#define FEED_LOCK_CHUNK  512  /* effects applied per write-lock hold */
 #define FEED_ABORT_EVERY 4096 /* rows between checks of abort_load */
 
 /* ------------------------------------------------------------ baseline */
@@ -501,13 +503,22 @@ feed_change(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 		feed_hold(f, data, len);
 		return;
 	}
-	pthread_rwlock_wrlock(&f->view.lock);
+	/*
+	 * Until the commit, readers see the previous commit's answers, so
+	 * the lock may be let go between chunks: UDP waits for a chunk at
+	 * most, never for the whole change.
+	 */
 	while (cur.left > 0) {
-		if (feed_next_effect(&cur, &c) != 0)
-			break; /* checked above */
-		feed_apply_one(f, &c);
+		pthread_rwlock_wrlock(&f->view.lock);
+		for (unsigned k = 0; k < FEED_LOCK_CHUNK && cur.left > 0; k++) {
+			if (feed_next_effect(&cur, &c) != 0) {
+				cur.left = 0; /* cannot happen: checked above */
+				break;
+			}
+			feed_apply_one(f, &c);
+		}
+		pthread_rwlock_unlock(&f->view.lock);
 	}
-	pthread_rwlock_unlock(&f->view.lock);
 	f->seq = h->seq;
 	f->index = h->index;
 	if (n > 0 && !f->dirty) {

@@ -475,6 +475,36 @@ test_stats_socket(void)
 	stats_serve_stop(&st);
 }
 
+/* Many effects: applied in chunks; too many: rebuilt from state.db. */
+static void
+test_big_changes(void)
+{
+	enum { N = 1500, HUGE = 20001 };
+	static char names[HUGE][48];
+	static struct effect e[HUGE];
+	uint64_t r0 = st.resyncs;
+
+	for (int i = 0; i < HUGE; i++) {
+		snprintf(names[i], sizeof(names[i]), "h%d.example.com.", i);
+		e[i] = (struct effect){ DR_CMD_RR_ADD, names[i], "A", "60",
+			                "10.1.1.1" };
+	}
+	send_change(31, e, N);
+	CHECK_EQ_INT(f.seq, 31);
+	CHECK(has_a("h0.example.com.", "10.1.1.1"));
+	CHECK(has_a("h1499.example.com.", "10.1.1.1"));
+	CHECK_EQ_INT(st.resyncs, r0);
+
+	/* state.db already holds it: the held change is then ignored. */
+	db_meta(32, 900);
+	send_change(32, e, HUGE);
+	CHECK_EQ_INT(st.resyncs, r0 + 1);
+	CHECK(wait_live());
+	CHECK_EQ_INT(f.seq, 32);
+	/* The rebuilt copy is state.db's, which lacks the h* names. */
+	CHECK(!has_a("h0.example.com.", "10.1.1.1"));
+}
+
 int
 main(void)
 {
@@ -493,6 +523,7 @@ main(void)
 	RUN(test_reset_while_loading);
 	RUN(test_stats_lines);
 	RUN(test_stats_socket);
+	RUN(test_big_changes);
 
 	feed_stop(&f);
 	uv_run(&loop, UV_RUN_DEFAULT);
