@@ -15,8 +15,8 @@ struct zoneload_waiter {
 	struct zoneload *zl;
 	struct zoneload_waiter *prev, *next;
 	uint64_t gen;
-	uint64_t started; /* uv_now */
-	uv_timer_t timer; /* checks for "no leader"; answers a 0-file reload */
+	uv_timer_t timer; /* the first check, then the bound on the wait */
+	bool armed;       /* timer set to the bound */
 	dispatch_done_cb cb;
 	void *arg;
 };
@@ -56,47 +56,51 @@ waiter_answer(struct zoneload_waiter *w, const char *line)
 }
 
 /*
- * Answers w if every file finished an attempt of w's round: SUCCESS, or
- * the first file's reason. Returns whether it did.
+ * Answers w if every file finished an attempt of w's round (SUCCESS, or
+ * the first file's reason), or if the others are all being retried for
+ * want of a leader. Returns whether it did.
  */
 static bool
 waiter_try(struct zoneload_waiter *w)
 {
 	struct zoneload *zl = w->zl;
-	char line[DR_RR_ERR_LEN + 8];
-	unsigned i;
-
-	for (i = 0; i < zl->nfiles; i++)
-		if (zl->files[i].done_gen < w->gen)
-			return false;
-	for (i = 0; i < zl->nfiles; i++)
-		if (zl->files[i].failed) {
-			(void)snprintf(line, sizeof(line), "ERROR %s",
-			               zl->files[i].reason);
-			waiter_answer(w, line);
-			return true;
-		}
-	waiter_answer(w, "SUCCESS");
-	return true;
-}
-
-/* Whether every file not done with round gen waits for a leader. */
-static bool
-waiter_stuck(const struct zoneload_waiter *w)
-{
-	const struct zoneload *zl = w->zl;
+	const struct zoneload_file *waiting = NULL;
+	char line[DR_RR_ERR_LEN + 80];
 	unsigned i;
 
 	for (i = 0; i < zl->nfiles; i++) {
 		const struct zoneload_file *f = &zl->files[i];
 
-		if (f->done_gen < w->gen &&
-		    !(f->state == ZONELOAD_RETRYING && f->gen >= w->gen))
-			return false;
+		if (f->done_gen >= w->gen)
+			continue;
+		if (f->retry_gen < w->gen)
+			return false; /* still running */
+		if (waiting == NULL)
+			waiting = f;
 	}
+	for (i = 0; i < zl->nfiles; i++)
+		if (zl->files[i].done_gen >= w->gen && zl->files[i].failed) {
+			(void)snprintf(line, sizeof(line), "ERROR %s",
+			               zl->files[i].reason);
+			waiter_answer(w, line);
+			return true;
+		}
+	if (waiting != NULL) {
+		(void)snprintf(line, sizeof(line),
+		               "ERROR %s (the zone files are retried in the "
+		               "background)",
+		               waiting->retry_reason);
+		waiter_answer(w, line);
+		return true;
+	}
+	waiter_answer(w, "SUCCESS");
 	return true;
 }
 
+/*
+ * The first chance to answer, never from inside zoneload_reload; then a
+ * bound on the wait, should an attempt never end.
+ */
 static void
 waiter_timer_cb(uv_timer_t *t)
 {
@@ -104,13 +108,14 @@ waiter_timer_cb(uv_timer_t *t)
 
 	if (waiter_try(w))
 		return;
-	if (uv_now(w->zl->loop) - w->started >= ZONELOAD_NOLEADER_MS &&
-	    waiter_stuck(w)) {
-		waiter_answer(w, "ERROR no leader (the zone files are "
-		                 "retried in the background)");
+	if (!w->armed) {
+		w->armed = true;
+		uv_timer_start(&w->timer, waiter_timer_cb, ZONELOAD_WAIT_MAX_MS,
+		               0);
 		return;
 	}
-	uv_timer_start(&w->timer, waiter_timer_cb, 250, 0);
+	waiter_answer(w, "ERROR zone reload still running (it goes on in "
+	                 "the background)");
 }
 
 static void
@@ -181,6 +186,16 @@ file_retry(struct zoneload_file *f, const char *why, size_t len)
 {
 	struct zoneload *zl = f->zl;
 
+	if (f->again) {
+		/* A reload came meanwhile: its round starts now. */
+		f->again = false;
+		f->state = ZONELOAD_IDLE;
+		zoneload_file_start(f);
+		return;
+	}
+	f->retry_gen = f->gen;
+	(void)snprintf(f->retry_reason, sizeof(f->retry_reason), "%.*s",
+	               (int)len, why);
 	if (f->tries == 1 || f->backoff_ms >= ZONELOAD_RETRY_MAX_MS)
 		log_info("[%s] zone file %s, not loaded yet (%.*s), retrying",
 		         f->zf.zone, f->path, (int)len, why);
@@ -441,7 +456,6 @@ zoneload_reload(struct zoneload *zl, dispatch_done_cb cb, void *arg)
 		abort();
 	w->zl = zl;
 	w->gen = zl->gen;
-	w->started = uv_now(zl->loop);
 	w->cb = cb;
 	w->arg = arg;
 	uv_timer_init(zl->loop, &w->timer);

@@ -32,11 +32,8 @@
 
 #define ZONELOAD_RETRY_MIN_MS 200
 #define ZONELOAD_RETRY_MAX_MS 5000
-/*
- * "zone reload" answers "ERROR no leader" after waiting this long while
- * every unfinished file waits for a leader (they keep being retried).
- */
-#define ZONELOAD_NOLEADER_MS DISPATCH_LEADER_DEADLINE_MS
+/* "zone reload" answers at the latest after this (a zone's own limit). */
+#define ZONELOAD_WAIT_MAX_MS (DISPATCH_ZONE_TIMEOUT_MS + 60000)
 
 struct zoneload;
 struct zoneload_waiter;
@@ -57,6 +54,8 @@ struct zoneload_file {
 	uint64_t gen;      /* reload round of the current attempt */
 	uint64_t done_gen; /* round of the last finished attempt */
 	bool failed;       /* outcome of that attempt */
+	uint64_t retry_gen; /* round of the last "ask again later" answer */
+	char retry_reason[64]; /* that answer, without "ERROR " */
 	char reason[DR_RR_ERR_LEN]; /* "file:line: reason" when failed */
 	uv_work_t work;
 	int read_rv;                  /* written on the pool */
@@ -92,7 +91,10 @@ void zoneload_start(struct zoneload *zl, uv_loop_t *loop,
 /*
  * Reads every file again and submits it (SIGHUP, "zone reload"). When cb
  * is not NULL it gets, later and once, "SUCCESS\n" when every file was
- * accepted, or "ERROR <first file's reason>\n".
+ * accepted, "ERROR <first file's reason>\n" when one was refused, or,
+ * as soon as every file not done yet has been told to ask again later
+ * (dispatch already waited DISPATCH_LEADER_DEADLINE_MS for a leader),
+ * "ERROR no leader (the zone files are retried in the background)\n".
  */
 void zoneload_reload(struct zoneload *zl, dispatch_done_cb cb, void *arg);
 
