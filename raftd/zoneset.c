@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -278,6 +279,102 @@ zoneset_free(struct zoneset *zs)
 	memset(zs, 0, sizeof(*zs));
 }
 
+/*
+ * A name ldns prints back unchanged: labels of [a-z0-9_-] (or a lone
+ * "*"), 1 to 63 bytes each, the trailing dot, at most 255 bytes on the
+ * wire. ldns escapes only '.', ';', '(', ')', '\\' and non-graphic bytes,
+ * and lowercases letters in canonical form.
+ */
+static bool
+zs_plain_name(struct dr_str n)
+{
+	size_t i, label = 0;
+
+	if (n.len < 2 || n.len > 254 || n.p[n.len - 1] != '.')
+		return false;
+	for (i = 0; i < n.len; i++) {
+		char c = n.p[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		           c == '-' || c == '_') {
+			if (++label > 63)
+				return false;
+		} else if (c == '*' && label == 0 && i + 1 < n.len &&
+		           n.p[i + 1] == '.') {
+			label = 1;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A decimal printed by ldns: no sign, no leading zero, at most max. */
+static bool
+zs_plain_uint(const char *p, size_t len, unsigned long max)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10 || (len > 1 && p[0] == '0'))
+		return false;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	}
+	return v <= max;
+}
+
+/* An address that inet_pton reads and inet_ntop prints back the same. */
+static bool
+zs_plain_addr(int af, struct dr_str a)
+{
+	char in[64], out[64];
+	unsigned char bin[16];
+
+	if (a.len == 0 || a.len >= sizeof(in))
+		return false;
+	memcpy(in, a.p, a.len);
+	in[a.len] = '\0';
+	return inet_pton(af, in, bin) == 1 &&
+	       inet_ntop(af, bin, out, sizeof(out)) != NULL &&
+	       strcmp(in, out) == 0;
+}
+
+bool
+zoneset_quick_ok(const char *line, size_t len)
+{
+	struct dr_rr rr;
+	const char *sp;
+
+	if (dr_rr_split(line, len, &rr) != 0 || !zs_plain_name(rr.owner))
+		return false;
+	if (dr_str_eq(rr.type, "A"))
+		return zs_plain_addr(AF_INET, rr.rdata);
+	if (dr_str_eq(rr.type, "AAAA"))
+		return zs_plain_addr(AF_INET6, rr.rdata);
+	if (dr_str_eq(rr.type, "CNAME") || dr_str_eq(rr.type, "NS") ||
+	    dr_str_eq(rr.type, "PTR"))
+		return zs_plain_name(rr.rdata);
+	if (dr_str_eq(rr.type, "MX")) {
+		sp = memchr(rr.rdata.p, ' ', rr.rdata.len);
+		if (sp == NULL)
+			return false;
+		struct dr_str target = { sp + 1, (size_t)(rr.rdata.p +
+		                                          rr.rdata.len - sp - 1) };
+
+		return zs_plain_uint(rr.rdata.p, (size_t)(sp - rr.rdata.p),
+		                     65535) &&
+		       zs_plain_name(target);
+	}
+	return false;
+}
+
 /* One thread's share of the ldns checks. */
 struct zs_job {
 	const struct zoneset *zs;
@@ -298,6 +395,8 @@ zs_job_run(void *arg)
 		const struct zoneset_rec *r = &j->zs->recs[j->idx[i]];
 
 		if (j->bad_line != 0 && r->lineno > j->bad_line)
+			continue;
+		if (zoneset_quick_ok(j->zs->text + r->off, r->len))
 			continue;
 		if (dr_rr_check(j->zs->text + r->off, r->len, err,
 		                sizeof(err)) != 0) {

@@ -2,6 +2,7 @@
 #ifndef RAFTD_ZONESET_H
 #define RAFTD_ZONESET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,14 @@ int zoneset_parse(struct zoneset *zs, struct dr_str zone, struct dr_str text,
 int zoneset_check_new(struct zoneset *zs, char *err, size_t errlen);
 
 void zoneset_free(struct zoneset *zs);
+
+/*
+ * A shortcut for the most common records (A, AAAA, CNAME, NS, PTR, MX
+ * with plain lowercase names): true only if dr_rr_check would accept the
+ * line, which it does at ~3 us a line (ldns). false means "ask
+ * dr_rr_check". The unit tests hold the two against each other.
+ */
+bool zoneset_quick_ok(const char *line, size_t len);
 
 /* Fields of a record (views into the text). */
 struct dr_str zoneset_owner(const struct zoneset *zs,

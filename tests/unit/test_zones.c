@@ -13,6 +13,7 @@
 #include "rr.h"
 #include "store.h"
 #include "unit.h"
+#include "zoneset.h"
 
 static char tmpdir[64];
 
@@ -919,6 +920,142 @@ test_migrate_schema(void)
 	store_close(s);
 }
 
+static unsigned
+rnd(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+/* Appends a random name at out + n: labels of [a-z0-9_-*], a dot. */
+static size_t
+rnd_name(unsigned *seed, char *out, size_t n)
+{
+	static const char alpha[] = "abcz09-_*";
+	unsigned labels = 1 + rnd(seed) % 4, l, j, len;
+
+	for (l = 0; l < labels; l++) {
+		len = 1 + rnd(seed) % (rnd(seed) % 50 ? 8 : 70);
+		for (j = 0; j < len && n < 250; j++)
+			out[n++] = alpha[rnd(seed) % (sizeof(alpha) - 1)];
+		out[n++] = '.';
+	}
+	return n;
+}
+
+/* The shortcut never accepts what dr_rr_check (ldns) refuses. */
+static void
+test_quick_check(void)
+{
+	static const char *const lines[] = {
+		"www.example.com. 300 A 192.0.2.1",
+		"*.example.com. 300 A 0.0.0.0",
+		"a-b_c.example.com. 0 A 255.255.255.255",
+		"www.example.com. 300 AAAA 2001:db8::1",
+		"www.example.com. 300 AAAA ::ffff:192.0.2.1",
+		"www.example.com. 300 AAAA ::",
+		"a.example.com. 300 CNAME b.example.com.",
+		"example.com. 300 NS ns1.example.com.",
+		"1.2.0.192.in-addr.arpa. 300 PTR www.example.com.",
+		"example.com. 300 MX 0 mx.example.com.",
+		"example.com. 300 MX 65535 mx.example.com.",
+		/* and things it must leave to ldns */
+		"www.example.com. 300 A 192.0.2.01",
+		"www.example.com. 300 A 192.0.2",
+		"www.example.com. 300 A 192.0.2.256",
+		"www.example.com. 300 A 1.2.3.4 ",
+		"www.example.com. 300 AAAA 2001:DB8::1",
+		"www.example.com. 300 AAAA 2001:db8:0:0:0:0:0:1",
+		"www.example.com. 300 AAAA 2001:db8::0:1",
+		"a*.example.com. 300 A 192.0.2.1",
+		"a.*.example.com. 300 A 192.0.2.1",
+		"**.example.com. 300 A 192.0.2.1",
+		"a..example.com. 300 A 192.0.2.1",
+		"a\\.b.example.com. 300 A 192.0.2.1",
+		".example.com. 300 A 192.0.2.1",
+		". 300 NS a.root-servers.net.",
+		"a.example.com. 300 CNAME b.example.com",
+		"a.example.com. 300 CNAME B.example.com.",
+		"a.example.com. 300 CNAME b.example.com. x",
+		"example.com. 300 MX 65536 mx.example.com.",
+		"example.com. 300 MX 010 mx.example.com.",
+		"example.com. 300 MX 10  mx.example.com.",
+		"example.com. 300 MX 10",
+		"example.com. 300 TXT \"x\"",
+		"example.com. 300 a 192.0.2.1",
+		"0123456789012345678901234567890123456789012345678901234567890123."
+		"example.com. 300 A 192.0.2.1",
+		"012345678901234567890123456789012345678901234567890123456789012."
+		"example.com. 300 A 192.0.2.1",
+	};
+	char line[600], err[DR_RR_ERR_LEN];
+	unsigned seed = 12345, quick = 0, i, j;
+	size_t k;
+
+	for (k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+		bool q = zoneset_quick_ok(lines[k], strlen(lines[k]));
+		int c = dr_rr_check(lines[k], strlen(lines[k]), err,
+		                    sizeof(err));
+
+		if (q && c != 0)
+			fprintf(stderr, "quick accepts \"%s\" (%s)\n",
+			        lines[k], err);
+		CHECK(!q || c == 0);
+		quick += q;
+	}
+	/* The first 11, "a.*." and the 63-byte label. */
+	CHECK_EQ_INT(quick, 13);
+	/* Random lines, mostly well formed, with a few bad bytes. */
+	for (i = 0; i < 20000; i++) {
+		static const char *const types[] = { "A", "AAAA", "CNAME",
+			                             "NS", "PTR", "MX" };
+		unsigned type;
+		size_t n;
+
+		n = rnd_name(&seed, line, 0);
+		type = rnd(&seed) % 6;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %u %s ",
+		                      rnd(&seed) % 100, types[type]);
+		switch (type) {
+		case 0:
+			for (j = 0; j < 4; j++)
+				n += (size_t)snprintf(
+				    line + n, sizeof(line) - n, "%s%u",
+				    j ? "." : "",
+				    rnd(&seed) % 8 ? rnd(&seed) % 256
+				                   : rnd(&seed) % 1000);
+			break;
+		case 1:
+			for (j = 0; j < 1 + rnd(&seed) % 8; j++)
+				n += (size_t)snprintf(
+				    line + n, sizeof(line) - n, "%s%x",
+				    j ? (rnd(&seed) % 6 ? ":" : "::") : "",
+				    rnd(&seed) % 4 ? rnd(&seed) % 0x10000
+				                   : rnd(&seed) % 4);
+			break;
+		case 5:
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			                      "%u ", rnd(&seed) % 70000);
+			/* fall through */
+		default:
+			n = rnd_name(&seed, line, n);
+			break;
+		}
+		if (rnd(&seed) % 16 == 0) /* one bad byte */
+			line[rnd(&seed) % n] = "A .*\\;("[rnd(&seed) % 7];
+		line[n] = '\0';
+		if (zoneset_quick_ok(line, n)) {
+			quick++;
+			if (dr_rr_check(line, n, err, sizeof(err)) != 0) {
+				fprintf(stderr, "quick accepts \"%s\" (%s)\n",
+				        line, err);
+				CHECK(!"quick accepted a line ldns refuses");
+			}
+		}
+	}
+	CHECK(quick > 13 + 1000);
+}
+
 int
 main(void)
 {
@@ -940,6 +1077,7 @@ main(void)
 	RUN(test_replay_and_snapshot);
 	RUN(test_reads);
 	RUN(test_migrate_schema);
+	RUN(test_quick_check);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
