@@ -9,7 +9,8 @@ For each zone size (default 10k and 1M records) it:
      written over it and id0 gets SIGHUP. Prints the load time (SIGHUP until
      all three dnsd answer the last record) and dnsd's memory per record
      (RSS growth of the benchmarked dnsd / N, from /proc);
-  3. runs dnsperf against one dnsd (a follower's), then starts knotd and
+  3. runs dnsperf against one dnsd (a follower's; every other process of
+     the cluster is frozen with SIGSTOP meanwhile), then starts knotd and
      nsd (RRL off) on the same zone file, one at a time, and runs the same
      dnsperf against each; prints their load times, RSS and queries/s, and
      dnsd's ratio to the best of knotd/nsd.
@@ -22,7 +23,8 @@ else <repo>/build/bin). Use a Release build for meaningful figures.
 
 usage: /usr/bin/python3 tests/bench/dnsperf.py [--bin-dir DIR]
            [--sizes 10000,1000000] [--duration 10] [--clients 16]
-           [--threads 1] [--workers N] [--only dnsd,knotd,nsd] [--keep]
+           [--threads 1] [--outstanding 200] [--runs 2] [--workers N]
+           [--only dnsd,knotd,nsd] [--keep]
 """
 
 import argparse
@@ -103,6 +105,12 @@ def run_dnsperf(port, qfile, args):
             "codes": codes.group(1).strip() if codes else "?"}
 
 
+def best_dnsperf(port, qfile, args):
+    """The run with the most queries/s of args.runs runs."""
+    runs = [run_dnsperf(port, qfile, args) for _ in range(args.runs)]
+    return max(runs, key=lambda r: r["qps"])
+
+
 def last_name(n):
     return "h%d.%s" % (n - 1, APEX)
 
@@ -151,7 +159,17 @@ def bench_dnsd(c, zone_file, big_file, n, qfile, args, out):
               "%s %.2fs" % kv for kv in sorted(done.items()))))
     print("  dnsd   RSS %d kB -> %d kB: %.0f bytes per record" % (
         rss0, rss1, per))
-    r = run_dnsperf(target.dns_port, qfile, args)
+    # Only the benchmarked dnsd runs during dnsperf (it answers from its
+    # copy without raftd): the other processes of the cluster are frozen,
+    # as knotd and nsd run alone too.
+    frozen = [p for x in c.nodes for p in x.pids() if p != dnsd_pid]
+    for p in frozen:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        r = best_dnsperf(target.dns_port, qfile, args)
+    finally:
+        for p in frozen:
+            os.kill(p, signal.SIGCONT)
     out["dnsd"] = r
     print("  dnsd   %10.0f q/s  lost %d  %s" % (r["qps"], r["lost"],
                                                  r["codes"]))
@@ -167,8 +185,10 @@ def bench_ref(cls, big_file, qfile, args, out, tmp):
         t0 = time.monotonic()
         s.start(timeout=args.load_timeout)
         load = time.monotonic() - t0
-        print("  %-6s load %.2fs, RSS %d kB" % (cls.name, load, s.rss_kb()))
-        r = run_dnsperf(s.port, qfile, args)
+        # nsd serves from forked children: its RSS is the parent's only.
+        print("  %-6s load %.2fs (start until it answers), RSS %d kB" % (
+            cls.name, load, s.rss_kb()))
+        r = best_dnsperf(s.port, qfile, args)
         out[cls.name] = r
         print("  %-6s %10.0f q/s  lost %d  %s" % (cls.name, r["qps"],
                                                    r["lost"], r["codes"]))
@@ -184,6 +204,8 @@ def main():
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--outstanding", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=2,
+                    help="dnsperf runs per server; the best one counts")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                     help="knotd udp-workers / nsd server-count")
     ap.add_argument("--load-timeout", type=int, default=600)
@@ -203,9 +225,9 @@ def main():
     try:
         for n in [int(x) for x in args.sizes.split(",")]:
             print("zone of %d records (dnsperf -l %d -c %d -T %d -q %d, "
-                  "%d workers for knotd/nsd)" % (
+                  "best of %d runs; %d workers for knotd/nsd)" % (
                       n, args.duration, args.clients, args.threads,
-                      args.outstanding, args.workers))
+                      args.outstanding, args.runs, args.workers))
             big = os.path.join(tmp, "bench-%d.zone" % n)
             qfile = os.path.join(tmp, "queries-%d.txt" % n)
             write_zone(big, n, 2026010101)
