@@ -163,15 +163,23 @@ file_finish(struct zoneload_file *f, bool failed, const char *reason)
 
 /*
  * Answers that mean "ask again later": no leader (yet), raftd not up, a
- * leader that is going away. Everything else is final.
+ * leader that went away before the entry was applied (raftd's and
+ * c-raft's words for it). A replace is idempotent, so sending it again
+ * after an entry that did commit is harmless. Everything else is final.
  */
 static bool
 file_retryable(const char *line, size_t len)
 {
 	static const char *const again[] = {
-		"ERROR no leader",    "ERROR not leader",
-		"ERROR raftd unavailable", "ERROR shutting down",
+		"ERROR no leader",
+		"ERROR not leader",
+		"ERROR raftd unavailable",
+		"ERROR shutting down",
 		"ERROR busy",
+		"ERROR leadership lost",
+		"ERROR entry lost",
+		"ERROR server has lost leadership",
+		"ERROR server is not the leader",
 	};
 	size_t i;
 
