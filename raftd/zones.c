@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "log.h"
@@ -862,11 +863,21 @@ zones_source(struct dr_str src, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+static double
+zones_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static int
 zones_replace(struct zones *z, const struct dr_cmd *c, struct effects *fx,
               char *reason, size_t reasonlen)
 {
 	struct dr_str zone = c->args[0];
+	double start = zones_now();
 	struct zdiff d;
 	char source[128];
 	int rv;
@@ -880,19 +891,21 @@ zones_replace(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 	rv = zones_plan(z, zone, c->args[2], &d, reason, reasonlen);
 	if (rv == 0 && d.exists && d.ndel + d.nttl + d.nnew == 0 &&
 	    !d.soa_changed) {
-		log_info("[%.*s] unchanged (from %s, %zu records)",
-		         (int)zone.len, zone.p, source, d.set.n);
+		log_info("[%.*s] unchanged (from %s, %zu records, %.3f s)",
+		         (int)zone.len, zone.p, source, d.set.n,
+		         zones_now() - start);
 		goto out;
 	}
 	if (rv == 0)
 		rv = zones_write(z, zone, &d, fx);
 	if (rv == 0)
 		log_info("[%.*s] %s from %s: %zu added, %zu removed, %zu TTL "
-		         "changes%s",
+		         "changes%s (%.3f s before commit)",
 		         (int)zone.len, zone.p,
 		         d.exists ? "replaced" : "created", source, d.nnew,
 		         d.ndel, d.nttl,
-		         d.exists && d.soa_changed ? ", new SOA" : "");
+		         d.exists && d.soa_changed ? ", new SOA" : "",
+		         zones_now() - start);
 out:
 	zoneset_free(&d.set);
 	dr_buf_close(&d.dels);
