@@ -19,7 +19,8 @@ struct fsm_hooks {
 	 * then.
 	 */
 	void (*applied_cb)(void *arg, uint64_t index,
-	                   const struct store_result *res, uint64_t leader_term);
+	                   const struct store_result *res,
+	                   uint64_t leader_term);
 	/* After a snapshot restore replaced state.db. */
 	void (*reset_cb)(void *arg);
 	void *arg;

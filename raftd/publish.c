@@ -78,8 +78,8 @@ publish_change(struct publish *p, uint64_t index,
 		publish_send(p, DR_MSG_CHANGE, DR_WF_RELOAD, index, res->seq,
 		             NULL, 0);
 	else
-		publish_send(p, DR_MSG_CHANGE, 0, index, res->seq,
-		             res->effects, res->effects_len);
+		publish_send(p, DR_MSG_CHANGE, 0, index, res->seq, res->effects,
+		             res->effects_len);
 }
 
 void

@@ -156,7 +156,9 @@ serve_apply(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 static bool
 serve_read_parse(uint8_t type, struct dr_cursor *cur, struct serve_read *rd)
 {
-	unsigned n = type == DR_MSG_RR_GET ? 2 : type == DR_MSG_ZONE_LIST ? 0 : 1;
+	unsigned n = type == DR_MSG_RR_GET      ? 2
+	             : type == DR_MSG_ZONE_LIST ? 0
+	                                        : 1;
 	struct dr_str v;
 	unsigned i;
 

@@ -71,15 +71,14 @@ static const char *const store_sql[STMT_COUNT] = {
  * ROWID table that comes before primary key columns. The state machine
  * always writes a TTL.
  */
-#define STORE_RECORDS_SQL                                                   \
-	"CREATE TABLE IF NOT EXISTS records(zone TEXT NOT NULL, "           \
-	"owner TEXT NOT NULL, type TEXT NOT NULL, ttl INTEGER, "            \
-	"rdata TEXT NOT NULL, PRIMARY KEY(zone, owner, type, rdata)) "      \
-	"WITHOUT ROWID;"                                                    \
+#define STORE_RECORDS_SQL                                              \
+	"CREATE TABLE IF NOT EXISTS records(zone TEXT NOT NULL, "      \
+	"owner TEXT NOT NULL, type TEXT NOT NULL, ttl INTEGER, "       \
+	"rdata TEXT NOT NULL, PRIMARY KEY(zone, owner, type, rdata)) " \
+	"WITHOUT ROWID;"                                               \
 	"CREATE INDEX IF NOT EXISTS records_owner ON records(owner, type);"
 
-static const char store_schema[] =
-    STORE_RECORDS_SQL
+static const char store_schema[] = STORE_RECORDS_SQL
     "CREATE TABLE IF NOT EXISTS zones(name TEXT PRIMARY KEY, "
     "serial INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT "
@@ -110,8 +109,8 @@ struct store {
 	sqlite3_stmt *stmt[STMT_COUNT];
 	struct zones zones;
 	struct zoneread zoneread;
-	struct effects fx;              /* of the last applied entry */
-	char reason[STORE_REASON_LEN];  /* of the last rejected entry */
+	struct effects fx;             /* of the last applied entry */
+	char reason[STORE_REASON_LEN]; /* of the last rejected entry */
 	char path[DR_PATH_LEN];
 	uint64_t applied_index; /* including the open transaction */
 	uint64_t change_seq;    /* including the open transaction */
@@ -246,8 +245,8 @@ store_db_open(struct store *s)
 	/* 64 MiB of page cache: a large zone replace stays in memory. */
 	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
 	                 NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, "PRAGMA cache_size=-65536", NULL, NULL,
-	                 NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL) !=
+	        SQLITE_OK ||
 	    sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK) {
 		rv = store_db_err(s->db, "creating the schema");
 		goto err_after_open;
@@ -466,8 +465,7 @@ store_run(struct store *s, uint64_t index, const void *data, size_t len)
 		snprintf(s->reason, sizeof(s->reason), "%s", why);
 		return DR_EINVAL;
 	}
-	log_debug("entry %" PRIu64 ", applying %s", index,
-	          dr_cmd_name(c.type));
+	log_debug("entry %" PRIu64 ", applying %s", index, dr_cmd_name(c.type));
 	return store_cmd_exec(s, &c);
 }
 

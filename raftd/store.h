@@ -53,7 +53,7 @@ struct store_result {
 	const char *reason;  /* REJECTED: one-line reason; else "" */
 	const void *effects; /* APPLIED: encoded RR_ADD / RR_DEL (effects.h) */
 	size_t effects_len;
-	bool reload;         /* more than EFFECTS_MAX effects, not listed */
+	bool reload; /* more than EFFECTS_MAX effects, not listed */
 };
 
 struct store_member {
@@ -80,12 +80,13 @@ uint64_t store_change_seq(const struct store *s);
  * (begun if needed). Entries at or below applied_index are skipped;
  * undecodable or invalid commands are logged, change nothing else and
  * advance applied_index and change_seq (every entry that is not skipped
- * takes one change_seq, so subscribers can count them). Nothing is durable or visible to other connections until
- * store_commit, which writes meta.applied_index and meta.change_seq in the
- * same transaction: an entry is never split, and after a crash state.db
- * holds exactly the entries up to its applied_index. Returns 0 with res
- * filled, or DR_EIO when SQLite fails; the transaction is then unusable
- * and the caller must stop (a restart replays the entries).
+ * takes one change_seq, so subscribers can count them). Nothing is durable or
+ * visible to other connections until store_commit, which writes
+ * meta.applied_index and meta.change_seq in the same transaction: an entry is
+ * never split, and after a crash state.db holds exactly the entries up to its
+ * applied_index. Returns 0 with res filled, or DR_EIO when SQLite fails; the
+ * transaction is then unusable and the caller must stop (a restart replays the
+ * entries).
  */
 int store_apply(struct store *s, uint64_t index, const void *data, size_t len,
                 struct store_result *res);

@@ -12,14 +12,7 @@
 #include "log.h"
 #include "rr.h"
 
-enum {
-	ZR_NAME,
-	ZR_NAME_TYPE,
-	ZR_ZONES,
-	ZR_SOA,
-	ZR_ZONE_ROWS,
-	ZR_COUNT
-};
+enum { ZR_NAME, ZR_NAME_TYPE, ZR_ZONES, ZR_SOA, ZR_ZONE_ROWS, ZR_COUNT };
 
 static_assert(ZR_COUNT == ZONEREAD_NSTMT, "ZONEREAD_NSTMT is the count");
 
@@ -94,8 +87,8 @@ zr_put_row(struct dr_buf *out, sqlite3_stmt *st, bool class_in)
 }
 
 /*
- * Steps st, appending every row except those skip() refuses. Returns the
- * number of rows written, or DR_EIO. Resets st.
+ * Steps st, appending every row (but the SOA at zone's apex when
+ * skip_soa). Returns the number of rows written, or DR_EIO. Resets st.
  */
 static int
 zr_rows(struct zoneread *r, sqlite3_stmt *st, bool class_in, bool skip_soa,

@@ -99,8 +99,7 @@ zones_close(struct zones *z)
 	}
 }
 
-static int
-zones_refuse(char *reason, size_t reasonlen, const char *fmt, ...)
+static int zones_refuse(char *reason, size_t reasonlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -436,17 +435,16 @@ zones_check_record(struct zrec *r, struct dr_str ttl, char *reason,
 	dr_buf_put(&line, " ", 1);
 	dr_buf_put(&line, r->rdata.p, r->rdata.len);
 	if (dr_rr_split((const char *)line.data, line.len, &f) != 0 ||
-	    !zones_str_same(f.owner, r->owner) ||
-	    !zones_str_same(f.ttl, ttl) || !zones_str_same(f.type, r->type))
+	    !zones_str_same(f.owner, r->owner) || !zones_str_same(f.ttl, ttl) ||
+	    !zones_str_same(f.type, r->type))
 		rv = zones_refuse(reason, reasonlen, "malformed record");
 	else if (dr_rr_check((const char *)line.data, line.len, err,
 	                     sizeof(err)) != 0)
 		rv = zones_refuse(reason, reasonlen, "%s", err);
 	else if (!dr_rr_in_zone(r->owner, r->zone))
-		rv = zones_refuse(reason, reasonlen,
-		                  "%.*s is outside the zone %.*s",
-		                  (int)r->owner.len, r->owner.p,
-		                  (int)r->zone.len, r->zone.p);
+		rv = zones_refuse(
+		    reason, reasonlen, "%.*s is outside the zone %.*s",
+		    (int)r->owner.len, r->owner.p, (int)r->zone.len, r->zone.p);
 	r->ttl = f.ttl_value;
 	dr_buf_close(&line);
 	return rv;
@@ -542,8 +540,8 @@ zones_touch(struct zones *z, struct dr_str zone, struct effects *fx)
 	int rv;
 
 	if ((rv = zones_soa(z, zone, &old)) == 0)
-		rv = zones_bump(z, zone, &old, buf_str(&old.rdata), old.ttl,
-		                fx);
+		rv =
+		    zones_bump(z, zone, &old, buf_str(&old.rdata), old.ttl, fx);
 	dr_buf_close(&old.rdata);
 	return rv;
 }
@@ -668,9 +666,9 @@ struct zdiff {
 	struct zoneset set;
 	struct dr_buf dels; /* stored records to delete: owner, type, rdata */
 	size_t ndel, nttl, nnew;
-	bool exists;        /* the zone has a zones row */
-	bool soa_changed;   /* the SOA differs other than by its serial */
-	struct zsoa old;    /* when exists */
+	bool exists;      /* the zone has a zones row */
+	bool soa_changed; /* the SOA differs other than by its serial */
+	struct zsoa old;  /* when exists */
 };
 
 static bool
@@ -683,8 +681,8 @@ zones_is_apex_soa(struct dr_str zone, struct dr_str owner, struct dr_str type)
 static struct zoneset_rec *
 zones_next(struct zdiff *d, size_t *i)
 {
-	while (*i < d->set.n && (d->set.recs[*i].state == ZONESET_DUP ||
-	                         *i == d->set.soa))
+	while (*i < d->set.n &&
+	       (d->set.recs[*i].state == ZONESET_DUP || *i == d->set.soa))
 		(*i)++;
 	return *i < d->set.n ? &d->set.recs[*i] : NULL;
 }
@@ -714,9 +712,10 @@ zones_merge(struct zones *z, struct dr_str zone, struct zdiff *d)
 		       (c = zoneset_cmp(&d->set, r, o, t, rd)) < 0)
 			i++;
 		if (r != NULL && c == 0) {
-			r->state = r->ttl == (uint32_t)sqlite3_column_int64(st, 3)
-			               ? ZONESET_SAME
-			               : ZONESET_TTL;
+			r->state =
+			    r->ttl == (uint32_t)sqlite3_column_int64(st, 3)
+			        ? ZONESET_SAME
+			        : ZONESET_TTL;
 			d->nttl += r->state == ZONESET_TTL;
 			i++;
 			continue;
@@ -786,9 +785,9 @@ zones_plan(struct zones *z, struct dr_str zone, struct dr_str text,
 	if (rv != 0 && rv != DR_ENOTFOUND)
 		return rv;
 	d->exists = rv == 0;
-	d->soa_changed = !d->exists || d->old.ttl != soa->ttl ||
-	                 !soa_same_but_serial(buf_str(&d->old.rdata),
-	                                      soa_rdata);
+	d->soa_changed =
+	    !d->exists || d->old.ttl != soa->ttl ||
+	    !soa_same_but_serial(buf_str(&d->old.rdata), soa_rdata);
 	if (d->exists && (rv = zones_merge(z, zone, d)) != 0)
 		return rv;
 	zones_count_new(d);

@@ -1,10 +1,10 @@
 /* The records of a ZONE_REPLACE command: split, sorted and checked. */
 #include "zoneset.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -16,9 +16,8 @@
 #define ZONESET_PARALLEL_MIN 4096
 #define ZONESET_THREADS_MAX  8
 
-static int
-zs_fail(char *err, size_t errlen, uint32_t lineno, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int zs_fail(char *err, size_t errlen, uint32_t lineno, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
 static int
 zs_fail(char *err, size_t errlen, uint32_t lineno, const char *fmt, ...)
@@ -137,9 +136,9 @@ zs_split_line(struct zoneset *zs, struct zoneset_rec *rec, size_t off,
 	if (rr.owner.len > 255)
 		return zs_fail(err, errlen, lineno, "owner name too long");
 	if (!dr_rr_in_zone(rr.owner, zone))
-		return zs_fail(err, errlen, lineno, "%.*s is outside the zone %.*s",
-		               (int)rr.owner.len, rr.owner.p, (int)zone.len,
-		               zone.p);
+		return zs_fail(
+		    err, errlen, lineno, "%.*s is outside the zone %.*s",
+		    (int)rr.owner.len, rr.owner.p, (int)zone.len, zone.p);
 	memset(rec, 0, sizeof(*rec));
 	rec->key = zs_key(rr.owner);
 	rec->off = (uint32_t)off;
@@ -214,10 +213,10 @@ zs_scan(struct zoneset *zs, char *err, size_t errlen)
 	for (i = 0; i < zs->n; i++) {
 		struct zoneset_rec *r = &zs->recs[i];
 
-		if (i > 0 && zoneset_cmp(zs, &zs->recs[i - 1],
-		                         zoneset_owner(zs, r),
-		                         zoneset_type(zs, r),
-		                         zoneset_rdata(zs, r)) == 0) {
+		if (i > 0 &&
+		    zoneset_cmp(zs, &zs->recs[i - 1], zoneset_owner(zs, r),
+		                zoneset_type(zs, r),
+		                zoneset_rdata(zs, r)) == 0) {
 			r->state = ZONESET_DUP;
 			continue;
 		}
@@ -365,8 +364,9 @@ zoneset_quick_ok(const char *line, size_t len)
 		sp = memchr(rr.rdata.p, ' ', rr.rdata.len);
 		if (sp == NULL)
 			return false;
-		struct dr_str target = { sp + 1, (size_t)(rr.rdata.p +
-		                                          rr.rdata.len - sp - 1) };
+		struct dr_str target = {
+			sp + 1, (size_t)(rr.rdata.p + rr.rdata.len - sp - 1)
+		};
 
 		return zs_plain_uint(rr.rdata.p, (size_t)(sp - rr.rdata.p),
 		                     65535) &&
@@ -445,8 +445,8 @@ zoneset_check_new(struct zoneset *zs, char *err, size_t errlen)
 	}
 	/* The loop thread takes the first share; the checks are pure. */
 	for (t = 1; t < nt; t++)
-		started[t] = uv_thread_create(&tid[t], zs_job_run, &jobs[t]) ==
-		             0;
+		started[t] =
+		    uv_thread_create(&tid[t], zs_job_run, &jobs[t]) == 0;
 	zs_job_run(&jobs[0]);
 	for (t = 1; t < nt; t++) {
 		if (started[t])

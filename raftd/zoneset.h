@@ -13,9 +13,9 @@
  * million of them stay small. Lines are at most DR_RR_LINE_MAX bytes.
  */
 struct zoneset_rec {
-	uint64_t key;       /* owner's first 8 bytes, big-endian: fast order */
-	uint32_t off;       /* line start in the text */
-	uint32_t lineno;    /* 1-based, for error messages */
+	uint64_t key;    /* owner's first 8 bytes, big-endian: fast order */
+	uint32_t off;    /* line start in the text */
+	uint32_t lineno; /* 1-based, for error messages */
 	uint32_t ttl;
 	uint16_t len;       /* line length without the newline */
 	uint16_t owner_len; /* owner starts the line */
@@ -32,10 +32,10 @@ enum zoneset_state {
 };
 
 struct zoneset {
-	const char *text;          /* borrowed: the command's argument */
-	struct zoneset_rec *recs;  /* owned; sorted by owner, type, rdata */
+	const char *text;         /* borrowed: the command's argument */
+	struct zoneset_rec *recs; /* owned; sorted by owner, type, rdata */
 	size_t n;
-	size_t soa;                /* index of the SOA in recs */
+	size_t soa; /* index of the SOA in recs */
 };
 
 /*

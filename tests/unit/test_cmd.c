@@ -178,14 +178,13 @@ test_record_commands(void)
 	/* An effects list is encodings back to back, each 8-byte padded. */
 	dr_buf_reset(&b);
 	for (i = 0; i < 3; i++) {
-		struct dr_cmd e = { .type = i % 2 ? DR_CMD_RR_DEL
-		                                  : DR_CMD_RR_ADD };
+		struct dr_cmd e = { .type =
+			                i % 2 ? DR_CMD_RR_DEL : DR_CMD_RR_ADD };
 
 		e.nargs = e.type == DR_CMD_RR_ADD ? 5 : 4;
 		for (a = 0; a < e.nargs; a++)
-			e.args[a] = S(args[e.type == DR_CMD_RR_DEL && a == 3
-			                       ? 4
-			                       : a]);
+			e.args[a] =
+			    S(args[e.type == DR_CMD_RR_DEL && a == 3 ? 4 : a]);
 		CHECK_EQ_INT(dr_cmd_encode(&e, &b), 0);
 	}
 	for (off = 0, i = 0; off < b.len; i++) {

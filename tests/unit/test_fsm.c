@@ -382,8 +382,9 @@ test_record_reload(void)
 	snprintf(line, sizeof(line), "example.com. 60 SOA %s\n", SOA);
 	dr_buf_put(&text, line, strlen(line));
 	for (i = 0; i < 10000; i++) {
-		snprintf(line, sizeof(line), "h%u.example.com. 60 A 10.1.%u.%u\n",
-		         i, i / 256, i % 256);
+		snprintf(line, sizeof(line),
+		         "h%u.example.com. 60 A 10.1.%u.%u\n", i, i / 256,
+		         i % 256);
 		dr_buf_put(&text, line, strlen(line));
 	}
 	dr_buf_put(&text, "", 1);
@@ -393,8 +394,7 @@ test_record_reload(void)
 	CHECK_EQ_INT(r.seen.applied, 1);
 	CHECK(r.seen.last_reload);
 	CHECK_EQ_INT(r.seen.effects.len, 0);
-	CHECK_EQ_INT(rig_rr_add(&r, 2, "x.example.com.", "A", "192.0.2.1"),
-	             0);
+	CHECK_EQ_INT(rig_rr_add(&r, 2, "x.example.com.", "A", "192.0.2.1"), 0);
 	CHECK(!r.seen.last_reload);
 	CHECK(r.seen.effects.len > 0);
 	rig_close(&r);

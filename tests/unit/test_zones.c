@@ -17,7 +17,7 @@
 
 static char tmpdir[64];
 
-#define SOA_RDATA(serial)                                                 \
+#define SOA_RDATA(serial)                                               \
 	"ns1.example.com. hostmaster.example.com. " serial " 3600 900 " \
 	"604800 300"
 
@@ -64,13 +64,12 @@ decode_effects(const uint8_t *p, size_t len)
 		CHECK_EQ_INT(dr_cmd_decode(p + off, total, &c), 0);
 		n = strlen(last.effects);
 		if (c.type == DR_CMD_RR_ADD)
-			snprintf(last.effects + n, sizeof(last.effects) - n,
-			         "+%.*s %.*s %.*s %.*s %.*s\n",
-			         (int)c.args[0].len, c.args[0].p,
-			         (int)c.args[1].len, c.args[1].p,
-			         (int)c.args[2].len, c.args[2].p,
-			         (int)c.args[3].len, c.args[3].p,
-			         (int)c.args[4].len, c.args[4].p);
+			snprintf(
+			    last.effects + n, sizeof(last.effects) - n,
+			    "+%.*s %.*s %.*s %.*s %.*s\n", (int)c.args[0].len,
+			    c.args[0].p, (int)c.args[1].len, c.args[1].p,
+			    (int)c.args[2].len, c.args[2].p, (int)c.args[3].len,
+			    c.args[3].p, (int)c.args[4].len, c.args[4].p);
 		else if (c.type == DR_CMD_RR_DEL)
 			snprintf(last.effects + n, sizeof(last.effects) - n,
 			         "-%.*s %.*s %.*s %.*s\n", (int)c.args[0].len,
@@ -209,14 +208,14 @@ dump(struct store *s, const char *zone)
 	return out;
 }
 
-static const char zone1[] =
-    "example.com. 3600 SOA " SOA_RDATA("10") "\n"
-    "example.com. 3600 NS ns1.example.com.\n"
-    "ns1.example.com. 3600 A 192.0.2.1\n"
-    "www.example.com. 300 A 192.0.2.10\n"
-    "www.example.com. 300 A 192.0.2.11\n"
-    "mail.example.com. 3600 MX 10 mx.example.com.\n"
-    "alias.example.com. 3600 CNAME www.example.com.\n";
+static const char zone1[] = "example.com. 3600 SOA " SOA_RDATA(
+    "10") "\n"
+          "example.com. 3600 NS ns1.example.com.\n"
+          "ns1.example.com. 3600 A 192.0.2.1\n"
+          "www.example.com. 300 A 192.0.2.10\n"
+          "www.example.com. 300 A 192.0.2.11\n"
+          "mail.example.com. 3600 MX 10 mx.example.com.\n"
+          "alias.example.com. 3600 CNAME www.example.com.\n";
 
 static void
 test_rr_add_del(void)
@@ -230,11 +229,12 @@ test_rr_add_del(void)
 	             STORE_REJECTED);
 	CHECK_EQ_STR(last.reason, "zone example.com. does not exist");
 	CHECK_EQ_INT(last.res.effects_len, 0);
-	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "example.com.", "SOA",
-	                    "3600", SOA_RDATA("7")),
+	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "example.com.", "SOA", "3600",
+	                    SOA_RDATA("7")),
 	             STORE_APPLIED);
-	CHECK_EQ_STR(last.effects, "+example.com. example.com. SOA 3600 "
-	                           SOA_RDATA("7") "\n");
+	CHECK_EQ_STR(
+	    last.effects,
+	    "+example.com. example.com. SOA 3600 " SOA_RDATA("7") "\n");
 	CHECK_EQ_INT(serial(s, "example.com."), 7);
 
 	/* A new record: the record, then the SOA rewrite. */
@@ -243,9 +243,10 @@ test_rr_add_del(void)
 	             STORE_APPLIED);
 	CHECK_EQ_STR(last.effects,
 	             "+example.com. www.example.com. A 300 192.0.2.1\n"
-	             "-example.com. example.com. SOA " SOA_RDATA("7") "\n"
-	             "+example.com. example.com. SOA 3600 " SOA_RDATA("8")
-	             "\n");
+	             "-example.com. example.com. SOA " SOA_RDATA(
+	                 "7") "\n"
+	                      "+example.com. example.com. SOA 3600 " SOA_RDATA(
+	                          "8") "\n");
 	CHECK_EQ_INT(serial(s, "example.com."), 8);
 	CHECK_EQ_STR(get(s, "www.example.com.", "A"),
 	             "www.example.com. 300 A 192.0.2.1\n");
@@ -267,31 +268,33 @@ test_rr_add_del(void)
 	CHECK_EQ_STR(last.effects,
 	             "-example.com. www.example.com. A 192.0.2.1\n"
 	             "+example.com. www.example.com. A 600 192.0.2.1\n"
-	             "-example.com. example.com. SOA " SOA_RDATA("8") "\n"
-	             "+example.com. example.com. SOA 3600 " SOA_RDATA("9")
-	             "\n");
+	             "-example.com. example.com. SOA " SOA_RDATA(
+	                 "8") "\n"
+	                      "+example.com. example.com. SOA 3600 " SOA_RDATA(
+	                          "9") "\n");
 	CHECK_EQ_STR(get(s, "www.example.com.", ""),
 	             "www.example.com. 600 A 192.0.2.1\n");
 
 	/* Delete: gone, serial bumped; again: not found, no change. */
-	CHECK_EQ_INT(rr_del(s, 6, "example.com.", "www.example.com.", "A",
-	                    "192.0.2.1"),
-	             STORE_APPLIED);
+	CHECK_EQ_INT(
+	    rr_del(s, 6, "example.com.", "www.example.com.", "A", "192.0.2.1"),
+	    STORE_APPLIED);
 	CHECK_EQ_STR(last.effects,
 	             "-example.com. www.example.com. A 192.0.2.1\n"
-	             "-example.com. example.com. SOA " SOA_RDATA("9") "\n"
-	             "+example.com. example.com. SOA 3600 " SOA_RDATA("10")
-	             "\n");
+	             "-example.com. example.com. SOA " SOA_RDATA(
+	                 "9") "\n"
+	                      "+example.com. example.com. SOA 3600 " SOA_RDATA(
+	                          "10") "\n");
 	CHECK_EQ_STR(get(s, "www.example.com.", "A"), "");
-	CHECK_EQ_INT(rr_del(s, 7, "example.com.", "www.example.com.", "A",
-	                    "192.0.2.1"),
-	             STORE_REJECTED);
+	CHECK_EQ_INT(
+	    rr_del(s, 7, "example.com.", "www.example.com.", "A", "192.0.2.1"),
+	    STORE_REJECTED);
 	CHECK_EQ_STR(last.reason, "not found");
 	CHECK_EQ_INT(last.res.effects_len, 0);
 	CHECK_EQ_INT(serial(s, "example.com."), 10);
-	CHECK_EQ_INT(rr_del(s, 8, "other.com.", "www.other.com.", "A",
-	                    "192.0.2.1"),
-	             STORE_REJECTED);
+	CHECK_EQ_INT(
+	    rr_del(s, 8, "other.com.", "www.other.com.", "A", "192.0.2.1"),
+	    STORE_REJECTED);
 	CHECK_EQ_STR(last.reason, "zone other.com. does not exist");
 
 	/* The SOA cannot be deleted alone. */
@@ -377,11 +380,10 @@ test_cname_conflicts(void)
 	CHECK_EQ_INT(rr_add(s, 3, "example.com.", "alias.example.com.", "A",
 	                    "300", "192.0.2.9"),
 	             STORE_REJECTED);
-	CHECK_EQ_STR(last.reason,
-	             "CNAME and other data at alias.example.com.");
+	CHECK_EQ_STR(last.reason, "CNAME and other data at alias.example.com.");
 	/* A second, different CNAME is other data too. */
-	CHECK_EQ_INT(rr_add(s, 4, "example.com.", "alias.example.com.",
-	                    "CNAME", "3600", "ns1.example.com."),
+	CHECK_EQ_INT(rr_add(s, 4, "example.com.", "alias.example.com.", "CNAME",
+	                    "3600", "ns1.example.com."),
 	             STORE_REJECTED);
 	/* At the apex the SOA is there. */
 	CHECK_EQ_INT(rr_add(s, 5, "example.com.", "example.com.", "CNAME",
@@ -389,8 +391,8 @@ test_cname_conflicts(void)
 	             STORE_REJECTED);
 	CHECK_EQ_INT(serial(s, "example.com."), 10);
 	/* The same CNAME with another TTL is fine. */
-	CHECK_EQ_INT(rr_add(s, 6, "example.com.", "alias.example.com.",
-	                    "CNAME", "60", "www.example.com."),
+	CHECK_EQ_INT(rr_add(s, 6, "example.com.", "alias.example.com.", "CNAME",
+	                    "60", "www.example.com."),
 	             STORE_APPLIED);
 	CHECK_EQ_STR(get(s, "alias.example.com.", ""),
 	             "alias.example.com. 60 CNAME www.example.com.\n");
@@ -406,21 +408,22 @@ test_soa_add(void)
 
 	CHECK_EQ_INT(replace(s, 1, "example.com.", zone1), STORE_APPLIED);
 	/* Only the serial differs: nothing changes. */
-	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "example.com.", "SOA",
-	                    "3600", SOA_RDATA("500")),
+	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "example.com.", "SOA", "3600",
+	                    SOA_RDATA("500")),
 	             STORE_APPLIED);
 	CHECK_EQ_INT(last.res.effects_len, 0);
 	CHECK_EQ_INT(serial(s, "example.com."), 10);
 	/* New refresh and a newer serial: that serial is taken. */
-	CHECK_EQ_INT(rr_add(s, 3, "example.com.", "example.com.", "SOA",
-	                    "3600",
+	CHECK_EQ_INT(rr_add(s, 3, "example.com.", "example.com.", "SOA", "3600",
 	                    "ns1.example.com. hostmaster.example.com. 500 "
 	                    "7200 900 604800 300"),
 	             STORE_APPLIED);
-	CHECK_EQ_STR(last.effects,
-	             "-example.com. example.com. SOA " SOA_RDATA("10") "\n"
-	             "+example.com. example.com. SOA 3600 ns1.example.com. "
-	             "hostmaster.example.com. 500 7200 900 604800 300\n");
+	CHECK_EQ_STR(
+	    last.effects,
+	    "-example.com. example.com. SOA " SOA_RDATA(
+	        "10") "\n"
+	              "+example.com. example.com. SOA 3600 ns1.example.com. "
+	              "hostmaster.example.com. 500 7200 900 604800 300\n");
 	CHECK_EQ_INT(serial(s, "example.com."), 500);
 	/* An older serial with a change: old + 1. One SOA only. */
 	CHECK_EQ_INT(rr_add(s, 4, "example.com.", "example.com.", "SOA", "60",
@@ -438,8 +441,8 @@ test_serial_arithmetic(void)
 	struct store *s = open_db("serial");
 	char text[1024];
 
-	CHECK_EQ_INT(rr_add(s, 1, "example.com.", "example.com.", "SOA",
-	                    "3600", SOA_RDATA("4294967295")),
+	CHECK_EQ_INT(rr_add(s, 1, "example.com.", "example.com.", "SOA", "3600",
+	                    SOA_RDATA("4294967295")),
 	             STORE_APPLIED);
 	CHECK_EQ_INT(serial(s, "example.com."), 4294967295ll);
 	/* old + 1 wraps to 0. */
@@ -477,21 +480,22 @@ static void
 test_replace_diff(void)
 {
 	struct store *s = open_db("replace");
-	static const char zone2[] =
-	    "example.com. 3600 SOA " SOA_RDATA("10") "\n"
-	    "example.com. 3600 NS ns1.example.com.\n"
-	    "ns1.example.com. 3600 A 192.0.2.1\n"
-	    "www.example.com. 300 A 192.0.2.10\n"
-	    "www.example.com. 60 A 192.0.2.12\n"
-	    "mail.example.com. 7200 MX 10 mx.example.com.\n"
-	    "alias.example.com. 3600 CNAME www.example.com.\n";
+	static const char zone2[] = "example.com. 3600 SOA " SOA_RDATA(
+	    "10") "\n"
+	          "example.com. 3600 NS ns1.example.com.\n"
+	          "ns1.example.com. 3600 A 192.0.2.1\n"
+	          "www.example.com. 300 A 192.0.2.10\n"
+	          "www.example.com. 60 A 192.0.2.12\n"
+	          "mail.example.com. 7200 MX 10 mx.example.com.\n"
+	          "alias.example.com. 3600 CNAME www.example.com.\n";
 
 	CHECK_EQ_INT(replace(s, 1, "example.com.", zone1), STORE_APPLIED);
 	CHECK_EQ_INT(last.neffects, 7); /* SOA first, then in key order */
-	CHECK(strncmp(last.effects, "+example.com. example.com. SOA 3600 "
-	                            SOA_RDATA("10") "\n",
-	              strlen("+example.com. example.com. SOA 3600 "
-	                     SOA_RDATA("10") "\n")) == 0);
+	CHECK(
+	    strncmp(last.effects,
+	            "+example.com. example.com. SOA 3600 " SOA_RDATA("10") "\n",
+	            strlen("+example.com. example.com. SOA 3600 " SOA_RDATA(
+	                "10") "\n")) == 0);
 	CHECK_EQ_INT(serial(s, "example.com."), 10);
 
 	/* One record removed, one added, one TTL changed. */
@@ -502,8 +506,10 @@ test_replace_diff(void)
 	    "-example.com. mail.example.com. MX 10 mx.example.com.\n"
 	    "+example.com. mail.example.com. MX 7200 10 mx.example.com.\n"
 	    "+example.com. www.example.com. A 60 192.0.2.12\n"
-	    "-example.com. example.com. SOA " SOA_RDATA("10") "\n"
-	    "+example.com. example.com. SOA 3600 " SOA_RDATA("11") "\n");
+	    "-example.com. example.com. SOA " SOA_RDATA(
+	        "10") "\n"
+	              "+example.com. example.com. SOA 3600 " SOA_RDATA(
+	                  "11") "\n");
 	CHECK_EQ_INT(serial(s, "example.com."), 11);
 	CHECK_EQ_STR(get(s, "www.example.com.", "A"),
 	             "www.example.com. 300 A 192.0.2.10\n"
@@ -532,10 +538,11 @@ test_replace_diff(void)
 	                     "alias.example.com. 3600 CNAME www.example.com.\n"
 	                     "mail.example.com. 7200 MX 10 mx.example.com.\n"
 	                     "example.com. 3600 NS ns1.example.com.\n"
-	                     "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-	                     "www.example.com. 300 A 192.0.2.10\n"
-	                     "ns1.example.com. 3600 A 192.0.2.1\n"
-	                     "www.example.com. 300 A 192.0.2.10\n"),
+	                     "example.com. 3600 SOA " SOA_RDATA(
+	                         "1") "\n"
+	                              "www.example.com. 300 A 192.0.2.10\n"
+	                              "ns1.example.com. 3600 A 192.0.2.1\n"
+	                              "www.example.com. 300 A 192.0.2.10\n"),
 	             STORE_APPLIED);
 	CHECK_EQ_INT(last.res.effects_len, 0);
 	CHECK_EQ_INT(serial(s, "example.com."), 11);
@@ -550,9 +557,9 @@ test_replace_diff(void)
 		CHECK_EQ_INT(replace(s, 6, "example.com.", text),
 		             STORE_APPLIED);
 		CHECK_EQ_STR(last.effects,
-		             "-example.com. example.com. SOA " SOA_RDATA("11")
-		             "\n+example.com. example.com. SOA 60 "
-		             SOA_RDATA("12") "\n");
+		             "-example.com. example.com. SOA " SOA_RDATA(
+		                 "11") "\n+example.com. example.com. SOA "
+		                       "60 " SOA_RDATA("12") "\n");
 	}
 	/* A newer serial with a change is taken as is. */
 	{
@@ -585,44 +592,53 @@ test_replace_rejects(void)
 	static const struct {
 		const char *text, *why;
 	} bad[] = {
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "www.example.com. 300 A 192.0.2.1\n"
-		  "www.example.com. 300 A 192.0.2.256\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "www.example.com. 300 A 192.0.2.1\n"
+		           "www.example.com. 300 A 192.0.2.256\n",
 		  "line 3: " },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "WWW.example.com. 300 A 192.0.2.1\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "WWW.example.com. 300 A 192.0.2.1\n",
 		  "line 2: malformed record line" },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "www.example.com. 300 AAAA 2001:db8:0::1\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "www.example.com. 300 AAAA 2001:db8:0::1\n",
 		  "line 2: record not in canonical form" },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "\n"
-		  "www.example.com. 300 A 192.0.2.1\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "\n"
+		           "www.example.com. 300 A 192.0.2.1\n",
 		  "line 2: malformed record line" },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "www.example.org. 300 A 192.0.2.1\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "www.example.org. 300 A 192.0.2.1\n",
 		  "line 2: www.example.org. is outside the zone example.com." },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "example.com. 3600 SOA " SOA_RDATA("2") "\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "example.com. 3600 SOA " SOA_RDATA("2") "\n",
 		  "line 2: a second SOA record" },
 		{ "www.example.com. 300 A 192.0.2.1\n",
 		  "no SOA record at the apex example.com." },
 		{ "", "no SOA record at the apex example.com." },
 		{ "sub.example.com. 3600 SOA " SOA_RDATA("1") "\n",
 		  "line 1: SOA record not at the apex" },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "www.example.com. 300 A 192.0.2.1\n"
-		  "a.example.com. 300 A 192.0.2.1\n"
-		  "www.example.com. 300 CNAME a.example.com.\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "www.example.com. 300 A 192.0.2.1\n"
+		           "a.example.com. 300 A 192.0.2.1\n"
+		           "www.example.com. 300 CNAME a.example.com.\n",
 		  "line 4: CNAME and other data at www.example.com." },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "example.com. 300 CNAME a.example.com.\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "example.com. 300 CNAME a.example.com.\n",
 		  "line 2: CNAME and other data at example.com." },
 		{ "example.com. 3600 SOA ns1.example.com. "
 		  "hostmaster.example.com. x 3600 900 604800 300\n",
 		  "line 1: " },
-		{ "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-		  "www.example.com. 300 A 192.0.2.1\tx\n",
+		{ "example.com. 3600 SOA " SOA_RDATA(
+		      "1") "\n"
+		           "www.example.com. 300 A 192.0.2.1\tx\n",
 		  "line 2: malformed record line" },
 	};
 	uint64_t i;
@@ -635,8 +651,8 @@ test_replace_rejects(void)
 		CHECK(strncmp(last.reason, bad[i].why, strlen(bad[i].why)) ==
 		      0);
 		if (strncmp(last.reason, bad[i].why, strlen(bad[i].why)) != 0)
-			fprintf(stderr, "case %u: reason \"%s\"\n",
-			        (unsigned)i, last.reason);
+			fprintf(stderr, "case %u: reason \"%s\"\n", (unsigned)i,
+			        last.reason);
 		CHECK_EQ_INT(last.res.effects_len, 0);
 		CHECK_EQ_STR(dump(s, "example.com."), before);
 	}
@@ -655,12 +671,12 @@ static void
 test_zone_in_zone(void)
 {
 	struct store *s = open_db("nested");
-	static const char parent[] =
-	    "example.com. 3600 SOA " SOA_RDATA("1") "\n"
-	    "example.com. 3600 NS ns1.example.com.\n"
-	    "ns1.example.com. 3600 A 192.0.2.1\n"
-	    "sub.example.com. 3600 NS ns.sub.example.com.\n"
-	    "ns.sub.example.com. 3600 A 192.0.2.53\n";
+	static const char parent[] = "example.com. 3600 SOA " SOA_RDATA(
+	    "1") "\n"
+	         "example.com. 3600 NS ns1.example.com.\n"
+	         "ns1.example.com. 3600 A 192.0.2.1\n"
+	         "sub.example.com. 3600 NS ns.sub.example.com.\n"
+	         "ns.sub.example.com. 3600 A 192.0.2.53\n";
 	static const char child[] =
 	    "sub.example.com. 3600 SOA ns.sub.example.com. "
 	    "hostmaster.example.com. 1 3600 900 604800 300\n"
@@ -760,23 +776,23 @@ test_replay_and_snapshot(void)
 	size_t len = 0;
 
 	CHECK_EQ_INT(replace(s, 1, "example.com.", zone1), STORE_APPLIED);
-	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "new.example.com.", "A",
-	                    "60", "192.0.2.99"),
+	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "new.example.com.", "A", "60",
+	                    "192.0.2.99"),
 	             STORE_APPLIED);
-	CHECK_EQ_INT(rr_del(s, 3, "example.com.", "www.example.com.", "A",
-	                    "192.0.2.10"),
-	             STORE_APPLIED);
+	CHECK_EQ_INT(
+	    rr_del(s, 3, "example.com.", "www.example.com.", "A", "192.0.2.10"),
+	    STORE_APPLIED);
 	snprintf(before, sizeof(before), "%s", dump(s, "example.com."));
 	store_close(s);
 
 	s = open_db("replay");
 	CHECK_EQ_INT(replace(s, 1, "example.com.", zone1), STORE_SKIPPED);
-	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "new.example.com.", "A",
-	                    "60", "192.0.2.99"),
+	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "new.example.com.", "A", "60",
+	                    "192.0.2.99"),
 	             STORE_SKIPPED);
-	CHECK_EQ_INT(rr_del(s, 3, "example.com.", "www.example.com.", "A",
-	                    "192.0.2.10"),
-	             STORE_SKIPPED);
+	CHECK_EQ_INT(
+	    rr_del(s, 3, "example.com.", "www.example.com.", "A", "192.0.2.10"),
+	    STORE_SKIPPED);
 	CHECK_EQ_STR(dump(s, "example.com."), before);
 	CHECK_EQ_INT(serial(s, "example.com."), 12);
 	CHECK_EQ_INT(store_change_seq(s), 3);
@@ -812,19 +828,20 @@ test_reads(void)
 	dr_buf_init(&b);
 	CHECK_EQ_INT(store_zone_list(s, &b), DR_ENOTFOUND);
 	CHECK_EQ_INT(store_zone_dump(s, "example.com.", &b), DR_ENOTFOUND);
-	CHECK_EQ_INT(store_rr_get(s, "www.example.com.", "", &b),
-	             DR_ENOTFOUND);
-	CHECK_EQ_INT(replace(s, 1, "example.com.",
-	                     "example.com. 3600 SOA " SOA_RDATA("10") "\n"
-	                     "example.com. 3600 NS ns1.example.com.\n"
-	                     "ns1.example.com. 3600 A 192.0.2.1\n"
-	                     "www.example.com. 300 A 192.0.2.10\n"
-	                     "www.example.com. 300 AAAA 2001:db8::10\n"
-	                     "*.example.com. 300 TXT \"wild card\" \"x;y\"\n"
-	                     "_sip._tcp.example.com. 60 SRV 0 5 5060 "
-	                     "sip.example.com.\n"
-	                     "u.example.com. 60 TYPE65534 \\# 3 010203\n"),
-	             STORE_APPLIED);
+	CHECK_EQ_INT(store_rr_get(s, "www.example.com.", "", &b), DR_ENOTFOUND);
+	CHECK_EQ_INT(
+	    replace(s, 1, "example.com.",
+	            "example.com. 3600 SOA " SOA_RDATA(
+	                "10") "\n"
+	                      "example.com. 3600 NS ns1.example.com.\n"
+	                      "ns1.example.com. 3600 A 192.0.2.1\n"
+	                      "www.example.com. 300 A 192.0.2.10\n"
+	                      "www.example.com. 300 AAAA 2001:db8::10\n"
+	                      "*.example.com. 300 TXT \"wild card\" \"x;y\"\n"
+	                      "_sip._tcp.example.com. 60 SRV 0 5 5060 "
+	                      "sip.example.com.\n"
+	                      "u.example.com. 60 TYPE65534 \\# 3 010203\n"),
+	    STORE_APPLIED);
 	/* Names in any case, with or without the dot; types too. */
 	CHECK_EQ_STR(get(s, "WWW.Example.COM", ""),
 	             "www.example.com. 300 A 192.0.2.10\n"
@@ -833,8 +850,7 @@ test_reads(void)
 	             "www.example.com. 300 AAAA 2001:db8::10\n");
 	CHECK_EQ_STR(get(s, "www.example.com.", "MX"), "");
 	CHECK_EQ_INT(store_rr_get(s, "www..example.com", "", &b), DR_EINVAL);
-	CHECK_EQ_INT(store_rr_get(s, "www.example.com", "A A", &b),
-	             DR_EINVAL);
+	CHECK_EQ_INT(store_rr_get(s, "www.example.com", "A A", &b), DR_EINVAL);
 	CHECK_EQ_INT(store_zone_list(s, &b), 0);
 	dr_buf_put(&b, "", 1);
 	CHECK_EQ_STR((char *)b.data, "example.com. 10 8\n");
@@ -983,9 +999,11 @@ test_quick_check(void)
 		"example.com. 300 MX 10",
 		"example.com. 300 TXT \"x\"",
 		"example.com. 300 a 192.0.2.1",
-		"0123456789012345678901234567890123456789012345678901234567890123."
+		"01234567890123456789012345678901234567890123456789012345678901"
+		"23."
 		"example.com. 300 A 192.0.2.1",
-		"012345678901234567890123456789012345678901234567890123456789012."
+		"01234567890123456789012345678901234567890123456789012345678901"
+		"2."
 		"example.com. 300 A 192.0.2.1",
 	};
 	char line[600], err[DR_RR_ERR_LEN];
@@ -994,12 +1012,12 @@ test_quick_check(void)
 
 	for (k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
 		bool q = zoneset_quick_ok(lines[k], strlen(lines[k]));
-		int c = dr_rr_check(lines[k], strlen(lines[k]), err,
-		                    sizeof(err));
+		int c =
+		    dr_rr_check(lines[k], strlen(lines[k]), err, sizeof(err));
 
 		if (q && c != 0)
-			fprintf(stderr, "quick accepts \"%s\" (%s)\n",
-			        lines[k], err);
+			fprintf(stderr, "quick accepts \"%s\" (%s)\n", lines[k],
+			        err);
 		CHECK(!q || c == 0);
 		quick += q;
 	}
@@ -1007,8 +1025,8 @@ test_quick_check(void)
 	CHECK_EQ_INT(quick, 13);
 	/* Random lines, mostly well formed, with a few bad bytes. */
 	for (i = 0; i < 20000; i++) {
-		static const char *const types[] = { "A", "AAAA", "CNAME",
-			                             "NS", "PTR", "MX" };
+		static const char *const types[] = { "A",  "AAAA", "CNAME",
+			                             "NS", "PTR",  "MX" };
 		unsigned type;
 		size_t n;
 
@@ -1034,8 +1052,8 @@ test_quick_check(void)
 				                   : rnd(&seed) % 4);
 			break;
 		case 5:
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			                      "%u ", rnd(&seed) % 70000);
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%u ",
+			                      rnd(&seed) % 70000);
 			/* fall through */
 		default:
 			n = rnd_name(&seed, line, n);

@@ -114,8 +114,7 @@ cpu(void)
 }
 
 static void
-run(struct store *s, uint64_t index, const struct dr_buf *cmd,
-    const char *what)
+run(struct store *s, uint64_t index, const struct dr_buf *cmd, const char *what)
 {
 	struct store_result res;
 	double t0, t1, t2, c0;
@@ -155,8 +154,7 @@ run_all(const char *dir, unsigned n)
 	run(s, 3, &cmd, "replace with a few TTL changes");
 	t0 = now();
 	CHECK_EQ_INT(store_zone_dump(s, "example.com.", &out), 0);
-	printf("%-32s %6.3f s (%zu bytes)\n", "zone dump", now() - t0,
-	       out.len);
+	printf("%-32s %6.3f s (%zu bytes)\n", "zone dump", now() - t0, out.len);
 	dr_buf_close(&out);
 	dr_buf_close(&cmd);
 	store_close(s);
