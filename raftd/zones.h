@@ -10,7 +10,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-#define ZONES_NSTMT 11
+#define ZONES_NSTMT 12
 
 /*
  * The rules (DESIGN.md section 3, issue 3), applied identically on every

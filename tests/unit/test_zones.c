@@ -25,7 +25,7 @@ static char tmpdir[64];
 static struct {
 	struct store_result res;
 	char reason[600];
-	char effects[65536]; /* "+zone owner TYPE ttl rdata\n" or "-..." */
+	char effects[1 << 20]; /* "+zone owner TYPE ttl rdata\n" or "-..." */
 	size_t neffects;
 } last;
 
@@ -46,7 +46,7 @@ open_db(const char *name)
 static void
 decode_effects(const uint8_t *p, size_t len)
 {
-	size_t off = 0, n;
+	size_t off = 0, n = 0;
 
 	last.effects[0] = '\0';
 	last.neffects = 0;
@@ -61,23 +61,31 @@ decode_effects(const uint8_t *p, size_t len)
 		body = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
 		       (uint32_t)p[off + 6] << 8 | p[off + 7];
 		total = (8 + (size_t)body + 7) / 8 * 8;
-		CHECK_EQ_INT(dr_cmd_decode(p + off, total, &c), 0);
-		n = strlen(last.effects);
+		CHECK(total <= len - off);
+		if (total > len - off ||
+		    dr_cmd_decode(p + off, total, &c) != 0) {
+			CHECK(!"effects do not decode");
+			return;
+		}
 		if (c.type == DR_CMD_RR_ADD)
-			snprintf(
+			n += (size_t)snprintf(
 			    last.effects + n, sizeof(last.effects) - n,
 			    "+%.*s %.*s %.*s %.*s %.*s\n", (int)c.args[0].len,
 			    c.args[0].p, (int)c.args[1].len, c.args[1].p,
 			    (int)c.args[2].len, c.args[2].p, (int)c.args[3].len,
 			    c.args[3].p, (int)c.args[4].len, c.args[4].p);
 		else if (c.type == DR_CMD_RR_DEL)
-			snprintf(last.effects + n, sizeof(last.effects) - n,
-			         "-%.*s %.*s %.*s %.*s\n", (int)c.args[0].len,
-			         c.args[0].p, (int)c.args[1].len, c.args[1].p,
-			         (int)c.args[2].len, c.args[2].p,
-			         (int)c.args[3].len, c.args[3].p);
+			n += (size_t)snprintf(
+			    last.effects + n, sizeof(last.effects) - n,
+			    "-%.*s %.*s %.*s %.*s\n", (int)c.args[0].len,
+			    c.args[0].p, (int)c.args[1].len, c.args[1].p,
+			    (int)c.args[2].len, c.args[2].p, (int)c.args[3].len,
+			    c.args[3].p);
 		else
 			CHECK(!"effect is neither RR_ADD nor RR_DEL");
+		CHECK(n < sizeof(last.effects));
+		if (n >= sizeof(last.effects))
+			return;
 		last.neffects++;
 		off += total;
 	}
@@ -743,6 +751,16 @@ test_effects_reload(void)
 	             STORE_APPLIED);
 	CHECK(!last.res.reload);
 	CHECK_EQ_INT(last.neffects, EFFECTS_MAX);
+	CHECK(strstr(last.effects,
+	             "+example.com. h4321.example.com. A 60 10.0.16.225\n") !=
+	      NULL);
+	/* Rows written in batches land whole, each with its own fields. */
+	CHECK_EQ_STR(get(s, "h0.example.com.", ""),
+	             "h0.example.com. 60 A 10.0.0.0\n");
+	CHECK_EQ_STR(get(s, "h4321.example.com.", "A"),
+	             "h4321.example.com. 60 A 10.0.16.225\n");
+	CHECK_EQ_STR(get(s, "h9998.example.com.", "A"),
+	             "h9998.example.com. 60 A 10.0.39.14\n");
 	/* One more record = 10001 effects with the SOA rewrite (3). */
 	text.len--;
 	snprintf(line, sizeof(line), "x.example.com. 60 A 10.1.0.0\n");
