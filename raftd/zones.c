@@ -520,8 +520,10 @@ zones_check_cname(struct zones *z, const struct zrec *r, char *reason,
 			clash = zones_is(t, "CNAME");
 	}
 	if (!clash && src != SQLITE_DONE) {
+		int rv = zones_db_err(z, st);
+
 		zones_done(st);
-		return zones_db_err(z, st);
+		return rv;
 	}
 	zones_done(st);
 	if (clash)
@@ -592,6 +594,7 @@ zones_rr_add(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 {
 	struct zrec r = { c->args[0], c->args[1], c->args[2], c->args[4], 0 };
 	uint32_t serial, ttl;
+	size_t from, to;
 	bool soa;
 	int rv;
 
@@ -602,6 +605,8 @@ zones_rr_add(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 	if (soa && !zones_str_same(r.owner, r.zone))
 		return zones_refuse(reason, reasonlen,
 		                    "SOA record only at the zone apex");
+	if (soa && !soa_serial(r.rdata, &serial, &from, &to))
+		return zones_refuse(reason, reasonlen, "bad SOA serial");
 	rv = zones_serial(z, r.zone, &serial);
 	if (rv == DR_ENOTFOUND) {
 		if (!soa)
@@ -659,12 +664,19 @@ zones_rr_del(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 
 /* ---- ZONE_DEL ---- */
 
+static bool
+zones_is_apex_soa(struct dr_str zone, struct dr_str owner, struct dr_str type)
+{
+	return zones_is(type, "SOA") && zones_str_same(owner, zone);
+}
+
 static int
 zones_zone_del(struct zones *z, const struct dr_cmd *c, struct effects *fx,
                char *reason, size_t reasonlen)
 {
 	sqlite3_stmt *st = z->stmt[ZS_ZONE_ROWS];
 	struct dr_str zone = c->args[0];
+	struct zsoa soa;
 	uint32_t serial;
 	int src = SQLITE_DONE, rv;
 
@@ -677,16 +689,29 @@ zones_zone_del(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 		                    zone.p);
 	if (rv != 0)
 		return rv;
-	/* List the records while the list is short enough to publish. */
+	/*
+	 * List the records while the list is short enough to publish, the
+	 * SOA last: the zone exists for subscribers until its SOA goes.
+	 */
 	zones_bind(st, 1, zone);
-	while (!fx->reload && (src = sqlite3_step(st)) == SQLITE_ROW)
-		effects_del(fx, zone, zones_col(st, 0), zones_col(st, 1),
-		            zones_col(st, 2));
+	while (!fx->reload && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct dr_str o = zones_col(st, 0), t = zones_col(st, 1);
+
+		if (!zones_is_apex_soa(zone, o, t))
+			effects_del(fx, zone, o, t, zones_col(st, 2));
+	}
 	if (!fx->reload && src != SQLITE_DONE) {
+		rv = zones_db_err(z, st);
 		zones_done(st);
-		return zones_db_err(z, st);
+		return rv;
 	}
 	zones_done(st);
+	if ((rv = zones_soa(z, zone, &soa)) == 0)
+		effects_del(fx, zone, zone, (struct dr_str){ "SOA", 3 },
+		            buf_str(&soa.rdata));
+	dr_buf_close(&soa.rdata);
+	if (rv != 0)
+		return rv;
 	st = z->stmt[ZS_ZONE_CLEAR];
 	zones_bind(st, 1, zone);
 	if ((rv = zones_exec(z, st)) != 0)
@@ -710,12 +735,6 @@ struct zdiff {
 	bool soa_changed; /* the SOA differs other than by its serial */
 	struct zsoa old;  /* when exists */
 };
-
-static bool
-zones_is_apex_soa(struct dr_str zone, struct dr_str owner, struct dr_str type)
-{
-	return zones_is(type, "SOA") && zones_str_same(owner, zone);
-}
 
 /* Next record of the set that takes part in the merge, from *i on. */
 static struct zoneset_rec *
@@ -766,8 +785,10 @@ zones_merge(struct zones *z, struct dr_str zone, struct zdiff *d)
 		d->ndel++;
 	}
 	if (src != SQLITE_DONE) {
+		int rv = zones_db_err(z, st);
+
 		zones_done(st);
-		return zones_db_err(z, st);
+		return rv;
 	}
 	zones_done(st);
 	return 0;
