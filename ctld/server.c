@@ -31,8 +31,8 @@ struct conn {
 	uv_timer_t timer; /* line, idle, yield or linger timeout */
 	uv_shutdown_t shutdown;
 	enum conn_state state;
-	char *in; /* owned: input not yet processed */
-	size_t inlen, incap;
+	char *in; /* owned: input; in[inpos..inlen) not yet processed */
+	size_t inpos, inlen, incap;
 	size_t scanned;           /* see line_next */
 	struct dr_buf out;        /* replies not yet handed to libuv */
 	struct dispatch_req *req; /* the command in flight */
@@ -229,6 +229,7 @@ conn_end(struct conn *c)
 		return;
 	c->state = CONN_ENDING;
 	c->inlen = 0;
+	c->inpos = 0;
 	c->yielding = false;
 	/* Bounds the time a peer that never reads can hold us. */
 	uv_timer_start(&c->timer, conn_timer_cb, SERVER_LINE_TIMEOUT_MS, 0);
@@ -242,6 +243,17 @@ conn_end(struct conn *c)
 	conn_read_start(c); /* drain, so closing does not reset */
 }
 
+/* Moves the unprocessed input to the front of the buffer. */
+static void
+conn_compact(struct conn *c)
+{
+	if (c->inpos == 0)
+		return;
+	memmove(c->in, c->in + c->inpos, c->inlen - c->inpos);
+	c->inlen -= c->inpos;
+	c->inpos = 0;
+}
+
 static void
 conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -249,7 +261,8 @@ conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	size_t cap;
 
 	if (c->state != CONN_OPEN)
-		c->inlen = 0; /* draining: overwrite */
+		c->inlen = c->inpos = 0; /* draining: overwrite */
+	conn_compact(c);
 	if (c->incap - c->inlen < 4096 && c->incap < SERVER_INPUT_MAX) {
 		cap = c->incap ? c->incap * 2 : 4096;
 		if (cap > SERVER_INPUT_MAX)
@@ -306,11 +319,15 @@ conn_reply_cb(const char *reply, size_t len, void *arg)
 		conn_process(c, true);
 }
 
+/*
+ * Drops a processed line. The bytes move only once per batch
+ * (conn_compact), not once per line: a zone's many short lines would
+ * otherwise move the whole buffer each time.
+ */
 static void
 conn_consume(struct conn *c, size_t n)
 {
-	memmove(c->in, c->in + n, c->inlen - n);
-	c->inlen -= n;
+	c->inpos += n;
 	c->scanned = 0;
 }
 
@@ -347,7 +364,7 @@ conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
 	struct replace *r = c->replace;
 	int rv;
 
-	rv = replace_line(r, c->in, linelen);
+	rv = replace_line(r, c->in + c->inpos, linelen);
 	conn_consume(c, consumed);
 	if (rv == REPLACE_MORE)
 		return CONN_NEXT_LINE;
@@ -387,8 +404,8 @@ conn_process(struct conn *c, bool progressed)
 			uv_timer_start(&c->timer, conn_timer_cb, 0, 0);
 			break;
 		}
-		st = line_next(c->in, c->inlen, c->eof, &c->scanned, &linelen,
-		               &consumed);
+		st = line_next(c->in + c->inpos, c->inlen - c->inpos, c->eof,
+		               &c->scanned, &linelen, &consumed);
 		if (st == LINE_NEED_MORE) {
 			if (c->eof) {
 				if (c->replace != NULL)
@@ -415,10 +432,12 @@ conn_process(struct conn *c, bool progressed)
 			next = conn_replace_line(c, linelen, consumed);
 		} else {
 			n++;
-			rv = dispatch_line(s->dispatch, c->in, linelen, &c->out,
-			                   &act, conn_reply_cb, c, &c->req);
+			rv = dispatch_line(s->dispatch, c->in + c->inpos,
+			                   linelen, &c->out, &act, conn_reply_cb,
+			                   c, &c->req);
 			if (rv == DISPATCH_BODY)
-				c->replace = replace_new(c->in, linelen);
+				c->replace =
+				    replace_new(c->in + c->inpos, linelen);
 			conn_consume(c, consumed);
 			next = rv == DISPATCH_BODY ? CONN_NEXT_LINE
 			                           : conn_dispatched(c, rv, act);
@@ -428,6 +447,7 @@ conn_process(struct conn *c, bool progressed)
 		if (next == CONN_NEXT_WAIT)
 			break;
 	}
+	conn_compact(c);
 	conn_flush(c);
 	if (c->state != CONN_OPEN)
 		return;

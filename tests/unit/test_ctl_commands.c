@@ -738,6 +738,16 @@ test_replace(void)
 	                     "www.example.com. 60 A 1.2.3.4\n"
 	                     "www.example.com. 60 A 1.2.3.5\n"));
 	replace_free(r);
+	/* "zone dump" lines carry the class: parsed, not taken as they are. */
+	r = replace_of("forwarded zone replace example.com",
+	               "example.com. 60 IN SOA ns1.example.com. h.example.com. "
+	               "1 2 3 4 5\n"
+	               "www.example.com. 60 IN A 1.2.3.4\n.\n");
+	CHECK_EQ_INT(replace_finish(r), 0);
+	CHECK(records_are(r, "example.com. 60 SOA ns1.example.com. "
+	                     "h.example.com. 1 2 3 4 5\n"
+	                     "www.example.com. 60 A 1.2.3.4\n"));
+	replace_free(r);
 	r = replace_of("forwarded zone replace example.com",
 	               "example.com. 60 SOA ns1.example.com. h.example.com. "
 	               "1 2 3 4 5\n"
