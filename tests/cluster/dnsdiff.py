@@ -120,6 +120,19 @@ def cases(zone_files, seed=1):
                 # referral below a cut.
                 out.append(_case("nx-" + text, "A"))
                 out.append(_case("a.b." + text, "TXT"))
+            else:
+                # Names the wildcard synthesizes, one and two labels deep.
+                parent = name.parent().to_text()
+                for syn in ("syn.", "a.b."):
+                    for t in COMMON_TYPES:
+                        out.append(_case(syn + parent, t))
+                out.append(_case("syn." + parent, "A", tcp=True))
+            if "NS" in names[name] and name != apex:
+                # At and below a zone cut: referrals, DS from the parent.
+                for t in COMMON_TYPES:
+                    out.append(_case("host." + text, t))
+                out.append(_case(text, "DS", tcp=True))
+                out.append(_case("host." + text, "A", tcp=True))
             # The question's case is echoed and matching ignores it.
             out.append(_case(_mixcase(text, rng), "A"))
             out.append(_case(_mixcase(text, rng), "ANY"))
@@ -195,6 +208,26 @@ def _edns_cases():
     q.id = 0x4242
     q.flags = dns.flags.Flag(0)
     out.append(Case("www.example.com. A DO+unknown-option", q.to_wire()))
+    # Header flags in queries: RD and CD are copied, AD and RA are not
+    # answered with; the ID is echoed.
+    for fl, name in ((dns.flags.RD, "RD"), (dns.flags.CD, "CD"),
+                     (dns.flags.AD, "AD"), (dns.flags.RD | dns.flags.CD |
+                                            dns.flags.AD, "RD+CD+AD"),
+                     (dns.flags.RA, "RA")):
+        for qn, t in (("www.example.com.", "A"),
+                      ("nothere.example.com.", "A"),
+                      ("host.lab.example.com.", "A"), ("example.org.", "A")):
+            q = _query(qn, t, flags=fl, qid=0xbeef)
+            out.append(Case("%s %s flags=%s" % (qn, t, name), q.to_wire()))
+            q = _query(qn, t, flags=fl, qid=0xbeef, edns=None)
+            out.append(Case("%s %s flags=%s noedns" % (qn, t, name),
+                            q.to_wire()))
+    # A question name of 255 octets in wire form (the longest), under our
+    # zone.
+    long = ".".join(["a" * 63] * 3 + ["b" * 49]) + ".example.com."
+    assert len(long) == 254, len(long)
+    out.append(_case(long, "A"))
+    out.append(_case(long, "A", edns=None))
     return out
 
 
@@ -283,6 +316,7 @@ def _raw_summary(wire, why):
     counts = struct.unpack("!4H", wire[4:12])
     return {"rcode": dns.rcode.to_text(f & 0xF), "opcode": (f >> 11) & 0xF,
             "aa": bool(f & 0x400), "tc": bool(f & 0x200),
+            "flags": f & 0x81B0, "id": wire[:2].hex(), "edns": None,
             "opt": "arcount=%d" % counts[3], "question": counts[0],
             "answer": frozenset(), "authority": frozenset(),
             "additional": frozenset()}
@@ -302,7 +336,14 @@ def summary(wire):
         "opcode": dns.opcode.to_text(m.opcode()),
         "aa": bool(m.flags & dns.flags.AA),
         "tc": bool(m.flags & dns.flags.TC),
+        # The other header flags: QR, RD (copied), RA, AD, CD.
+        "flags": dns.flags.to_text(m.flags & ~(dns.flags.AA |
+                                               dns.flags.TC)),
+        "id": m.id,
         "opt": m.edns >= 0,
+        # EDNS version and flags (DO copied); payload sizes differ.
+        "edns": (m.edns, dns.flags.edns_to_text(m.ednsflags))
+        if m.edns >= 0 else None,
         "question": [(r.name.to_text(), dns.rdatatype.to_text(r.rdtype))
                      for r in m.question],
     }
@@ -331,7 +372,8 @@ def differences(sa, sb, case):
         return [] if sa == sb else ["reply: %r vs %r" % (
             _short(sa), _short(sb))]
     out = []
-    for k in ("rcode", "opcode", "aa", "tc", "opt", "question"):
+    for k in ("rcode", "opcode", "aa", "tc", "flags", "id", "opt", "edns",
+              "question"):
         if sa[k] != sb[k]:
             out.append("%s: %r vs %r" % (k, sa[k], sb[k]))
     if sa["tc"] and sb["tc"]:
@@ -352,15 +394,16 @@ def _short(s):
     return s
 
 
-def compare(port_a, port_b, all_cases, timeout=1.0):
-    """[(case, [difference, ...]), ...] for the cases that differ."""
+def compare(port_a, port_b, all_cases, timeout=1.0, with_replies=False):
+    """[(case, [difference, ...]), ...] for the cases that differ;
+    with_replies: [(case, differences, summary a, summary b), ...]."""
     out = []
     for c in all_cases:
         sa = ask(port_a, c, timeout)
         sb = ask(port_b, c, timeout)
         d = differences(sa, sb, c)
         if d:
-            out.append((c, d))
+            out.append((c, d, sa, sb) if with_replies else (c, d))
     return out
 
 
