@@ -156,3 +156,30 @@ def test_kill9_leader_node_other_dnsd_keep_answering(c3):
     assert q.count >= q.target
     assert not q.failures, "%d of %d queries failed or were wrong; first: " \
         "%r" % (len(q.failures), q.count, q.failures[:5])
+
+
+@pytest.mark.timeout(120)
+def test_last_node_without_quorum_keeps_answering(c3):
+    """After the previous test one node is dead; killing one more leaves
+    the last node cut off from the majority: its dnsd keeps answering."""
+    live = c3.live()
+    assert len(live) == 2, [n.name for n in live]
+    last, victim = live
+    expected = expected_answers(last)
+    q = Querier([last.dns_port], expected)
+    q.start()
+    try:
+        wait_until(lambda: q.count >= 100, 20, "queries before the kill")
+        victim.kill()
+        q.target = q.count + MIN_QUERIES
+        # Writes fail now (no majority); dnsd answers regardless.
+        r = last.ctl("rr add example.com nomajority 60 A 192.0.2.204",
+                     timeout=20)
+        assert r.startswith("ERROR"), r
+    finally:
+        q.finish()
+    assert q.count >= q.target
+    assert not q.failures, "%d of %d queries failed or were wrong; first: " \
+        "%r" % (len(q.failures), q.count, q.failures[:5])
+    m = dns_query(last.dns_port, "nomajority.example.com.", "A")
+    assert m.rcode() == 3, m

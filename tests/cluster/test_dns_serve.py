@@ -21,7 +21,7 @@ import pytest
 import drcluster
 from drcluster import (answers_with, answers_without, dns_raw,
                        dnsd_present, is_aa, is_tc, rdatas, rr_texts,
-                       soa_answer)
+                       soa_answer, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -308,3 +308,100 @@ def test_malformed_packets_never_crash(c3):
     m = n.dns("www.example.com.", "A")
     assert rdatas(m, "A") == ["1.2.3.4"], m
     assert n.child_pid("dnsd")
+
+
+def stats(node):
+    """dnsd's counters through ctld's `stats`, as ints."""
+    out = {}
+    for ln in node.ctl("stats").splitlines():
+        if ln == ".":
+            break
+        k, _, v = ln.partition(" ")
+        out[k] = int(v)
+    return out
+
+
+def test_stats_count_queries_by_rcode_and_transport(c3):
+    n = c3.nodes[2]
+    before = stats(n)
+    for _ in range(3):
+        n.dns("www.example.com.", "A")
+    for _ in range(2):
+        n.dns("nothere.example.com.", "A")
+    n.dns("example.org.", "A")
+    n.dns("www.example.com.", "A", tcp=True)
+    n.dns("big.edge.test.", "TXT", edns=None)  # truncated
+    n.dns("www.example.com.", "A", edns=1)  # BADVERS
+    q = drcluster.dns_make("www.example.com.", "A").to_wire()
+    assert dns_raw(n.dns_port, bytes([q[0], q[1], q[2] | 0x80]) + q[3:],
+                   timeout=0.3) is None  # a response: dropped
+    want = {"queries": 10, "udp": 9, "tcp": 1, "noerror": 5, "nxdomain": 2,
+            "refused": 1, "badvers": 1, "truncated": 1, "dropped": 1}
+
+    def delta():
+        now = stats(n)
+        d = {k: now[k] - before[k] for k in want}
+        return d if all(d[k] >= v for k, v in want.items()) else None
+    d = wait_until(delta, 5, "counters of %s to count %r" % (n.name, want))
+    # queries may or may not count the dropped one; the rest is exact.
+    assert d["queries"] in (9, 10), d
+    for k in ("udp", "tcp", "noerror", "nxdomain", "refused", "badvers",
+              "truncated"):
+        assert d[k] == want[k], (k, d)
+    assert int(stats(n)["records"]) > 100
+
+
+def test_tcp_connection_limit(c3):
+    """LISTEN_TCP_MAX (256) connections are served; more are closed at
+    once, and the ones already open keep working."""
+    n = c3.nodes[0]
+    socks = []
+    try:
+        for _ in range(256 + 8):
+            socks.append(socket.create_connection(("127.0.0.1", n.dns_port),
+                                                  timeout=5))
+        q = drcluster.dns_make("www.example.com.", "A", qid=77).to_wire()
+        ok = closed = 0
+        for s in socks:
+            try:
+                s.sendall(struct.pack("!H", len(q)) + q)
+                hdr = drcluster._recv_exact(s, 2, 3)
+            except OSError:
+                hdr = None
+            if hdr is None:
+                closed += 1
+                continue
+            m = dns.message.from_wire(drcluster._recv_exact(
+                s, struct.unpack("!H", hdr)[0], 3))
+            assert m.id == 77 and rdatas(m, "A") == ["1.2.3.4"], m
+            ok += 1
+        assert ok >= 200 and closed >= 8, (ok, closed)
+    finally:
+        for s in socks:
+            s.close()
+    # Slots are given back.
+    m = n.dns("www.example.com.", "A", tcp=True)
+    assert rdatas(m, "A") == ["1.2.3.4"]
+
+
+@pytest.mark.timeout(60)
+def test_tcp_idle_connection_closed(c3):
+    """RFC 7766 6.2.3: an idle connection is closed by the server
+    (LISTEN_TCP_IDLE_MS, 10 s), after a served query too."""
+    n = c3.nodes[1]
+    s = socket.create_connection(("127.0.0.1", n.dns_port), timeout=5)
+    try:
+        q = drcluster.dns_make("www.example.com.", "A").to_wire()
+        s.sendall(struct.pack("!H", len(q)) + q)
+        ln = struct.unpack("!H", drcluster._recv_exact(s, 2, 5))[0]
+        assert drcluster._recv_exact(s, ln, 5)
+        t0 = time.monotonic()
+        s.settimeout(40)
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        idle = time.monotonic() - t0
+        assert 2 <= idle <= 30, "closed after %.1fs idle" % idle
+    finally:
+        s.close()
