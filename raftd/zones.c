@@ -2,7 +2,6 @@
 #include "zones.h"
 
 #include <assert.h>
-#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,6 +13,7 @@
 #include "err.h"
 #include "log.h"
 #include "rr.h"
+#include "soa.h"
 #include "zoneset.h"
 
 enum {
@@ -191,78 +191,6 @@ zones_str_same(struct dr_str a, struct dr_str b)
 	return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
 }
 
-/* ---- serials ---- */
-
-/* RFC 1982 serial arithmetic: a is newer than b. */
-static bool
-serial_newer(uint32_t a, uint32_t b)
-{
-	return a != b && (uint32_t)(a - b) < 0x80000000u;
-}
-
-/*
- * Finds the serial, the third field of SOA rdata ("mname rname serial
- * refresh retry expire minimum"): [*from, *to) in rdata. false if absent
- * or not a 32-bit decimal.
- */
-static bool
-soa_serial(struct dr_str rdata, uint32_t *serial, size_t *from, size_t *to)
-{
-	size_t i = 0, field = 0;
-	uint64_t v = 0;
-
-	while (i < rdata.len && field < 2)
-		if (rdata.p[i++] == ' ')
-			field++;
-	if (field < 2)
-		return false;
-	*from = i;
-	for (; i < rdata.len && rdata.p[i] != ' '; i++) {
-		if (rdata.p[i] < '0' || rdata.p[i] > '9' || i - *from >= 10)
-			return false;
-		v = v * 10 + (uint64_t)(rdata.p[i] - '0');
-	}
-	if (i == *from || v > UINT32_MAX)
-		return false;
-	*to = i;
-	*serial = (uint32_t)v;
-	return true;
-}
-
-/* Whether two SOA rdata are equal but for the serial. */
-static bool
-soa_same_but_serial(struct dr_str a, struct dr_str b)
-{
-	uint32_t sa, sb;
-	size_t fa, ta, fb, tb;
-
-	if (!soa_serial(a, &sa, &fa, &ta) || !soa_serial(b, &sb, &fb, &tb))
-		return zones_str_same(a, b);
-	return fa == fb && memcmp(a.p, b.p, fa) == 0 &&
-	       a.len - ta == b.len - tb &&
-	       memcmp(a.p + ta, b.p + tb, a.len - ta) == 0;
-}
-
-/* Writes rdata with its serial replaced into out (reset first). */
-static void
-soa_with_serial(struct dr_str rdata, uint32_t serial, struct dr_buf *out)
-{
-	char num[16];
-	uint32_t old;
-	size_t from, to;
-	int n;
-
-	dr_buf_reset(out);
-	if (!soa_serial(rdata, &old, &from, &to)) {
-		/* Checked by every caller before. */
-		abort();
-	}
-	n = snprintf(num, sizeof(num), "%" PRIu32, serial);
-	dr_buf_put(out, rdata.p, from);
-	dr_buf_put(out, num, (size_t)n);
-	dr_buf_put(out, rdata.p + to, rdata.len - to);
-}
-
 static struct dr_str
 buf_str(const struct dr_buf *b)
 {
@@ -417,9 +345,10 @@ zones_bump(struct zones *z, struct dr_str zone, const struct zsoa *old,
 
 	if (!soa_serial(given, &want, &from, &to))
 		abort(); /* checked before */
-	serial = serial_newer(want, old->serial) ? want : old->serial + 1;
+	serial = soa_newer(want, old->serial) ? want : old->serial + 1;
 	dr_buf_init(&rdata);
-	soa_with_serial(given, serial, &rdata);
+	if (!soa_with_serial(given, serial, &rdata))
+		abort(); /* checked before */
 	if ((rv = zones_delete(z, &r, fx)) == 0) {
 		r.rdata = buf_str(&rdata);
 		r.ttl = ttl;

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "log.h"
 #include "rr.h"
+#include "soa.h"
 #include "store.h"
 #include "unit.h"
 #include "zoneset.h"
@@ -1095,6 +1096,59 @@ test_quick_check(void)
 	CHECK(quick > 13 + 1000);
 }
 
+static struct dr_str
+S(const char *z) {
+	struct dr_str s = { z, strlen(z) };
+
+	return s;
+}
+
+/* RFC 1982 comparisons and the serial field of SOA rdata. */
+static void
+test_soa_helpers(void)
+{
+	struct dr_buf b;
+	uint32_t v;
+	size_t from, to;
+
+	CHECK(soa_newer(2, 1));
+	CHECK(!soa_newer(1, 2));
+	CHECK(!soa_newer(7, 7));
+	CHECK(soa_newer(0, 4294967295u));
+	CHECK(soa_newer(5, 4294967290u));
+	CHECK(!soa_newer(4294967290u, 5));
+	CHECK(soa_newer(2147483647u, 0));
+	CHECK(!soa_newer(2147483648u, 0)); /* undefined: not newer */
+	CHECK(!soa_newer(0, 2147483648u));
+
+	CHECK(soa_serial(S("a. b. 42 1 2 3 4"), &v, &from, &to));
+	CHECK_EQ_INT(v, 42);
+	CHECK_EQ_INT(from, 6);
+	CHECK_EQ_INT(to, 8);
+	CHECK(soa_serial(S("a. b. 4294967295 1 2 3 4"), &v, &from, &to));
+	CHECK(v == 4294967295u);
+	CHECK(!soa_serial(S("a. b. 4294967296 1 2 3 4"), &v, &from, &to));
+	CHECK(!soa_serial(S("a. b. 00000000001 1 2 3 4"), &v, &from, &to));
+	CHECK(!soa_serial(S("a. b. x1 1 2 3 4"), &v, &from, &to));
+	CHECK(!soa_serial(S("a. b. "), &v, &from, &to));
+	CHECK(!soa_serial(S("a. b."), &v, &from, &to));
+	CHECK(!soa_serial(S(""), &v, &from, &to));
+	CHECK(soa_serial(S("a. b. 7"), &v, &from, &to));
+
+	CHECK(soa_same_but_serial(S("a. b. 1 2 3 4 5"), S("a. b. 99 2 3 4 5")));
+	CHECK(!soa_same_but_serial(S("a. b. 1 2 3 4 5"), S("a. c. 1 2 3 4 5")));
+	CHECK(!soa_same_but_serial(S("a. b. 1 2 3 4 5"), S("a. b. 1 2 3 4 6")));
+	CHECK(!soa_same_but_serial(S("a. b. 1 2 3 4 5"), S("a. b. 1 2 3 4")));
+
+	dr_buf_init(&b);
+	CHECK(soa_with_serial(S("a. b. 1 2 3 4 5"), 4294967295u, &b));
+	dr_buf_put(&b, "", 1);
+	CHECK_EQ_STR((char *)b.data, "a. b. 4294967295 2 3 4 5");
+	CHECK(!soa_with_serial(S("a. b."), 1, &b));
+	CHECK_EQ_INT(b.len, 0);
+	dr_buf_close(&b);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1158,7 @@ main(void)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/drzonesXXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
+	RUN(test_soa_helpers);
 	RUN(test_rr_add_del);
 	RUN(test_rr_add_invalid);
 	RUN(test_cname_conflicts);
