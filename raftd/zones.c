@@ -853,8 +853,13 @@ zones_source(struct dr_str src, char *out, size_t outlen)
 {
 	size_t i, n = src.len < outlen - 1 ? src.len : outlen - 1;
 
-	for (i = 0; i < n; i++)
-		out[i] = src.p[i] > ' ' && src.p[i] < 0x7f ? src.p[i] : '?';
+	for (i = 0; i < n; i++) {
+		char c = src.p[i];
+
+		if (c <= ' ' || c >= 0x7f)
+			c = '?';
+		out[i] = c;
+	}
 	out[n] = '\0';
 }
 
