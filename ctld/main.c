@@ -2,6 +2,7 @@
  * ctld: the node's control line protocol on TCP, backed by raftd; loads the
  * node's zone files at start and on SIGHUP.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +55,21 @@ ctld_sighup_cb(uv_signal_t *sig, int signum)
 	zoneload_reload(&m->zoneload, NULL, NULL);
 }
 
+/*
+ * ldns takes and returns several 64 KiB buffers for every record it
+ * parses; with glibc's default trim threshold the heap top then goes back
+ * to the kernel and is taken again each time (brk twice per record: a
+ * million-record zone took 5 s of system time instead of 1.7 s). Fixed
+ * thresholds also stop glibc from raising them after a large free.
+ */
+static void
+ctld_tune_malloc(void)
+{
+	if (mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024) != 1 ||
+	    mallopt(M_MMAP_THRESHOLD, 1024 * 1024) != 1)
+		log_warnx("ctld, cannot tune malloc");
+}
+
 /* Every connection is a descriptor: allow as many as the hard limit. */
 static void
 ctld_raise_nofile(void)
@@ -89,6 +105,7 @@ main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	dr_parent_death_signal();
 	ctld_raise_nofile();
+	ctld_tune_malloc();
 	memset(&m, 0, sizeof(m));
 
 	rv = uv_loop_init(&loop);
