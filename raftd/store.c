@@ -78,9 +78,15 @@ static const char *const store_sql[STMT_COUNT] = {
 	"WITHOUT ROWID;"                                               \
 	"CREATE INDEX IF NOT EXISTS records_owner ON records(owner, type);"
 
+/*
+ * zones.digest1, digest2 and nrecords fingerprint the zone's records as
+ * its last replace left them (zones.c), NULL after any other change.
+ */
+#define STORE_ZONES_DIGEST "digest1 INTEGER, digest2 INTEGER, nrecords INTEGER"
+
 static const char store_schema[] = STORE_RECORDS_SQL
     "CREATE TABLE IF NOT EXISTS zones(name TEXT PRIMARY KEY, "
-    "serial INTEGER NOT NULL);"
+    "serial INTEGER NOT NULL, " STORE_ZONES_DIGEST ");"
     "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT "
     "NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS members(id TEXT PRIMARY KEY, "
@@ -174,7 +180,27 @@ store_db_close(struct store *s)
 	s->db = NULL;
 }
 
-/* Brings a records table of the first schema to the current one. */
+/* Adds the digest columns to a zones table of the first schema. */
+static int
+store_migrate_zones(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT digest1 FROM zones LIMIT 0", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	if (sqlite3_exec(db,
+	                 "ALTER TABLE zones ADD COLUMN digest1 INTEGER;"
+	                 "ALTER TABLE zones ADD COLUMN digest2 INTEGER;"
+	                 "ALTER TABLE zones ADD COLUMN nrecords INTEGER;",
+	                 NULL, NULL, NULL) != SQLITE_OK)
+		return store_db_err(db, "adding the zone digest columns");
+	return 0;
+}
+
+/* Brings tables of the first schema to the current one. */
 static int
 store_migrate(sqlite3 *db)
 {
@@ -192,6 +218,8 @@ store_migrate(sqlite3 *db)
 	          : NULL;
 	old = sql != NULL && strstr(sql, "WITHOUT ROWID") == NULL;
 	sqlite3_finalize(st);
+	if (store_migrate_zones(db) != 0)
+		return DR_EIO;
 	if (!old)
 		return 0;
 	log_info("state.db, records table moved to the (zone, owner, type, "

@@ -28,6 +28,8 @@ enum {
 	ZS_OWNER_ROWS,
 	ZS_ZONE_ROWS,
 	ZS_ZONE_CLEAR,
+	ZS_DIGEST_GET,
+	ZS_DIGEST_SET,
 	ZS_RR_INSERT_MANY, /* built in zones_init */
 	ZS_COUNT
 };
@@ -44,9 +46,16 @@ static_assert(ZS_COUNT == ZONES_NSTMT, "ZONES_NSTMT is the statement count");
 
 static const char *const zones_sql[ZS_COUNT] = {
 	[ZS_ZONE_GET] = "SELECT serial FROM zones WHERE name = ?1",
+	/* Every change sets the serial; it also voids the digest. */
 	[ZS_ZONE_SET] = "INSERT INTO zones(name, serial) VALUES (?1, ?2) "
 	                "ON CONFLICT(name) DO UPDATE SET serial = "
-	                "excluded.serial",
+	                "excluded.serial, digest1 = NULL, digest2 = NULL, "
+	                "nrecords = NULL",
+	[ZS_DIGEST_GET] = "SELECT digest1, digest2, nrecords FROM zones WHERE "
+	                  "name = ?1 AND digest1 IS NOT NULL AND digest2 IS "
+	                  "NOT NULL AND nrecords IS NOT NULL",
+	[ZS_DIGEST_SET] = "UPDATE zones SET digest1 = ?2, digest2 = ?3, "
+	                  "nrecords = ?4 WHERE name = ?1",
 	[ZS_ZONE_DEL] = "DELETE FROM zones WHERE name = ?1",
 	[ZS_SOA_GET] = "SELECT ttl, rdata FROM records WHERE zone = ?1 AND "
 	               "owner = ?1 AND type = 'SOA'",
@@ -655,6 +664,51 @@ zones_zone_del(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 
 /* ---- ZONE_REPLACE ---- */
 
+/* Whether text is, line for line, what the zone's last replace stored. */
+static int
+zones_digest_same(struct zones *z, struct dr_str zone, struct dr_str text,
+                  bool *same)
+{
+	sqlite3_stmt *st = z->stmt[ZS_DIGEST_GET];
+	struct zoneset_digest stored, given;
+	int src;
+
+	*same = false;
+	zones_bind(st, 1, zone);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		stored.a = (uint64_t)sqlite3_column_int64(st, 0);
+		stored.b = (uint64_t)sqlite3_column_int64(st, 1);
+		stored.n = (uint64_t)sqlite3_column_int64(st, 2);
+	} else if (src != SQLITE_DONE) {
+		int rv = zones_db_err(z, st);
+
+		zones_done(st);
+		return rv;
+	}
+	zones_done(st);
+	if (src != SQLITE_ROW)
+		return 0;
+	zoneset_digest_text(text, &given);
+	*same =
+	    given.a == stored.a && given.b == stored.b && given.n == stored.n;
+	return 0;
+}
+
+static int
+zones_digest_set(struct zones *z, struct dr_str zone, const struct zoneset *zs)
+{
+	sqlite3_stmt *st = z->stmt[ZS_DIGEST_SET];
+	struct zoneset_digest d;
+
+	zoneset_digest(zs, &d);
+	zones_bind(st, 1, zone);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)d.a);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)d.b);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)d.n);
+	return zones_exec(z, st);
+}
+
 /* What a replace will do, found before anything is written. */
 struct zdiff {
 	struct zoneset set;
@@ -882,15 +936,26 @@ zones_replace(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 	char source[128];
 	int rv;
 
+	bool same;
+
 	zones_source(c->args[1], source, sizeof(source));
 	if ((rv = zones_check_zone(zone, reason, reasonlen)) != 0)
 		return rv;
+	/* The common reload: the same file again, nothing to do. */
+	if ((rv = zones_digest_same(z, zone, c->args[2], &same)) != 0)
+		return rv;
+	if (same) {
+		log_info("[%.*s] unchanged (from %s, same digest, %.3f s)",
+		         (int)zone.len, zone.p, source, zones_now() - start);
+		return 0;
+	}
 	memset(&d, 0, sizeof(d));
 	dr_buf_init(&d.dels);
 	dr_buf_init(&d.old.rdata);
 	rv = zones_plan(z, zone, c->args[2], &d, reason, reasonlen);
 	if (rv == 0 && d.exists && d.ndel + d.nttl + d.nnew == 0 &&
 	    !d.soa_changed) {
+		rv = zones_digest_set(z, zone, &d.set);
 		log_info("[%.*s] unchanged (from %s, %zu records, %.3f s)",
 		         (int)zone.len, zone.p, source, d.set.n,
 		         zones_now() - start);
@@ -898,6 +963,8 @@ zones_replace(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 	}
 	if (rv == 0)
 		rv = zones_write(z, zone, &d, fx);
+	if (rv == 0)
+		rv = zones_digest_set(z, zone, &d.set);
 	if (rv == 0)
 		log_info("[%.*s] %s from %s: %zu added, %zu removed, %zu TTL "
 		         "changes%s (%.3f s before commit)",

@@ -278,6 +278,84 @@ zoneset_free(struct zoneset *zs)
 	memset(zs, 0, sizeof(*zs));
 }
 
+/* splitmix64's finaliser: every input bit moves every output bit. */
+static uint64_t
+zs_mix(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return h;
+}
+
+/* 64-bit hash of bytes, 8 at a time. */
+static uint64_t
+zs_hash(uint64_t h, const char *p, size_t len)
+{
+	uint64_t w;
+
+	h ^= len * 0x9e3779b97f4a7c15ull;
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = zs_mix(h ^ w);
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	return zs_mix(h ^ w ^ 0xff);
+}
+
+/*
+ * Adds one line (no newline) to d. In an SOA line ("owner ttl SOA mname
+ * rname serial ...") the serial, field 5 from 0, is left out: it changes
+ * on every write.
+ */
+static void
+zs_digest_line(const char *p, size_t len, struct zoneset_digest *d)
+{
+	const char *f[6] = { p };
+	size_t nf = 1, i, cut_from = len, cut_to = len;
+
+	for (i = 0; i < len && nf < 6; i++)
+		if (p[i] == ' ')
+			f[nf++] = p + i + 1;
+	if (nf == 6 && f[3] - f[2] == 4 && memcmp(f[2], "SOA ", 4) == 0) {
+		cut_from = (size_t)(f[5] - p);
+		cut_to = cut_from;
+		while (cut_to < len && p[cut_to] != ' ')
+			cut_to++;
+	}
+	d->a += zs_hash(zs_hash(0x51, p, cut_from), p + cut_to, len - cut_to);
+	d->b += zs_hash(zs_hash(0xa7, p, cut_from), p + cut_to, len - cut_to);
+	d->n++;
+}
+
+void
+zoneset_digest_text(struct dr_str text, struct zoneset_digest *d)
+{
+	const char *p = text.p, *end = text.p + text.len, *nl;
+
+	memset(d, 0, sizeof(*d));
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		zs_digest_line(p, (size_t)((nl != NULL ? nl : end) - p), d);
+		p = nl != NULL ? nl + 1 : end;
+	}
+}
+
+void
+zoneset_digest(const struct zoneset *zs, struct zoneset_digest *d)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < zs->n; i++)
+		if (zs->recs[i].state != ZONESET_DUP)
+			zs_digest_line(zs->text + zs->recs[i].off,
+			               zs->recs[i].len, d);
+}
+
 /*
  * A name ldns prints back unchanged: labels of [a-z0-9_-] (or a lone
  * "*"), 1 to 63 bytes each, the trailing dot, at most 255 bytes on the

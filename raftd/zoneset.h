@@ -59,6 +59,22 @@ int zoneset_check_new(struct zoneset *zs, char *err, size_t errlen);
 void zoneset_free(struct zoneset *zs);
 
 /*
+ * A fingerprint of a zone's content: two independent 64-bit sums of a
+ * hash per record line (SOA serial left out), and the number of lines.
+ * Sums do not depend on the order of the lines, so a file and the stored
+ * zone compare without sorting.
+ */
+struct zoneset_digest {
+	uint64_t a, b;
+	uint64_t n;
+};
+
+/* Digest of every line of text as it is (repeated lines count twice). */
+void zoneset_digest_text(struct dr_str text, struct zoneset_digest *d);
+/* Digest of the records of zs, repeats left out. */
+void zoneset_digest(const struct zoneset *zs, struct zoneset_digest *d);
+
+/*
  * A shortcut for the most common records (A, AAAA, CNAME, NS, PTR, MX
  * with plain lowercase names): true only if dr_rr_check would accept the
  * line, which it does at ~3 us a line (ldns). false means "ask

@@ -592,6 +592,119 @@ test_replace_diff(void)
 	store_close(s);
 }
 
+/* zones.digest1 of a zone as another connection sees it: 1 set, 0 NULL. */
+static int
+digest_set(const char *dbname, const char *zone)
+{
+	char path[256];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rv = -1;
+
+	snprintf(path, sizeof(path), "%s/%s.db", tmpdir, dbname);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT digest1 FROM zones WHERE name = ?1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			rv = sqlite3_column_type(st, 0) != SQLITE_NULL;
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return rv;
+}
+
+/*
+ * The digest shortcut for an unchanged replace: any other change voids
+ * it, so the same file then puts the zone back the way it says.
+ */
+static void
+test_replace_digest(void)
+{
+	struct store *s = open_db("digest");
+	char before[65536];
+
+	CHECK_EQ_INT(replace(s, 1, "example.com.", zone1), STORE_APPLIED);
+	CHECK_EQ_INT(store_commit(s), 0);
+	CHECK_EQ_INT(digest_set("digest", "example.com."), 1);
+	snprintf(before, sizeof(before), "%s", dump(s, "example.com."));
+
+	/* An rr add voids it; the file then takes the record away. */
+	CHECK_EQ_INT(rr_add(s, 2, "example.com.", "x.example.com.", "A", "60",
+	                    "192.0.2.7"),
+	             STORE_APPLIED);
+	CHECK_EQ_INT(store_commit(s), 0);
+	CHECK_EQ_INT(digest_set("digest", "example.com."), 0);
+	CHECK_EQ_INT(replace(s, 3, "example.com.", zone1), STORE_APPLIED);
+	CHECK_EQ_STR(last.effects,
+	             "-example.com. x.example.com. A 192.0.2.7\n"
+	             "-example.com. example.com. SOA " SOA_RDATA(
+	                 "11") "\n"
+	                       "+example.com. example.com. SOA 3600 " SOA_RDATA(
+	                           "12") "\n");
+	CHECK_EQ_INT(store_commit(s), 0);
+	CHECK_EQ_INT(digest_set("digest", "example.com."), 1);
+
+	/* Same with an rr del and with a new SOA. */
+	CHECK_EQ_INT(
+	    rr_del(s, 4, "example.com.", "www.example.com.", "A", "192.0.2.10"),
+	    STORE_APPLIED);
+	CHECK_EQ_INT(replace(s, 5, "example.com.", zone1), STORE_APPLIED);
+	CHECK_EQ_INT(last.neffects, 3);
+	CHECK_EQ_STR(get(s, "www.example.com.", "A"),
+	             "www.example.com. 300 A 192.0.2.10\n"
+	             "www.example.com. 300 A 192.0.2.11\n");
+	CHECK_EQ_INT(rr_add(s, 6, "example.com.", "example.com.", "SOA", "60",
+	                    SOA_RDATA("1")),
+	             STORE_APPLIED);
+	CHECK_EQ_INT(replace(s, 7, "example.com.", zone1), STORE_APPLIED);
+	CHECK_EQ_STR(get(s, "example.com.", "SOA"),
+	             "example.com. 3600 SOA " SOA_RDATA("16") "\n");
+
+	/* Unchanged through the digest: any order, any serial in the file. */
+	CHECK_EQ_INT(
+	    replace(s, 8, "example.com.",
+	            "alias.example.com. 3600 CNAME www.example.com.\n"
+	            "mail.example.com. 3600 MX 10 mx.example.com.\n"
+	            "www.example.com. 300 A 192.0.2.11\n"
+	            "www.example.com. 300 A 192.0.2.10\n"
+	            "ns1.example.com. 3600 A 192.0.2.1\n"
+	            "example.com. 3600 NS ns1.example.com.\n"
+	            "example.com. 3600 SOA " SOA_RDATA("4000000000") "\n"),
+	    STORE_APPLIED);
+	CHECK_EQ_INT(last.res.effects_len, 0);
+	CHECK_EQ_INT(serial(s, "example.com."), 16);
+	/* A repeated line misses the digest; the full diff finds no change. */
+	{
+		char text[4096];
+
+		snprintf(text, sizeof(text), "%s%s", zone1,
+		         "www.example.com. 300 A 192.0.2.10\n");
+		CHECK_EQ_INT(replace(s, 9, "example.com.", text),
+		             STORE_APPLIED);
+		CHECK_EQ_INT(last.res.effects_len, 0);
+	}
+	/* A lookalike with one TTL changed is a change. */
+	{
+		char text[4096], *p;
+
+		snprintf(text, sizeof(text), "%s", zone1);
+		p = strstr(text, "ns1.example.com. 3600 A");
+		memcpy(p, "ns1.example.com. 3601 A", 23);
+		CHECK_EQ_INT(replace(s, 10, "example.com.", text),
+		             STORE_APPLIED);
+		CHECK_EQ_INT(last.neffects, 4);
+	}
+	/* A deleted zone is created anew by the same file. */
+	CHECK_EQ_INT(zone_del(s, 11, "example.com."), STORE_APPLIED);
+	CHECK_EQ_INT(replace(s, 12, "example.com.", zone1), STORE_APPLIED);
+	CHECK_EQ_INT(last.neffects, 7);
+	CHECK_EQ_INT(serial(s, "example.com."), 10);
+	CHECK_EQ_STR(dump(s, "example.com."), before);
+	store_close(s);
+}
+
 /* Any bad line rejects the whole replace, naming the line. */
 static void
 test_replace_rejects(void)
@@ -1165,6 +1278,7 @@ main(void)
 	RUN(test_soa_add);
 	RUN(test_serial_arithmetic);
 	RUN(test_replace_diff);
+	RUN(test_replace_digest);
 	RUN(test_replace_rejects);
 	RUN(test_zone_in_zone);
 	RUN(test_effects_reload);
