@@ -52,6 +52,12 @@ struct node {
 	char last_source[256];
 	char last_records[4096];
 	unsigned last_nrecords;
+	/* The last replace of each zone (files load in parallel). */
+	struct {
+		char zone[64];
+		char source[256];
+		char records[1024];
+	} zones[4];
 };
 
 static struct node A = { .id = "ida" }, B = { .id = "idb", .leader = true };
@@ -169,6 +175,38 @@ fake_notleader(struct node *n, struct dr_bus_call *call)
 	fake_reply_str(n, call, DR_ST_NOTLEADER, leader);
 }
 
+static void
+fake_note_zone(struct node *n, const struct dr_cmd *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (n->zones[i].zone[0] == '\0' ||
+		    dr_str_eq(cmd->args[0], n->zones[i].zone))
+			break;
+	if (i == 4)
+		return;
+	snprintf(n->zones[i].zone, sizeof(n->zones[i].zone), "%.*s",
+	         (int)cmd->args[0].len, cmd->args[0].p);
+	snprintf(n->zones[i].source, sizeof(n->zones[i].source), "%.*s",
+	         (int)cmd->args[1].len, cmd->args[1].p);
+	snprintf(n->zones[i].records, sizeof(n->zones[i].records), "%.*s",
+	         (int)cmd->args[2].len, cmd->args[2].p);
+}
+
+/* The zone's last replace on n: its source or records ("" if none). */
+static const char *
+zone_seen(struct node *n, const char *zone, bool records)
+{
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(n->zones[i].zone, zone) == 0)
+			return records ? n->zones[i].records
+			               : n->zones[i].source;
+	return "";
+}
+
 /* The record commands: only the leader applies; replaces are noted. */
 static void
 fake_records(struct node *n, struct dr_bus_call *call, const struct dr_cmd *cmd)
@@ -201,6 +239,7 @@ fake_records(struct node *n, struct dr_bus_call *call, const struct dr_cmd *cmd)
 		snprintf(n->last_records, sizeof(n->last_records), "%.*s",
 		         (int)rec.len, rec.p);
 		n->replaces++;
+		fake_note_zone(n, cmd);
 		uv_timer_start(&lag_timer, lag_cb, 50, 0);
 		n->last_nrecords = 0;
 		for (size_t i = 0; i < rec.len; i++)
@@ -962,10 +1001,13 @@ test_zone_files(void)
 	CHECK_EQ_STR(once(A.port, "zone reload\n"), "SUCCESS");
 	CHECK_EQ_INT(B.replaces, before + 2);
 	snprintf(want, sizeof(want), "ida:%s", path_net);
-	CHECK_EQ_STR(B.last_source, want);
-	CHECK_EQ_STR(B.last_records, "example.net. 60 SOA ns.example.net. "
-	                             "h.example.net. 1 2 3 4 5\n"
-	                             "www.example.net. 60 A 192.0.2.2\n");
+	CHECK_EQ_STR(zone_seen(&B, "example.net.", false), want);
+	CHECK_EQ_STR(zone_seen(&B, "example.net.", true),
+	             "example.net. 60 SOA ns.example.net. h.example.net. "
+	             "1 2 3 4 5\n"
+	             "www.example.net. 60 A 192.0.2.2\n");
+	snprintf(want, sizeof(want), "idb:%s", path_retry);
+	CHECK_EQ_STR(zone_seen(&B, "retry.test.", false), want);
 	CHECK_EQ_STR(once(B.port, "zone reload\n"), "SUCCESS");
 	CHECK_EQ_INT(B.replaces, before + 3);
 
