@@ -209,6 +209,49 @@ feed_load_failed(struct feed *f, struct feed_load *l)
 		f->backoff_ms = FEED_BACKOFF_MAX_MS;
 }
 
+struct feed_free {
+	uv_work_t work;
+	struct zonedb *db; /* owned */
+};
+
+static void
+feed_free_work_cb(uv_work_t *w)
+{
+	struct feed_free *ff = w->data;
+
+	zonedb_free(ff->db);
+	ff->db = NULL;
+}
+
+static void
+feed_free_after_cb(uv_work_t *w, int status)
+{
+	struct feed_free *ff = w->data;
+
+	zonedb_free(ff->db); /* if cancelled */
+	free(ff);
+}
+
+/* Frees a replaced copy off the loop: a big one takes a while. */
+static void
+feed_free_aside(struct feed *f, struct zonedb *db)
+{
+	struct feed_free *ff;
+
+	if (db == NULL)
+		return;
+	ff = malloc(sizeof(*ff));
+	if (ff == NULL)
+		abort();
+	ff->db = db;
+	ff->work.data = ff;
+	if (uv_queue_work(f->loop, &ff->work, feed_free_work_cb,
+	                  feed_free_after_cb) != 0) {
+		zonedb_free(db);
+		free(ff);
+	}
+}
+
 /* Swaps the new copy in, then replays what arrived meanwhile. */
 static void
 feed_load_done(struct feed *f, struct feed_load *l)
@@ -221,7 +264,7 @@ feed_load_done(struct feed *f, struct feed_load *l)
 	f->view.db = l->db;
 	pthread_rwlock_unlock(&f->view.lock);
 	l->db = NULL;
-	zonedb_free(old);
+	feed_free_aside(f, old);
 	f->seq = l->seq;
 	f->index = l->index;
 	f->dirty = false;
