@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <ldns/ldns.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -113,7 +114,7 @@ listen_log_query(const char *proto, const struct sockaddr *sa,
                  const struct query_result *res)
 {
 	struct packet_query q;
-	char peer[64] = "?", name[DNAME_MAX * 4 + 8] = "?";
+	char peer[64] = "?", name[DNAME_MAX * 4 + 8] = "?", *type;
 	uint16_t port = 0;
 
 	if (sa->sa_family == AF_INET) {
@@ -131,13 +132,16 @@ listen_log_query(const char *proto, const struct sockaddr *sa,
 		listen_name_text(q.qname, name, sizeof(name));
 	else
 		q.qtype = 0;
+	/* ldns names the type (TYPEnnn when unknown); -v only. */
+	type = ldns_rr_type2str((ldns_rr_type)q.qtype);
 	if (verdict == QUERY_DROP)
-		log_debug("query, %s %s#%u %s type %u dropped", proto, peer,
-		          port, name, q.qtype);
+		log_debug("query, %s %s#%u %s %s dropped", proto, peer, port,
+		          name, type ? type : "?");
 	else
-		log_debug("query, %s %s#%u %s type %u %s%s", proto, peer, port,
-		          name, q.qtype, listen_rcode_name(res->rcode),
+		log_debug("query, %s %s#%u %s %s %s%s", proto, peer, port, name,
+		          type ? type : "?", listen_rcode_name(res->rcode),
 		          res->tc ? " truncated" : "");
+	free(type);
 }
 
 /* ------------------------------------------------------------- address */
@@ -295,10 +299,16 @@ listen_worker_main(void *arg)
 		if (n <= 0) {
 			/* 0: shut down by listen_stop; EAGAIN: SO_RCVTIMEO. */
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
+			    errno != EINTR) {
 				log_warn("udp, recvmmsg");
+				usleep(
+				    10000); /* no hot loop on a lasting error */
+			}
 			continue;
 		}
+		/* After shutdown, recvmmsg reports empty datagrams. */
+		if (atomic_load(&w->l->stopping))
+			break;
 		listen_send(w, listen_answer(w, (unsigned)n));
 		stats_flush(w->shard, w->tally);
 	}
