@@ -71,18 +71,18 @@ static int build_zone_replace(const struct commands_parsed *, struct dr_buf *,
 static int build_stats(const struct commands_parsed *, struct dr_buf *,
                        struct dr_buf *, enum commands_action *);
 
-#define CMD(id_, group_, name_, min_, max_, flags_, usage_, build_) \
-	{                                                           \
-		.id = (id_), .group = (group_), .name = (name_),    \
-		.min_args = (min_), .max_args = (max_),             \
-		.rest = ((flags_)&F_REST) != 0,                     \
-		.local_only = ((flags_)&F_LOCAL) != 0,              \
-		.forwardable = ((flags_)&F_WRITE) != 0,             \
-		.local_read = ((flags_)&F_READ) != 0,               \
-		.has_body = ((flags_)&F_BODY) != 0,                 \
-		.target = ((flags_)&F_DNSD) != 0 ? COMMANDS_TO_DNSD \
+#define CMD(id_, group_, name_, min_, max_, flags_, usage_, build_)   \
+	{                                                             \
+		.id = (id_), .group = (group_), .name = (name_),      \
+		.min_args = (min_), .max_args = (max_),               \
+		.rest = ((flags_)&F_REST) != 0,                       \
+		.local_only = ((flags_)&F_LOCAL) != 0,                \
+		.forwardable = ((flags_)&F_WRITE) != 0,               \
+		.local_read = ((flags_)&F_READ) != 0,                 \
+		.has_body = ((flags_)&F_BODY) != 0,                   \
+		.target = ((flags_)&F_DNSD) != 0 ? COMMANDS_TO_DNSD   \
 		                                 : COMMANDS_TO_RAFTD, \
-		.usage = "ERROR usage: " usage_, .build = (build_)  \
+		.usage = "ERROR usage: " usage_, .build = (build_)    \
 	}
 #define F_REST  1  /* the last argument is the rest of the line */
 #define F_LOCAL 2  /* session state: not after "forwarded" */
@@ -99,8 +99,7 @@ static const struct command command_table[] = {
 	CMD(COMMANDS_KV_SET, "kv", "set", 2, 2, F_REST | F_WRITE,
 	    "kv set KEY VALUE", build_kv_set),
 	CMD(COMMANDS_KV_GET, "kv", "get", 1, 2, F_READ,
-	    "kv get KEY [consistent]",
-	    build_kv_get),
+	    "kv get KEY [consistent]", build_kv_get),
 	CMD(COMMANDS_KV_DEL, "kv", "del", 1, 1, F_WRITE, "kv del KEY",
 	    build_kv_del),
 	CMD(COMMANDS_CLUSTER_STATUS, "cluster", "status", 0, 0, 0,
@@ -655,8 +654,8 @@ build_rr(const struct commands_parsed *p, struct dr_buf *msg,
 		return put_invalid(out, "zone name", p->args[0]);
 	text = dr_str_dup(p->args[1]);
 	dr_buf_init(&line);
-	rv = dr_rr_parse(text, zone, DR_RR_DEFAULT_TTL, &line, err,
-	                 sizeof(err));
+	rv =
+	    dr_rr_parse(text, zone, DR_RR_DEFAULT_TTL, &line, err, sizeof(err));
 	free(text);
 	if (rv == 0 &&
 	    dr_rr_split((const char *)line.data, line.len, &rr) != 0) {

@@ -77,8 +77,9 @@ struct commands_parsed {
 	bool forwarded;   /* the line came from a peer as "forwarded ..." */
 	bool consistent;  /* kv get KEY consistent */
 	bool forwardable; /* a write: sent to the leader on NOTLEADER */
-	bool local_read;  /* answered from this node's state (read your writes) */
-	bool has_body;    /* record lines and "." follow the line (body.h) */
+	bool
+	    local_read; /* answered from this node's state (read your writes) */
+	bool has_body;  /* record lines and "." follow the line (body.h) */
 	enum commands_target target;
 	unsigned nargs;
 	struct dr_str args[COMMANDS_MAX_ARGS]; /* borrowed from the line */

@@ -32,8 +32,8 @@ struct dispatch_req {
 	unsigned tries;
 	uint64_t min_seq; /* a local read needs raftd at this seq */
 	uint64_t catchup_deadline;
-	uv_timer_t *timer;   /* owned, created on the first backoff */
-	struct forward *fwd; /* in REQ_FORWARD */
+	uv_timer_t *timer;       /* owned, created on the first backoff */
+	struct forward *fwd;     /* in REQ_FORWARD */
 	struct replace *replace; /* owned: zone replace's records */
 	struct dr_buf text;      /* cluster status: raftd's part */
 	dispatch_done_cb cb;     /* NULL once detached */
@@ -257,15 +257,14 @@ req_forward(struct dispatch_req *r, const uint8_t *payload, size_t len)
 	memcpy(addr, sp, n);
 	addr[n] = '\0';
 	if (r->replace != NULL)
-		rv = forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
-		                   r->p.body.len, r->replace->records.data,
-		                   r->replace->records.len,
-		                   DISPATCH_ZONE_TIMEOUT_MS + 10000,
-		                   req_forward_cb, r);
+		rv = forward_start(
+		    &r->fwd, r->d->loop, addr, r->p.body.p, r->p.body.len,
+		    r->replace->records.data, r->replace->records.len,
+		    DISPATCH_ZONE_TIMEOUT_MS + 10000, req_forward_cb, r);
 	else
-		rv = forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
-		                   r->p.body.len, NULL, 0, 0, req_forward_cb,
-		                   r);
+		rv =
+		    forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
+		                  r->p.body.len, NULL, 0, 0, req_forward_cb, r);
 	if (rv != 0) {
 		log_warnx("%s, raftd sent a bad leader address",
 		          commands_name(&r->p));
@@ -308,8 +307,7 @@ req_dnsd_status_cb(int rv, const void *data, size_t len, void *arg)
 		req_dnsd_lines(r, c.p, c.left);
 	else
 		dr_buf_put(&r->text, "dnsd unreachable\n", 17);
-	commands_format(&r->p, DR_ST_OK, r->text.data, r->text.len,
-	                &r->reply);
+	commands_format(&r->p, DR_ST_OK, r->text.data, r->text.len, &r->reply);
 	req_finish(r);
 }
 
@@ -405,8 +403,8 @@ req_send(struct dispatch_req *r)
 	}
 	r->state = REQ_RAFTD;
 	r->tries++;
-	rv = dr_bus_request(req_bus(r), r->msg.data, r->msg.len,
-	                    req_timeout(r), req_raftd_cb, r);
+	rv = dr_bus_request(req_bus(r), r->msg.data, r->msg.len, req_timeout(r),
+	                    req_raftd_cb, r);
 	if (rv != 0)
 		req_finish_line(r, "ERROR raftd unavailable");
 }
@@ -480,8 +478,8 @@ req_start(struct dispatch_req *r, struct dr_buf *out,
 
 	r->state = REQ_RAFTD;
 	r->tries = 1;
-	rv = dr_bus_request(req_bus(r), r->msg.data, r->msg.len,
-	                    req_timeout(r), req_raftd_cb, r);
+	rv = dr_bus_request(req_bus(r), r->msg.data, r->msg.len, req_timeout(r),
+	                    req_raftd_cb, r);
 	if (rv != 0) {
 		commands_put_line(out, r->p.target == COMMANDS_TO_DNSD
 		                           ? "ERROR dnsd not reachable"
@@ -504,9 +502,8 @@ req_local_cb(const char *reply, size_t len, void *arg)
 
 /* zone reload: the zone loader answers through req_local_cb. */
 static int
-req_reload(struct dispatch *d, const char *line, size_t len,
-           struct dr_buf *out, dispatch_done_cb cb, void *arg,
-           struct dispatch_req **reqp)
+req_reload(struct dispatch *d, const char *line, size_t len, struct dr_buf *out,
+           dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
 {
 	struct dispatch_req *r;
 

@@ -89,8 +89,7 @@ int dispatch_init(struct dispatch *d, uv_loop_t *loop,
                   const struct dr_config *cfg);
 
 /* Sets who runs "zone reload". */
-void dispatch_set_reload(struct dispatch *d, dispatch_reload_fn fn,
-                         void *arg);
+void dispatch_set_reload(struct dispatch *d, dispatch_reload_fn fn, void *arg);
 
 /*
  * Ends every request (their callbacks run, with an ERROR reply) and stops

@@ -279,8 +279,8 @@ forward_begin_cb(uv_timer_t *t)
 
 int
 forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
-              const char *line, size_t len, const void *body,
-              size_t bodylen, unsigned reply_ms, forward_cb cb, void *arg)
+              const char *line, size_t len, const void *body, size_t bodylen,
+              unsigned reply_ms, forward_cb cb, void *arg)
 {
 	static const char prefix[] = LINE_FORWARDED;
 	struct forward *f;

@@ -47,8 +47,7 @@ typedef void (*forward_cb)(int rv, const char *line, size_t len, uint64_t seq,
  */
 int forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
                   const char *line, size_t len, const void *body,
-                  size_t bodylen, unsigned reply_ms, forward_cb cb,
-                  void *arg);
+                  size_t bodylen, unsigned reply_ms, forward_cb cb, void *arg);
 
 /*
  * Runs the callback now with DR_ECLOSED if it has not run, and releases

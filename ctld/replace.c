@@ -76,8 +76,8 @@ replace_skip(const char *line, size_t len)
 static bool
 replace_canonical_form(const struct dr_rr *rr)
 {
-	static const char *const classes[] = { "IN", "CH", "HS", "CS",
-		                               "NONE", "ANY" };
+	static const char *const classes[] = { "IN", "CH",   "HS",
+		                               "CS", "NONE", "ANY" };
 	size_t i;
 
 	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)

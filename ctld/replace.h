@@ -38,8 +38,8 @@
 /* Bytes of canonical records one replace may carry (about 3M records). */
 #define REPLACE_MAX_BYTES ((size_t)128 * 1024 * 1024)
 
-#define REPLACE_MORE 0 /* wants more lines */
-#define REPLACE_END  1 /* the "." line came */
+#define REPLACE_MORE      0 /* wants more lines */
+#define REPLACE_END       1 /* the "." line came */
 
 struct replace {
 	char *line; /* owned copy of the command line */

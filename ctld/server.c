@@ -369,8 +369,8 @@ conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
 	if (rv == REPLACE_MORE)
 		return CONN_NEXT_LINE;
 	c->replace = NULL;
-	log_debug("conn %s, zone replace %s with %zu records", c->peer,
-	          r->zone, r->nrecords);
+	log_debug("conn %s, zone replace %s with %zu records", c->peer, r->zone,
+	          r->nrecords);
 	rv = dispatch_replace(c->s->dispatch, r, &c->out, conn_reply_cb, c,
 	                      &c->req);
 	return conn_dispatched(c, rv, COMMANDS_CONTINUE);
@@ -433,14 +433,15 @@ conn_process(struct conn *c, bool progressed)
 		} else {
 			n++;
 			rv = dispatch_line(s->dispatch, c->in + c->inpos,
-			                   linelen, &c->out, &act, conn_reply_cb,
-			                   c, &c->req);
+			                   linelen, &c->out, &act,
+			                   conn_reply_cb, c, &c->req);
 			if (rv == DISPATCH_BODY)
 				c->replace =
 				    replace_new(c->in + c->inpos, linelen);
 			conn_consume(c, consumed);
-			next = rv == DISPATCH_BODY ? CONN_NEXT_LINE
-			                           : conn_dispatched(c, rv, act);
+			next = rv == DISPATCH_BODY
+			           ? CONN_NEXT_LINE
+			           : conn_dispatched(c, rv, act);
 		}
 		if (next == CONN_NEXT_GONE)
 			return;

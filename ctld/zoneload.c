@@ -243,7 +243,7 @@ file_reply(struct zoneload_file *f, const char *reply, size_t len)
 		}
 		log_info("[%s] zone file %s, loaded %zu records (%s%s%.*s)",
 		         f->zf.zone, f->path, f->zf.nrecords,
-		         !f->loaded                      ? "first load"
+		         !f->loaded                       ? "first load"
 		         : f->loaded_hash == f->read_hash ? "file unchanged"
 		                                          : "file changed",
 		         n > 0 ? "; raftd: " : "", (int)n, note);
@@ -317,8 +317,7 @@ file_submit(struct zoneload_file *f)
 	f->state = ZONELOAD_SUBMITTING;
 	f->tries++;
 	dr_buf_init(&out);
-	rv = dispatch_replace(zl->dispatch, r, &out, file_reply_cb, f,
-	                      &f->req);
+	rv = dispatch_replace(zl->dispatch, r, &out, file_reply_cb, f, &f->req);
 	if (rv != DISPATCH_PENDING) {
 		f->req = NULL;
 		file_reply(f, (const char *)out.data, out.len);

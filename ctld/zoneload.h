@@ -49,12 +49,12 @@ struct zoneload_file {
 	struct zoneload *zl; /* borrowed */
 	const char *path;    /* borrowed from the config */
 	enum zoneload_state state;
-	bool again;        /* a reload came while busy */
+	bool again; /* a reload came while busy */
 	bool timer_open;
-	uint64_t gen;      /* reload round of the current attempt */
-	uint64_t done_gen; /* round of the last finished attempt */
-	bool failed;       /* outcome of that attempt */
-	uint64_t retry_gen; /* round of the last "ask again later" answer */
+	uint64_t gen;          /* reload round of the current attempt */
+	uint64_t done_gen;     /* round of the last finished attempt */
+	bool failed;           /* outcome of that attempt */
+	uint64_t retry_gen;    /* round of the last "ask again later" answer */
 	char retry_reason[64]; /* that answer, without "ERROR " */
 	char reason[DR_RR_ERR_LEN]; /* "file:line: reason" when failed */
 	uv_work_t work;

@@ -367,7 +367,6 @@ test_format(void)
 	CHECK_EQ_STR(reply_of(DR_ST_OK, NULL, 0), "SUCCESS\n");
 }
 
-
 static void
 test_parse_records(void)
 {
@@ -580,8 +579,7 @@ test_build_records(void)
 	             "ERROR type 255 cannot be stored\n");
 	CHECK_EQ_STR(build_error("rr add example.com www"),
 	             "ERROR Syntax error, could not parse the RR's TTL\n");
-	CHECK(strncmp(build_error("rr del example.com www"), "ERROR ", 6) ==
-	      0);
+	CHECK(strncmp(build_error("rr del example.com www"), "ERROR ", 6) == 0);
 	CHECK_EQ_STR(build_error("rr get bad..name"),
 	             "ERROR invalid name bad..name\n");
 	CHECK_EQ_STR(build_error("rr get www.example.com A/B"),
@@ -602,8 +600,9 @@ static void
 test_format_records(void)
 {
 	CHECK_EQ_INT(parse("rr get www.example.com"), 0);
-	CHECK_EQ_STR(reply_of(DR_ST_OK, "www.example.com. 300 A 1.2.3.4\n"
-	                                "www.example.com. 300 A 1.2.3.5\n",
+	CHECK_EQ_STR(reply_of(DR_ST_OK,
+	                      "www.example.com. 300 A 1.2.3.4\n"
+	                      "www.example.com. 300 A 1.2.3.5\n",
 	                      62),
 	             "www.example.com. 300 A 1.2.3.4\n"
 	             "www.example.com. 300 A 1.2.3.5\n.\n");
@@ -696,8 +695,7 @@ test_replace(void)
 	CHECK_EQ_STR(r->err, "line 2: www.other.org. is outside the zone "
 	                     "example.com.");
 	replace_free(r);
-	r = replace_of("zone replace example.com",
-	               "www A 1.2.3.4\n.\n");
+	r = replace_of("zone replace example.com", "www A 1.2.3.4\n.\n");
 	CHECK_EQ_INT(replace_finish(r), DR_EINVAL);
 	CHECK_EQ_STR(r->err, "no SOA record at example.com.");
 	replace_free(r);

@@ -928,7 +928,6 @@ test_backpressure(void)
 	client_close(c);
 }
 
-
 /* Waits up to 5 s for *counter to reach want; returns whether it did. */
 static bool
 wait_count(volatile unsigned *counter, unsigned want)
