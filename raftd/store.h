@@ -15,7 +15,7 @@
  *   records(zone, owner, type, ttl, rdata)
  *           PRIMARY KEY(zone, owner, type, rdata), WITHOUT ROWID
  *           INDEX records_owner(owner, type)
- *   zones(name PRIMARY KEY, serial)
+ *   zones(name PRIMARY KEY, serial, digest1, digest2, nrecords)
  *   kv(key PRIMARY KEY, value)
  *   members(id PRIMARY KEY, raft_id, raft_addr, ctl_addr, dns_addr)
  *   meta(key PRIMARY KEY, value)   'applied_index', 'change_seq'
@@ -26,9 +26,9 @@
  *
  * Every Raft entry is applied inside one transaction that also writes
  * meta.applied_index (the Raft index of the last entry in it) and
- * meta.change_seq (bumped once per applied command), so after a crash the
- * database is exactly the result of the entries up to applied_index and
- * replaying the log is idempotent.
+ * meta.change_seq (bumped once per entry, rejected ones included), so
+ * after a crash the database is exactly the result of the entries up to
+ * applied_index and replaying the log is idempotent.
  *
  * Record and zone commands follow the rules in zones.h. Names are stored
  * as canonical text (rr.h): lowercase, absolute, with the trailing dot.
