@@ -5,81 +5,16 @@ or get a wrong answer; writes made during the event reach every live dnsd.
 """
 
 import os
-import re
 import shutil
 import signal
-import threading
-import time
 
-import dns.exception
 import pytest
 
-from drcluster import (answers_with, dnsd_present, dns_query, rr_texts,
-                       soa_answer, wait_until)
+from drcluster import (MIN_QUERIES, Querier, answers_with, dnsd_present,
+                       dns_query, expected_answers, soa_answer, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-
-# Queries whose answers must not change during the events.
-STABLE = [("www.example.com.", "A"), ("api.example.com.", "A"),
-          ("nothere.example.com.", "A"), ("x.apps.example.com.", "A"),
-          ("host.lab.example.com.", "A"), ("example.com.", "MX"),
-          ("example.org.", "A")]
-MIN_QUERIES = 2000
-
-
-class Querier(threading.Thread):
-    """Queries every port in turn, each query once (timeout 1 s, no retry),
-    and records every failure or answer that differs from the expected."""
-
-    def __init__(self, ports, expected):
-        super().__init__(daemon=True)
-        self.ports = list(ports)
-        self.expected = expected
-        self.stop_evt = threading.Event()
-        self.count = 0
-        self.target = MIN_QUERIES  # queries to make before stopping
-        self.failures = []
-
-    @staticmethod
-    def view(m):
-        """What must not change: the writes of the test bump the SOA
-        serial, so the serial of the negative answers' SOA is masked."""
-        auth = [re.sub(r"^(\S+ \d+ SOA \S+ \S+) \d+", r"\1 SERIAL", t)
-                for t in rr_texts(m, "authority")]
-        return (m.rcode(), m.flags & 0x0600, rr_texts(m), auth,
-                rr_texts(m, "additional"))
-
-    def run(self):
-        i = 0
-        while not self.stop_evt.is_set() or self.count < self.target:
-            port = self.ports[i % len(self.ports)]
-            q = STABLE[i % len(STABLE)]
-            i += 1
-            try:
-                m = dns_query(port, q[0], q[1], timeout=1.0)
-                v = self.view(m)
-                if v != self.expected[q]:
-                    self.failures.append((time.monotonic(), port, q,
-                                          "wrong", v))
-            except (dns.exception.DNSException, OSError) as e:
-                self.failures.append((time.monotonic(), port, q, "error",
-                                      repr(e)))
-            self.count += 1
-
-    def finish(self, timeout=60):
-        self.stop_evt.set()
-        self.join(timeout)
-        assert not self.is_alive(), "querier did not finish"
-
-
-def expected_answers(node):
-    out = {}
-    for q in STABLE:
-        out[q] = Querier.view(dns_query(node.dns_port, q[0], q[1]))
-    assert out[STABLE[0]][2], out
-    return out
-
 
 @pytest.fixture(scope="module")
 def c3(module_cluster):

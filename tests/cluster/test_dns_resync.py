@@ -13,9 +13,11 @@ import shutil
 import signal
 import sqlite3
 
+import dns.rcode
 import pytest
 
-from drcluster import (Session, answers_with, dnsd_present, soa_answer,
+from drcluster import (MIN_QUERIES, Querier, Session, answers_with,
+                       ctl_raw, dnsd_present, expected_answers, soa_answer,
                        wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -140,3 +142,41 @@ def test_resync_after_many_writes_while_stopped(c3):
     st = stats(fol)
     print("stats of %s after the flood: %r" % (fol.name, st))
     assert int(st["resyncs"]) > r0, st
+
+
+@pytest.mark.timeout(150)
+def test_answers_while_a_big_change_reloads(c3):
+    """A zone of 100k records arrives in one entry (too many effects for
+    the stream: dnsd reloads state.db). Every dnsd keeps answering the other
+    zone from its copy meanwhile, then serves the new zone; deleting the
+    zone makes its names REFUSED everywhere."""
+    lead = c3.wait_converged()
+    expected = expected_answers(lead)
+    n = 100000
+    lines = ["bulk.test. 60 IN SOA ns.bulk.test. h.bulk.test. 1 2 3 4 5",
+             "bulk.test. 60 IN NS ns.bulk.test."]
+    lines += ["h%d.bulk.test. 60 IN A 10.%d.%d.%d" % (
+        i, i >> 16, (i >> 8) & 255, i & 255) for i in range(n)]
+    body = ("zone replace bulk.test\n" + "\n".join(lines) + "\n.\n").encode()
+    q = Querier([x.dns_port for x in c3.nodes], expected)
+    q.start()
+    try:
+        wait_until(lambda: q.count >= 100, 20, "queries before the change")
+        q.target = q.count + MIN_QUERIES
+        fol = [x for x in c3.nodes if x is not lead][0]
+        r = ctl_raw(fol.ctl_addr, body, timeout=120)
+        assert r == b"SUCCESS\n" or r.startswith(b"SUCCESS "), r[:200]
+        last = "10.%d.%d.%d" % ((n - 1) >> 16, ((n - 1) >> 8) & 255,
+                                (n - 1) & 255)
+        c3.wait_dns_all("h%d.bulk.test." % (n - 1), "A", answers_with(last),
+                        timeout=60)
+    finally:
+        q.finish()
+    assert not q.failures, "%d of %d queries failed or were wrong; first: " \
+        "%r" % (len(q.failures), q.count, q.failures[:5])
+    for x in c3.nodes:
+        assert int(stats(x)["records"]) > n
+    r = lead.ctl("zone del bulk.test", timeout=60)
+    assert r.startswith("SUCCESS"), r
+    c3.wait_dns_all("h1.bulk.test.", "A",
+                    lambda m: m.rcode() == dns.rcode.REFUSED, timeout=30)
