@@ -405,3 +405,45 @@ def test_tcp_idle_connection_closed(c3):
         assert 2 <= idle <= 30, "closed after %.1fs idle" % idle
     finally:
         s.close()
+
+
+def test_tcp_framing_edge_cases(c3):
+    """Odd TCP framing never crashes dnsd nor blocks other clients."""
+    n = c3.nodes[2]
+    q = drcluster.dns_make("www.example.com.", "A").to_wire()
+    cases = [b"\x00", b"\x00\x00", b"\x00\x00" + struct.pack("!H", len(q)) + q,
+             struct.pack("!H", 65535) + q, struct.pack("!H", 5) + q[:5],
+             struct.pack("!H", len(q)) + q[:10], b"\xff" * 70000]
+    for data in cases:
+        s = socket.create_connection(("127.0.0.1", n.dns_port), timeout=5)
+        try:
+            # The server may close first (bad length): that is fine.
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(5)
+            while s.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            s.close()
+        m = n.dns("www.example.com.", "A", tcp=True)
+        assert rdatas(m, "A") == ["1.2.3.4"], (data[:8].hex(), m)
+    # 1000 queries written at once on one connection: 1000 answers.
+    s = socket.create_connection(("127.0.0.1", n.dns_port), timeout=10)
+    try:
+        out = b""
+        for i in range(1000):
+            w = drcluster.dns_make("api.example.com.", "A", qid=i).to_wire()
+            out += struct.pack("!H", len(w)) + w
+        s.sendall(out)
+        ids = set()
+        for _ in range(1000):
+            ln = struct.unpack("!H", drcluster._recv_exact(s, 2, 10))[0]
+            m = dns.message.from_wire(drcluster._recv_exact(s, ln, 10))
+            assert rdatas(m, "A") == ["1.2.3.10", "1.2.3.11"], m
+            ids.add(m.id)
+        assert ids == set(range(1000))
+    finally:
+        s.close()
+    assert n.dns("big.edge.test.", "TXT", tcp=True).answer
