@@ -174,6 +174,13 @@ packet_parse_query(const uint8_t *pkt, size_t len, struct packet_query *q)
 		q->has_question = true;
 	}
 	if (q->opcode != 0) {
+		/*
+		 * RFC 6891 7: a request with an OPT gets one back, a NOTIMP
+		 * too (RFC 8906 3.1.4 probes exactly this). A bad OPT only
+		 * means none is sent back.
+		 */
+		if (q->has_question && an == 0 && ns == 0)
+			parse_additional(pkt, len, PKT_HDR + q->qsize, ar, q);
 		q->rcode = RCODE_NOTIMP;
 		return 0;
 	}

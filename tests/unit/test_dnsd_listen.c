@@ -180,13 +180,36 @@ test_udp(void)
 	n = recv(fd, r, sizeof(r), 0);
 	CHECK(n > 0 && n <= 512);
 	CHECK(n > 2 && (r[2] & 0x02) != 0);
+	/* Unknown opcode with EDNS: NOTIMP, with an OPT (RFC 6891 7). */
+	ldns_pkt *nq = NULL;
+	uint8_t *wire = NULL;
+	if (ldns_pkt_query_new_frm_str(&nq, "example.com.", LDNS_RR_TYPE_A,
+	                               LDNS_RR_CLASS_IN, 0) != LDNS_STATUS_OK)
+		abort();
+	ldns_pkt_set_opcode(nq, LDNS_PACKET_STATUS);
+	ldns_pkt_set_edns_udp_size(nq, 1232);
+	ldns_pkt_set_edns_data(
+	    nq, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 0, ""));
+	if (ldns_pkt2wire(&wire, nq, &qlen) != LDNS_STATUS_OK)
+		abort();
+	sendto(fd, wire, qlen, 0, (struct sockaddr *)&sa, sizeof(sa));
+	free(wire);
+	ldns_pkt_free(nq);
+	n = recv(fd, r, sizeof(r), 0);
+	CHECK(n > 0 && ldns_wire2pkt(&p, r, (size_t)n) == LDNS_STATUS_OK);
+	if (n > 0 && p != NULL) {
+		CHECK_EQ_INT(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
+		CHECK(ldns_pkt_edns(p));
+		ldns_pkt_free(p);
+	}
 	close(fd);
 
 	/* Counters are published per batch: wait for them. */
 	double end = now_ms() + 5000;
-	while (stats_sum(&st, STATS_UDP) < 203 && now_ms() < end)
+	while (stats_sum(&st, STATS_UDP) < 204 && now_ms() < end)
 		usleep(1000);
-	CHECK_EQ_INT(stats_sum(&st, STATS_UDP), 203);
+	CHECK_EQ_INT(stats_sum(&st, STATS_UDP), 204);
+	CHECK_EQ_INT(stats_sum(&st, STATS_NOTIMP), 1);
 	CHECK_EQ_INT(stats_sum(&st, STATS_NOERROR), 201);
 	CHECK_EQ_INT(stats_sum(&st, STATS_NXDOMAIN), 1);
 	CHECK_EQ_INT(stats_sum(&st, STATS_DROPPED), 1);
