@@ -19,6 +19,7 @@ struct zoneload_waiter {
 	bool armed;       /* timer set to the bound */
 	dispatch_done_cb cb;
 	void *arg;
+	bool answered; /* unlinked, freed once its timer is closed */
 };
 
 static void zoneload_file_start(struct zoneload_file *f);
@@ -39,6 +40,7 @@ waiter_answer(struct zoneload_waiter *w, const char *line)
 	struct zoneload *zl = w->zl;
 	struct dr_buf b;
 
+	w->answered = true;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -68,6 +70,9 @@ waiter_try(struct zoneload_waiter *w)
 	char line[DR_RR_ERR_LEN + 80];
 	unsigned i;
 
+	/* Its answer may have led (through the reply) to this very check. */
+	if (w->answered)
+		return true;
 	for (i = 0; i < zl->nfiles; i++) {
 		const struct zoneload_file *f = &zl->files[i];
 
@@ -142,18 +147,25 @@ file_timer_cb(uv_timer_t *t)
 	file_submit(f);
 }
 
-/* Ends the attempt of round f->gen with its outcome. */
+/* Records the outcome of the attempt of round f->gen. */
 static void
-file_finish(struct zoneload_file *f, bool failed, const char *reason)
+file_outcome(struct zoneload_file *f, bool failed, const char *reason)
 {
-	struct zoneload *zl = f->zl;
-
 	dr_zonefile_free(&f->zf);
 	f->state = ZONELOAD_IDLE;
 	f->done_gen = f->gen;
 	f->failed = failed;
 	(void)snprintf(f->reason, sizeof(f->reason), "%s",
 	               failed ? reason : "");
+}
+
+/* Ends the attempt of round f->gen; a reload asked meanwhile starts. */
+static void
+file_finish(struct zoneload_file *f, bool failed, const char *reason)
+{
+	struct zoneload *zl = f->zl;
+
+	file_outcome(f, failed, reason);
 	if (f->again && !zl->stopping) {
 		f->again = false;
 		zoneload_file_start(f);
@@ -397,7 +409,9 @@ zoneload_file_start(struct zoneload_file *f)
 	if (rv != 0) {
 		log_warnx("zone file %s, cannot be read (%s)", f->path,
 		          uv_strerror(rv));
-		file_finish(f, true, "cannot start reading");
+		f->again = false;
+		file_outcome(f, true, "cannot start reading");
+		zoneload_check(zl);
 	}
 }
 
