@@ -8,7 +8,9 @@ For each zone size (default 10k and 1M records) it:
      -zone.file pointing at a one-record placeholder; the big zone is then
      written over it and id0 gets SIGHUP. Prints the load time (SIGHUP until
      all three dnsd answer the last record) and dnsd's memory per record
-     (RSS growth of the benchmarked dnsd / N, from /proc);
+     (RSS growth of the benchmarked dnsd / N, from /proc); then the same
+     at cluster start: a new cluster whose id0 starts with -zone.file on
+     the big zone and id1/id2 join (the zone reaches them through Raft);
   3. runs dnsperf against one dnsd (a follower's; every other process of
      the cluster is frozen with SIGSTOP meanwhile), then starts knotd and
      nsd (RRL off) on the same zone file, one at a time, and runs the same
@@ -120,6 +122,51 @@ def last_ip(n):
     return "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
 
 
+def wait_last_record(c, n, t0, timeout):
+    """{node name: seconds since t0} when each dnsd answered the zone's
+    last record."""
+    pred = drcluster.answers_with(last_ip(n))
+    done = {}
+    deadline = t0 + timeout
+    while len(done) < len(c.nodes):
+        if time.monotonic() > deadline:
+            raise RuntimeError("zone of %d records not served by %s after "
+                               "%ds" % (n, sorted(set(x.name for x in c.nodes)
+                                                  - set(done)), timeout))
+        for x in c.nodes:
+            if x.name in done:
+                continue
+            try:
+                m = x.dns(last_name(n), "A", timeout=1.0)
+                if pred(m):
+                    done[x.name] = time.monotonic() - t0
+            except (drcluster.dns.exception.Timeout, OSError):
+                pass
+        time.sleep(0.05)
+    return done
+
+
+def bench_start_load(big_file, n, args, tmp):
+    """A new cluster whose node id0 starts with -zone.file big_file; nodes
+    id1 and id2 join as soon as id0 leads (they get the zone through Raft:
+    log or snapshot). Prints the time from id0's start until all three
+    dnsd answer the last record."""
+    cdir = os.path.join(tmp, "start%d" % n)
+    os.makedirs(cdir)
+    c = drcluster.Cluster(base_dir=cdir)
+    try:
+        t0 = time.monotonic()
+        c.start(3, timeout=args.load_timeout,
+                first_args=["-zone.file", big_file])
+        done = wait_last_record(c, n, t0, args.load_timeout)
+        print("  dnsd   load at cluster start (id0 starts with -zone.file, "
+              "id1/id2 join -> all 3 dnsd answer): %.2fs (%s)" % (
+                  max(done.values()), ", ".join(
+                      "%s %.2fs" % kv for kv in sorted(done.items()))))
+    finally:
+        c.cleanup()
+
+
 def bench_dnsd(c, zone_file, big_file, n, qfile, args, out):
     """Loads big_file over the placeholder with SIGHUP; dnsperf on a
     follower's dnsd."""
@@ -131,25 +178,7 @@ def bench_dnsd(c, zone_file, big_file, n, qfile, args, out):
     os.replace(zone_file + ".new", zone_file)
     t0 = time.monotonic()
     os.kill(c.nodes[0].pid, signal.SIGHUP)
-    pred = drcluster.answers_with(last_ip(n))
-    done = {}
-    deadline = t0 + args.load_timeout
-    while len(done) < len(c.nodes):
-        if time.monotonic() > deadline:
-            raise RuntimeError("zone of %d records not served by %s after "
-                               "%ds" % (n, sorted(set(x.name for x in c.nodes)
-                                                  - set(done)),
-                                        args.load_timeout))
-        for x in c.nodes:
-            if x.name in done:
-                continue
-            try:
-                m = x.dns(last_name(n), "A", timeout=1.0)
-                if pred(m):
-                    done[x.name] = time.monotonic() - t0
-            except (drcluster.dns.exception.Timeout, OSError):
-                pass
-        time.sleep(0.05)
+    done = wait_last_record(c, n, t0, args.load_timeout)
     load = max(done.values())
     assert target.child_pid("dnsd") == dnsd_pid, "dnsd restarted"
     rss1 = rss_kb(dnsd_pid)
@@ -246,6 +275,7 @@ def main():
                     bench_dnsd(c, zone_file, big, n, qfile, args, out)
                 finally:
                     c.cleanup()
+                bench_start_load(big, n, args, tmp)
             for cls in (refservers.Knotd, refservers.Nsd):
                 if cls.name in only:
                     bench_ref(cls, big, qfile, args, out, tmp)
