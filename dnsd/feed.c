@@ -139,10 +139,12 @@ static void
 feed_load_work_cb(uv_work_t *w)
 {
 	struct feed_load *l = w->data;
+	uint64_t t0 = uv_hrtime();
 
 	l->rv = feed_read_db(l);
 	if (l->rv == 0)
 		zonedb_commit(l->db);
+	l->ns = uv_hrtime() - t0;
 }
 
 static void feed_load_begin(struct feed *f);
@@ -272,8 +274,9 @@ feed_load_done(struct feed *f, struct feed_load *l)
 	f->failures = 0;
 	feed_gauges(f);
 	log_info("state.db, loaded %" PRIu64 " records in %" PRIu64
-	         " zones (change %" PRIu64 ", index %" PRIu64 ")",
-	         f->stats->records, f->stats->zones, f->seq, f->index);
+	         " zones (change %" PRIu64 ", index %" PRIu64 ", %.3f s)",
+	         f->stats->records, f->stats->zones, f->seq, f->index,
+	         (double)l->ns / 1e9);
 	if (f->again) {
 		/* Held messages are replayed after the next baseline. */
 		feed_load_begin(f);

@@ -46,6 +46,7 @@ struct feed_load {
 	struct zonedb *db;    /* owned: the result, committed */
 	uint64_t seq, index;
 	size_t skipped; /* rows zonedb refused */
+	uint64_t ns;    /* time the load took */
 	int rv;
 	char err[256];
 };
