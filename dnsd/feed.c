@@ -17,7 +17,7 @@
 #define FEED_BACKOFF_MIN_MS 100
 #define FEED_BACKOFF_MAX_MS 5000
 /* Stream bytes kept while a baseline loads; beyond that, load again. */
-#define FEED_HELD_MAX (256u * 1024 * 1024)
+#define FEED_HELD_MAX ((size_t)256 * 1024 * 1024)
 /*
  * A change with more effects than this is not applied in place (its
  * commit, under the write lock, would stall UDP): the copy is rebuilt
@@ -32,7 +32,8 @@
 static int
 feed_db_err(struct feed_load *l, sqlite3 *db, const char *what)
 {
-	snprintf(l->err, sizeof(l->err), "%s (%s)", what, sqlite3_errmsg(db));
+	(void)snprintf(l->err, sizeof(l->err), "%s (%s)", what,
+	               sqlite3_errmsg(db));
 	return DR_EIO;
 }
 
@@ -50,8 +51,8 @@ feed_read_meta(struct feed_load *l, sqlite3 *db, const char *key, uint64_t *out)
 	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 0)
 		*out = (uint64_t)sqlite3_column_int64(st, 0);
 	else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		snprintf(l->err, sizeof(l->err), "meta %s missing or invalid",
-		         key);
+		(void)snprintf(l->err, sizeof(l->err),
+		               "meta %s missing or invalid", key);
 		rv = DR_EIO;
 	} else
 		rv = feed_db_err(l, db, "reading meta");
@@ -114,8 +115,8 @@ feed_read_db(struct feed_load *l)
 
 	rc = sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(l->err, sizeof(l->err), "cannot open (%s)",
-		         sqlite3_errstr(rc));
+		(void)snprintf(l->err, sizeof(l->err), "cannot open (%s)",
+		               sqlite3_errstr(rc));
 		sqlite3_close(db);
 		return DR_EIO;
 	}
@@ -328,7 +329,7 @@ feed_load_begin(struct feed *f)
 		abort();
 	l->feed = f;
 	l->work.data = l;
-	snprintf(l->path, sizeof(l->path), "%s", f->path);
+	(void)snprintf(l->path, sizeof(l->path), "%s", f->path);
 	atomic_store(&f->abort_load, false);
 	f->state = FEED_LOADING;
 	f->again = false;
@@ -480,7 +481,7 @@ feed_cstrings(struct feed *f, const struct dr_cmd *c, const char **out)
 static void
 feed_apply_one(struct feed *f, const struct dr_cmd *c)
 {
-	const char *a[DR_CMD_MAXARGS];
+	const char *a[DR_CMD_MAXARGS] = { NULL };
 	int rv;
 
 	feed_cstrings(f, c, a);
@@ -588,14 +589,15 @@ feed_live(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 			return; /* already in the copy */
 		if (h->seq != f->seq + 1 || (h->flags & DR_WF_RELOAD) != 0) {
 			if (h->flags & DR_WF_RELOAD)
-				snprintf(why, sizeof(why),
-				         "change %" PRIu64 " asks for a reload",
-				         h->seq);
+				(void)snprintf(why, sizeof(why),
+				               "change %" PRIu64
+				               " asks for a reload",
+				               h->seq);
 			else
-				snprintf(why, sizeof(why),
-				         "gap: change %" PRIu64
-				         " after %" PRIu64,
-				         h->seq, f->seq);
+				(void)snprintf(why, sizeof(why),
+				               "gap: change %" PRIu64
+				               " after %" PRIu64,
+				               h->seq, f->seq);
 			feed_resync(f, why);
 			/* The baseline may be older: replayed after it. */
 			feed_hold(f, data, len);
@@ -608,10 +610,10 @@ feed_live(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 		return;
 	case DR_MSG_HEARTBEAT:
 		if (h->seq != f->seq) {
-			snprintf(why, sizeof(why),
-			         "heartbeat at change %" PRIu64
-			         ", served %" PRIu64,
-			         h->seq, f->seq);
+			(void)snprintf(why, sizeof(why),
+			               "heartbeat at change %" PRIu64
+			               ", served %" PRIu64,
+			               h->seq, f->seq);
 			feed_resync(f, why);
 		} else if (h->index > f->index) {
 			f->index = h->index;
@@ -674,7 +676,7 @@ feed_init(struct feed *f, uv_loop_t *loop, const char *db_path,
 	memset(f, 0, sizeof(*f));
 	f->loop = loop;
 	f->stats = stats;
-	snprintf(f->path, sizeof(f->path), "%s", db_path);
+	(void)snprintf(f->path, sizeof(f->path), "%s", db_path);
 	/* Writers first: a stream of reader batches must not starve them. */
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(

@@ -21,13 +21,14 @@
 #include "packet.h"
 #include "query.h"
 
-#define LISTEN_BATCH   64   /* datagrams per recvmmsg / sendmmsg */
-#define LISTEN_UDP_IN  4096 /* larger queries arrive truncated: dropped */
-#define LISTEN_RCVBUF  (4 * 1024 * 1024)
-#define TCP_MSG_MAX    65535
-#define TCP_IN_START   1024
-#define TCP_IN_MAX     (2 + TCP_MSG_MAX) /* one whole framed query */
-#define TCP_QUEUED_MAX (256 * 1024) /* unsent bytes before reading pauses */
+#define LISTEN_BATCH  64   /* datagrams per recvmmsg / sendmmsg */
+#define LISTEN_UDP_IN 4096 /* larger queries arrive truncated: dropped */
+#define LISTEN_RCVBUF (4 * 1024 * 1024)
+#define TCP_MSG_MAX   65535
+#define TCP_IN_START  1024
+#define TCP_IN_MAX    (2 + TCP_MSG_MAX) /* one whole framed query */
+#define TCP_QUEUED_MAX \
+	((size_t)256 * 1024) /* unsent bytes before reading pauses */
 
 struct listen_worker {
 	struct listen *l;          /* borrowed */
@@ -84,7 +85,7 @@ listen_name_text(const uint8_t *name, char *out, size_t cap)
 	size_t o = 0;
 
 	if (*name == 0) {
-		snprintf(out, cap, ".");
+		(void)snprintf(out, cap, ".");
 		return;
 	}
 	while (*name != 0 && o + 6 < cap) {
@@ -605,7 +606,7 @@ tcp_peer_name(uv_tcp_t *h, char *out, size_t cap)
 		else
 			uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
 	}
-	snprintf(out, cap, "%s#%u", ip, listen_sa_port(&ss));
+	(void)snprintf(out, cap, "%s#%u", ip, listen_sa_port(&ss));
 }
 
 static void

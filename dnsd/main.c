@@ -85,7 +85,7 @@ dnsd_start(struct dnsd *d)
 	dr_ipc_url(&d->cfg, "dnsd", path, sizeof(path));
 	if ((rv = stats_serve_start(&d->stats, &d->loop, path)) != 0)
 		return rv;
-	snprintf(path, sizeof(path), "%s/state.db", d->cfg.data_dir);
+	(void)snprintf(path, sizeof(path), "%s/state.db", d->cfg.data_dir);
 	feed_init(&d->feed, &d->loop, path, &d->stats);
 	d->have_feed = true;
 	dnsd_signals_start(d);
@@ -111,7 +111,7 @@ main(int argc, char **argv)
 	int rv;
 
 	if (dr_flags_parse(&d.cfg, argc, argv, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dnsd: %s\n", err);
+		(void)fprintf(stderr, "dnsd: %s\n", err);
 		dr_flags_usage(stderr, "dnsd");
 		return 2;
 	}
@@ -120,7 +120,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	dr_log_init("dnsd", d.cfg.verbose);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	dr_parent_death_signal();
 	if (uv_loop_init(&d.loop) != 0)
 		fatalx("cannot create the event loop");

@@ -108,15 +108,19 @@ stats_sum(const struct stats *s, enum stats_counter which)
 static uint64_t
 stats_rss(void)
 {
-	unsigned long long size, resident;
+	char line[128], *p, *end;
+	unsigned long long resident;
 	FILE *f = fopen("/proc/self/statm", "r");
-	int n;
 
 	if (f == NULL)
 		return 0;
-	n = fscanf(f, "%llu %llu", &size, &resident);
-	fclose(f);
-	if (n != 2)
+	p = fgets(line, sizeof(line), f);
+	(void)fclose(f);
+	/* "size resident shared ...", in pages. */
+	if (p == NULL || (p = strchr(line, ' ')) == NULL)
+		return 0;
+	resident = strtoull(p + 1, &end, 10);
+	if (end == p + 1)
 		return 0;
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
