@@ -23,8 +23,10 @@
  * commit, under the write lock, would stall UDP): the copy is rebuilt
  * aside instead.
  */
-#define FEED_INLINE_MAX  20000
-#define FEED_LOCK_CHUNK  512  /* effects applied per write-lock hold */
+#define FEED_INLINE_MAX 20000
+#define FEED_LOCK_CHUNK 512 /* effects applied per write-lock hold */
+/* Reloads for held changes still ahead of state.db before giving up. */
+#define FEED_LAG_LOADS   4
 #define FEED_ABORT_EVERY 4096 /* rows between checks of abort_load */
 
 /* ------------------------------------------------------------ baseline */
@@ -295,8 +297,10 @@ feed_load_done(struct feed *f, struct feed_load *l)
 		free(m);
 	}
 	f->replaying = false;
-	if (f->state == FEED_LIVE)
+	if (f->state == FEED_LIVE) {
 		f->backoff_ms = FEED_BACKOFF_MIN_MS;
+		f->lag_loads = 0;
+	}
 }
 
 static void
@@ -366,6 +370,7 @@ feed_resync(struct feed *f, const char *why)
 		 * The baseline just loaded is already behind what was held
 		 * (state.db lags the stream): wait a little, not in a loop.
 		 */
+		f->lag_loads++;
 		f->state = FEED_IDLE;
 		uv_timer_start(&f->retry, feed_retry_cb, f->backoff_ms, 0);
 		f->backoff_ms = f->backoff_ms * 2 > FEED_BACKOFF_MAX_MS
@@ -588,6 +593,18 @@ feed_live(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 		if (h->seq <= f->seq)
 			return; /* already in the copy */
 		if (h->seq != f->seq + 1 || (h->flags & DR_WF_RELOAD) != 0) {
+			if (f->replaying && f->lag_loads >= FEED_LAG_LOADS) {
+				/*
+				 * state.db stays behind this message (or its
+				 * seq is bogus): stop reloading for it. The
+				 * heartbeat says if the copy is behind.
+				 */
+				log_warnx("feed, change %" PRIu64
+				          " still ahead of state.db at %" PRIu64
+				          ", dropped",
+				          h->seq, f->seq);
+				return;
+			}
 			if (h->flags & DR_WF_RELOAD)
 				(void)snprintf(why, sizeof(why),
 				               "change %" PRIu64

@@ -64,6 +64,7 @@ struct feed {
 	bool again;     /* load again once the running one is done */
 	bool closing;
 	bool replaying;         /* held messages are being replayed */
+	unsigned lag_loads;     /* reloads in a row for held changes */
 	struct feed_load *load; /* running load, NULL if none */
 	atomic_bool abort_load; /* tells a running load to give up */
 	struct feed_msg *held, **held_tail; /* kept while loading */

@@ -505,6 +505,52 @@ test_big_changes(void)
 	CHECK(!has_a("h0.example.com.", "10.1.1.1"));
 }
 
+/* Mutated stream messages: rejected or applied, never a crash. */
+static void
+test_mutated_messages(void)
+{
+	const struct effect e[] = {
+		{ DR_CMD_RR_ADD, "m.example.com.", "A", "60", "10.2.2.2" },
+		{ DR_CMD_RR_DEL, "m.example.com.", "A", NULL, "10.2.2.2" },
+	};
+	struct dr_msg_hdr h;
+	struct dr_buf b, p;
+	uint32_t seed = 12345;
+
+	dr_buf_init(&p);
+	put_effect(&p, &e[0]);
+	put_effect(&p, &e[1]);
+	dr_buf_init(&b);
+	for (int i = 0; i < 20000; i++) {
+		memset(&h, 0, sizeof(h));
+		h.type = DR_MSG_CHANGE;
+		h.seq = f.seq + 1;
+		dr_wire_begin(&b, &h);
+		dr_buf_put(&b, p.data, p.len);
+		dr_wire_end(&b);
+		/* Flip a few bytes, sometimes cut the tail. */
+		for (int k = 0; k < 1 + i % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			b.data[(seed >> 8) % b.len] ^=
+			    (uint8_t)(seed >> 24 | 1);
+		}
+		seed = seed * 1103515245u + 12345u;
+		feed_message(&f, b.data,
+		             i % 7 == 0 ? (seed >> 8) % b.len : b.len);
+		feed_flush(&f);
+		if (i % 1000 == 999)
+			uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	dr_buf_close(&b);
+	dr_buf_close(&p);
+	/* Whatever happened, the feed ends up serving state.db again. */
+	db_meta(f.seq + 1000, 9999);
+	send_msg(DR_MSG_HEARTBEAT, 0, f.seq + 1000, 9999, NULL, 0);
+	CHECK(wait_live());
+	CHECK(f.view.db != NULL);
+	CHECK(has_a("gap1.example.com.", "10.0.0.11"));
+}
+
 int
 main(void)
 {
@@ -524,6 +570,7 @@ main(void)
 	RUN(test_stats_lines);
 	RUN(test_stats_socket);
 	RUN(test_big_changes);
+	RUN(test_mutated_messages);
 
 	feed_stop(&f);
 	uv_run(&loop, UV_RUN_DEFAULT);
