@@ -66,7 +66,7 @@ class RefServer:
             assert self.proc.poll() is None, (
                 "%s exited (rc %s):\n%s" % (self.name, self.proc.returncode,
                                             self.log_tail()))
-            m = drcluster.dns_query(self.port, apex, "SOA", timeout=1.0)
+            m = drcluster.dns_query(self.port, apex, "SOA", timeout=0.2)
             return m.rcode() == 0 and m.flags & dns.flags.AA and m.answer
 
         def once():
@@ -78,12 +78,22 @@ class RefServer:
             self.name, apex), interval=0.05)
 
     def rss_kb(self):
-        """Resident memory of the server process (kB)."""
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for ln in f:
-                if ln.startswith("VmRSS:"):
-                    return int(ln.split()[1])
-        return 0
+        """Resident memory (kB) of the largest process of the server (nsd
+        serves from forked children that share the zone with their
+        parent)."""
+        pids = [self.proc.pid]
+        for kids in drcluster.children_of(self.proc.pid).values():
+            pids += kids
+        best = 0
+        for pid in pids:
+            try:
+                with open("/proc/%d/status" % pid) as f:
+                    for ln in f:
+                        if ln.startswith("VmRSS:"):
+                            best = max(best, int(ln.split()[1]))
+            except FileNotFoundError:
+                pass
+        return best
 
     def log_tail(self, n=30):
         try:

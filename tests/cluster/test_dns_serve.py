@@ -447,3 +447,30 @@ def test_tcp_framing_edge_cases(c3):
     finally:
         s.close()
     assert n.dns("big.edge.test.", "TXT", tcp=True).answer
+
+
+def test_no_per_query_logging_without_v(c3):
+    n = c3.nodes[0]
+
+    def dnsd_lines():
+        with open(n.log_path, "rb") as f:
+            return sum(1 for ln in f if b" dnsd: " in ln)
+    before = dnsd_lines()
+    for i in range(50):
+        n.dns("q%d.example.com." % i, "A")
+        n.dns("www.example.com.", "A", tcp=(i % 10 == 0))
+    assert dnsd_lines() - before < 5, "dnsd logs queries without -v"
+
+
+def test_per_query_logging_with_v(cluster):
+    cluster.extra_args = ["-v"]
+    cluster.start(1, first_args=["-zone.file",
+                                 os.path.join(ROOT, "zones", "zone.txt")])
+    n = cluster.nodes[0]
+    n.wait_dns("example.com.", "SOA", soa_answer, 30)
+    n.dns("logged-query.example.com.", "A")
+
+    def logged():
+        with open(n.log_path, "rb") as f:
+            return b"logged-query.example.com" in f.read()
+    wait_until(logged, 5, "the query in %s's log with -v" % n.name)
