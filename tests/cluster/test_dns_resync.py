@@ -187,3 +187,51 @@ def test_answers_while_a_big_change_reloads(c3):
     assert r.startswith("SUCCESS"), r
     c3.wait_dns_all("h1.bulk.test.", "A",
                     lambda m: m.rcode() == dns.rcode.REFUSED, timeout=30)
+
+
+SNAP_ARGS = ["-raft.snapshot-threshold", "64",
+             "-raft.snapshot-trailing", "16"]
+
+
+@pytest.mark.timeout(150)
+def test_dnsd_follows_a_snapshot_install(cluster):
+    """A follower that was down while the log was compacted catches up by
+    a snapshot, which replaces its state.db: its dnsd (left running, frozen
+    meanwhile) must reopen the new file and serve the new records. A node
+    that joins after snapshots serves them too."""
+    dnsd_present()
+    zone = os.path.join(cluster.base_dir, "zone.txt")
+    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
+    cluster.extra_args = list(SNAP_ARGS)
+    cluster.start(3, first_args=["-zone.file", zone])
+    cluster.wait_dns_all("example.com.", "SOA", soa_answer, 30)
+    lead = cluster.wait_converged()
+    fol = [n for n in cluster.nodes if n is not lead][0]
+    dnsd = fol.child_pid("dnsd")
+    raftd = fol.child_pid("raftd")
+    # The follower's raftd dies and its supervisor, frozen, cannot restart
+    # it: its dnsd keeps answering the old data while the others write far
+    # more than a snapshot interval. When the supervisor resumes, the new
+    # raftd is behind the leader's compacted log and must install the
+    # leader's snapshot, which replaces state.db under the running dnsd.
+    with Frozen(fol.pid):
+        os.kill(raftd, signal.SIGKILL)
+        with Session(lead.ctl_addr, timeout=60) as s:
+            for i in range(400):
+                s.send("rr add example.com snap%d 60 A 192.0.2.%d" % (
+                    i, i % 250))
+            for i in range(400):
+                r = s.readline(60)
+                assert r.startswith("SUCCESS"), r
+        assert int(lead.status()["snapshot_index"]) > 300
+        m = fol.dns("www.example.com.", "A")
+        assert m.answer, "raftd down: dnsd must still answer"
+    fol.wait_dns("snap399.example.com.", "A", answers_with("192.0.2.149"),
+                 30)
+    fol.wait_dns("snap0.example.com.", "A", answers_with("192.0.2.0"), 5)
+    assert fol.child_pid("dnsd") == dnsd, "dnsd was restarted"
+    n3 = cluster.add_node()
+    n3.start()
+    cluster.wait_converged(cluster.nodes, 60)
+    n3.wait_dns("snap399.example.com.", "A", answers_with("192.0.2.149"), 30)
+    n3.wait_dns("www.example.com.", "A", answers_with("1.2.3.4"), 5)
