@@ -25,6 +25,9 @@
  */
 #define FEED_INLINE_MAX 20000
 #define FEED_LOCK_CHUNK 512 /* effects applied per write-lock hold */
+/* Least and most time between two reloads asked for by heartbeats. */
+#define FEED_HB_BACKOFF_MIN_MS 2000
+#define FEED_HB_BACKOFF_MAX_MS 30000
 /* Reloads for held changes still ahead of state.db before giving up. */
 #define FEED_LAG_LOADS   4
 #define FEED_ABORT_EVERY 4096 /* rows between checks of abort_load */
@@ -626,16 +629,34 @@ feed_live(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 		feed_resync(f, "state.db replaced");
 		return;
 	case DR_MSG_HEARTBEAT:
-		if (h->seq != f->seq) {
-			(void)snprintf(why, sizeof(why),
-			               "heartbeat at change %" PRIu64
-			               ", served %" PRIu64,
-			               h->seq, f->seq);
-			feed_resync(f, why);
-		} else if (h->index > f->index) {
-			f->index = h->index;
-			feed_gauges(f);
+		if (h->seq == f->seq) {
+			f->hb_backoff_ms = FEED_HB_BACKOFF_MIN_MS;
+			if (h->index > f->index) {
+				f->index = h->index;
+				feed_gauges(f);
+			}
+			return;
 		}
+		/*
+		 * Behind (or ahead: raftd's state went back). Reloads for
+		 * heartbeats are spaced out, so a state.db that keeps
+		 * disagreeing with raftd cannot keep dnsd loading.
+		 */
+		if (uv_now(f->loop) < f->hb_next_ms) {
+			log_debug("feed, heartbeat at change %" PRIu64
+			          ", served %" PRIu64 ", reload deferred",
+			          h->seq, f->seq);
+			return;
+		}
+		f->hb_next_ms = uv_now(f->loop) + f->hb_backoff_ms;
+		f->hb_backoff_ms = f->hb_backoff_ms * 2 > FEED_HB_BACKOFF_MAX_MS
+		                       ? FEED_HB_BACKOFF_MAX_MS
+		                       : f->hb_backoff_ms * 2;
+		(void)snprintf(why, sizeof(why),
+		               "heartbeat at change %" PRIu64
+		               ", served %" PRIu64,
+		               h->seq, f->seq);
+		feed_resync(f, why);
 		return;
 	default:
 		log_warnx("feed, unexpected message type %u", h->type);
@@ -703,6 +724,7 @@ feed_init(struct feed *f, uv_loop_t *loop, const char *db_path,
 	f->state = FEED_IDLE;
 	f->held_tail = &f->held;
 	f->backoff_ms = FEED_BACKOFF_MIN_MS;
+	f->hb_backoff_ms = FEED_HB_BACKOFF_MIN_MS;
 	atomic_init(&f->abort_load, false);
 	dr_buf_init(&f->scratch);
 	uv_timer_init(loop, &f->retry);

@@ -65,6 +65,8 @@ struct feed {
 	bool closing;
 	bool replaying;         /* held messages are being replayed */
 	unsigned lag_loads;     /* reloads in a row for held changes */
+	uint64_t hb_next_ms;    /* no heartbeat reload before (uv_now) */
+	unsigned hb_backoff_ms; /* spacing of heartbeat reloads */
 	struct feed_load *load; /* running load, NULL if none */
 	atomic_bool abort_load; /* tells a running load to give up */
 	struct feed_msg *held, **held_tail; /* kept while loading */

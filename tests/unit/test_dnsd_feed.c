@@ -377,7 +377,7 @@ static void
 test_reset_while_loading(void)
 {
 	db_meta(30, 800);
-	send_msg(DR_MSG_HEARTBEAT, 0, 30, 800, NULL, 0);
+	send_msg(DR_MSG_CHANGE, DR_WF_RELOAD, 30, 800, NULL, 0);
 	CHECK(f.state == FEED_LOADING);
 	send_msg(DR_MSG_RESET, 0, 30, 800, NULL, 0);
 	CHECK(f.again);
@@ -544,11 +544,37 @@ test_mutated_messages(void)
 	dr_buf_close(&b);
 	dr_buf_close(&p);
 	/* Whatever happened, the feed ends up serving state.db again. */
+	f.hb_next_ms = 0;
 	db_meta(f.seq + 1000, 9999);
 	send_msg(DR_MSG_HEARTBEAT, 0, f.seq + 1000, 9999, NULL, 0);
 	CHECK(wait_live());
 	CHECK(f.view.db != NULL);
 	CHECK(has_a("gap1.example.com.", "10.0.0.11"));
+}
+
+/* Heartbeat reloads are spaced out: a lasting disagreement is cheap. */
+static void
+test_heartbeat_spacing(void)
+{
+	uint64_t r0 = st.resyncs, s0 = f.seq;
+
+	f.hb_next_ms = 0;
+	db_meta(s0 + 1, 10000);
+	send_msg(DR_MSG_HEARTBEAT, 0, s0 + 1, 10000, NULL, 0);
+	CHECK_EQ_INT(st.resyncs, r0 + 1);
+	CHECK(wait_live());
+	CHECK_EQ_INT(f.seq, s0 + 1);
+	/* Right after: deferred, the copy keeps serving as it is. */
+	db_meta(s0 + 2, 10001);
+	send_msg(DR_MSG_HEARTBEAT, 0, s0 + 2, 10001, NULL, 0);
+	CHECK_EQ_INT(st.resyncs, r0 + 1);
+	CHECK(f.state == FEED_LIVE);
+	/* Once the spacing has passed, it reloads. */
+	f.hb_next_ms = 0;
+	send_msg(DR_MSG_HEARTBEAT, 0, s0 + 2, 10001, NULL, 0);
+	CHECK_EQ_INT(st.resyncs, r0 + 2);
+	CHECK(wait_live());
+	CHECK_EQ_INT(f.seq, s0 + 2);
 }
 
 int
@@ -571,6 +597,7 @@ main(void)
 	RUN(test_stats_socket);
 	RUN(test_big_changes);
 	RUN(test_mutated_messages);
+	RUN(test_heartbeat_spacing);
 
 	feed_stop(&f);
 	uv_run(&loop, UV_RUN_DEFAULT);
