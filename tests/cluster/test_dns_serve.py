@@ -474,3 +474,33 @@ def test_per_query_logging_with_v(cluster):
         with open(n.log_path, "rb") as f:
             return b"logged-query.example.com" in f.read()
     wait_until(logged, 5, "the query in %s's log with -v" % n.name)
+
+
+def test_escaped_owner_names(c3):
+    """Owners with escaped characters (RFC 1035 5.1) are stored and served:
+    a dot inside a label, a decimal escape, an escaped '@'."""
+    lead, fol = leader_and_followers(c3)
+    cases = [(r"esc\.dot", "192.0.2.91", "esc\\.dot.example.com."),
+             (r"space\032label", "192.0.2.92", "space\\032label.example.com."),
+             (r"\@at", "192.0.2.93", "\\@at.example.com.")]
+    for owner, ip, qname in cases:
+        r = fol[0].ctl("rr add example.com %s 60 A %s" % (owner, ip))
+        assert r.startswith("SUCCESS"), (owner, r)
+    for owner, ip, qname in cases:
+        c3.wait_dns_all(qname, "A", answers_with(ip), timeout=5)
+
+
+def test_unusual_rdata(c3):
+    """A TXT string with a control character (\\009) and an RFC 3597 record
+    with empty rdata (\\# 0) are valid master-file records."""
+    lead, fol = leader_and_followers(c3)
+    r = fol[0].ctl(r'rr add example.com tabtxt 60 TXT "tab\009here"')
+    assert r.startswith("SUCCESS"), r
+    r = fol[0].ctl(r"rr add example.com empty 60 TYPE65280 \# 0")
+    assert r.startswith("SUCCESS"), r
+    c3.wait_dns_all("tabtxt.example.com.", "TXT",
+                    answers_with('"tab\\009here"', "TXT"), timeout=5)
+    for n in c3.nodes:
+        m = n.wait_dns("empty.example.com.", "TYPE65280",
+                       lambda m: m.rcode() == 0 and m.answer, 5)
+        assert m.answer[0][0].to_text() == "\\# 0", m
