@@ -1,5 +1,6 @@
 # Cluster tests: each test_*.py runs the real binaries on 127.0.0.1 under
 # Debian's pytest (never the python3 first on PATH) as its own ctest test.
+# dns_* need dnsd; knot_diff needs knotd (Debian package knot, in .ci/deps).
 set(DR_CLUSTER_TESTS
 	kv
 	failover
