@@ -36,6 +36,28 @@ def rr_add_until_success(node, zone, rr, timeout):
         rr, node.name, last), interval=0.05)
 
 
+@pytest.mark.timeout(60)
+def test_killed_dnsd_is_restarted_and_serves_again(c3):
+    """kill -9 of one dnsd: its supervisor restarts it, it loads state.db
+    again and answers; the other dnsd never stop."""
+    lead = c3.wait_converged()
+    victim = [n for n in c3.nodes if n is not lead][0]
+    others = [n for n in c3.nodes if n is not victim]
+    expected = expected_answers(lead)
+    q = Querier([n.dns_port for n in others], expected)
+    q.start()
+    try:
+        old = victim.child_pid("dnsd")
+        os.kill(old, signal.SIGKILL)
+        wait_until(lambda: victim.child_pid("dnsd") != old, 20,
+                   "dnsd of %s restarted" % victim.name)
+        victim.wait_dns("www.example.com.", "A", answers_with("1.2.3.4"), 20)
+        assert expected_answers(victim) == expected
+    finally:
+        q.finish()
+    assert not q.failures, q.failures[:5]
+
+
 @pytest.mark.timeout(180)
 def test_kill_leader_raftd_every_dnsd_keeps_answering(c3):
     lead = c3.wait_converged()
