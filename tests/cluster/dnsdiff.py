@@ -84,8 +84,16 @@ def zone_names(zone_files):
     """
     out = {}
     for path in zone_files:
-        z = dns.zone.from_file(path, origin=None, relativize=False,
-                               check_origin=False)
+        try:
+            z = dns.zone.from_file(path, origin=None, relativize=False,
+                                   check_origin=False)
+        except dns.zone.UnknownOrigin:
+            # No $ORIGIN (a `zone dump`): the SOA's owner comes first.
+            with open(path) as f:
+                first = next(ln for ln in f if ln.strip() and
+                             not ln.startswith(";"))
+            z = dns.zone.from_file(path, origin=first.split()[0],
+                                   relativize=False, check_origin=False)
         names = {}
         for name, node in z.nodes.items():
             names.setdefault(name, set()).update(

@@ -204,3 +204,71 @@ def test_zone_dump_reloads_to_the_same_answers(knot, dnsd, tmp_path):
     assert not diffs, "%d queries answered differently by knotd on the " \
         "dumps:\n%s" % (len(diffs), "\n".join(
             "%r\n    %s" % (c, "\n    ".join(d)) for c, d in diffs[:30]))
+
+
+# Record changes through ctld that hit dnsd's dependency tracking: CNAME
+# targets appearing and vanishing, wildcards losing a type, names that
+# stop blocking a wildcard, empty non-terminals disappearing, additional
+# section targets and glue changing, a new zone cut, an RRset shrinking
+# below the truncation limit.
+CHANGES = [
+    "rr add edge.test missing.multi 300 A 192.0.2.200",   # cnx now resolves
+    "rr del edge.test c3 300 A 192.0.2.40",               # end of chains
+    "rr del edge.test *.wild 300 A 192.0.2.20",
+    "rr del edge.test sub.exists.wild 300 A 192.0.2.22",  # exists.wild ...
+    "rr del edge.test exists.wild 300 A 192.0.2.21",      # ... now wildcard
+    "rr del edge.test a.b.ent 300 A 192.0.2.30",          # ENTs go away
+    "rr add edge.test mail 300 AAAA 2001:db8::3",          # MX additional
+    "rr add edge.test ns.a.deleg3 300 AAAA 2001:db8::51",  # more glue
+    "rr del edge.test deleg 300 NS ns.deleg.edge.test.",   # glue -> occluded
+    "rr add edge.test newcut 300 NS ns.newcut",            # a new zone cut
+    "rr add edge.test ns.newcut 300 A 192.0.2.210",
+    "rr add edge.test newalias 300 CNAME c1",
+    "rr del edge.test @ 300 MX 20 mx.elsewhere.invalid.",
+    "rr add edge.test *.wild 300 AAAA 2001:db8::21",
+    "rr add example.com ftp2 3600 CNAME ftp",               # 4-link chain
+] + ["rr del edge.test big 300 TXT \"%s-%s\"" % (c, c * 200)
+     for c in "abcdefghi"]                                  # fits again
+
+
+@pytest.mark.timeout(240)
+def test_same_answers_after_record_changes(knot, dnsd, tmp_path):
+    """After CHANGES, dnsd (index updated change by change) answers like
+    knotd loaded with `zone dump` of the result (state.db's content)."""
+    for line in CHANGES:
+        r = dnsd.ctl(line, timeout=20)
+        assert r.startswith("SUCCESS"), (line, r)
+    dnsd.wait_dns("newalias.edge.test.", "CNAME",
+                  lambda m: m.rcode() == 0 and m.answer, 10)
+    dumped = []
+    for apex, _ in ZONES:
+        text = dnsd.ctl("zone dump %s" % apex, timeout=30)
+        lines = text.splitlines()
+        assert lines and lines[-1] == ".", text[-200:]
+        path = tmp_path / (apex + "dump")
+        path.write_text("\n".join(lines[:-1]) + "\n")
+        dumped.append((apex, str(path)))
+    k2 = refservers.Knotd(dumped, base_dir=str(tmp_path / "knot3"))
+    try:
+        k2.start()
+        seen, cases = set(), []
+        for c in (dnsdiff.cases([p for _, p in dumped]) +
+                  dnsdiff.cases([p for _, p in ZONES])):
+            if (c.label, c.tcp) not in seen:
+                seen.add((c.label, c.tcp))
+                cases.append(c)
+        diffs = dnsdiff.compare(k2.port, dnsd.dns_port, cases,
+                                with_replies=True)
+    finally:
+        k2.cleanup()
+    unexpected = []
+    for case, d, k, r in diffs:
+        allowed = ALLOWED_LC.get(repr(case).lower())
+        if allowed and allowed[0] == d:
+            continue
+        if any(rule(case, k, r) for rule in ALLOWED_RULES):
+            continue
+        unexpected.append("%r\n    %s" % (case, "\n    ".join(d)))
+    assert not unexpected, "%d of %d queries answered differently " \
+        "(knotd on the dump vs dnsd):\n%s" % (
+            len(unexpected), len(cases), "\n".join(unexpected[:40]))
