@@ -47,17 +47,115 @@ rr_type_is_meta(ldns_rr_type t)
 	}
 }
 
+/*
+ * Appends byte c of a name or a string, escaped so that ldns reads it back
+ * as the same byte and the line has no control byte: specials with a
+ * backslash, bytes outside printable ASCII as \DDD.
+ */
+static void
+rr_put_escaped(struct dr_buf *out, uint8_t c, const char *specials)
+{
+	char e[5];
+
+	if (c < 0x21 || c > 0x7e) {
+		if (c == ' ' && strchr(specials, ' ') == NULL) {
+			dr_buf_put(out, " ", 1);
+			return;
+		}
+		snprintf(e, sizeof(e), "\\%03u", c);
+		dr_buf_put(out, e, 4);
+		return;
+	}
+	if (strchr(specials, (char)c) != NULL)
+		dr_buf_put(out, "\\", 1);
+	dr_buf_put(out, &c, 1);
+}
+
+/* A domain name in wire form (ldns checked it) as absolute text. */
+static bool
+rr_put_dname(struct dr_buf *out, const ldns_rdf *rdf)
+{
+	const uint8_t *d = ldns_rdf_data(rdf);
+	size_t len = ldns_rdf_size(rdf), i = 0;
+
+	if (len == 0)
+		return false;
+	if (d[0] == 0) {
+		dr_buf_put(out, ".", 1);
+		return true;
+	}
+	while (i < len && d[i] != 0) {
+		size_t n = d[i++];
+
+		if (n > 63 || i + n > len)
+			return false;
+		for (size_t k = 0; k < n; k++)
+			rr_put_escaped(out, d[i + k], ".\\\"();@$ ");
+		dr_buf_put(out, ".", 1);
+		i += n;
+	}
+	return true;
+}
+
+/* A character-string: u8 length + bytes (STR) or bytes alone (LONG_STR). */
+static bool
+rr_put_string(struct dr_buf *out, const ldns_rdf *rdf, bool prefixed)
+{
+	const uint8_t *d = ldns_rdf_data(rdf);
+	size_t len = ldns_rdf_size(rdf), i = 0;
+
+	if (prefixed) {
+		if (len == 0 || (size_t)d[0] + 1 != len)
+			return false;
+		i = 1;
+	}
+	dr_buf_put(out, "\"", 1);
+	for (; i < len; i++)
+		rr_put_escaped(out, d[i], "\"\\");
+	dr_buf_put(out, "\"", 1);
+	return true;
+}
+
 /* Appends the presentation form of rdf to out; false if ldns cannot. */
 static bool
 rr_put_rdf(struct dr_buf *out, const ldns_rdf *rdf)
 {
-	char *s = ldns_rdf2str(rdf);
+	char *s;
+
+	switch (ldns_rdf_get_type(rdf)) {
+	case LDNS_RDF_TYPE_DNAME:
+		return rr_put_dname(out, rdf);
+	case LDNS_RDF_TYPE_STR:
+		return rr_put_string(out, rdf, true);
+	case LDNS_RDF_TYPE_LONG_STR:
+		return rr_put_string(out, rdf, false);
+	default:
+		break;
+	}
+	s = ldns_rdf2str(rdf);
 
 	if (s == NULL)
 		return false;
 	dr_buf_put(out, s, strlen(s));
 	free(s);
 	return true;
+}
+
+/* Empty rdata is valid for types whose rdata may have no field, and for
+ * types unknown to ldns (RFC 3597 "\# 0"). */
+static bool
+rr_may_be_empty(ldns_rr_type type)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript(type);
+	char *name;
+	bool unknown;
+
+	if (d != NULL && ldns_rr_descriptor_minimum(d) == 0)
+		return true;
+	name = ldns_rr_type2str(type);
+	unknown = name == NULL || strncmp(name, "TYPE", 4) == 0;
+	free(name);
+	return unknown;
 }
 
 /*
@@ -81,7 +179,7 @@ rr_put_canonical(ldns_rr *rr, struct dr_buf *out, char *err, size_t errlen)
 		return rr_fail(err, errlen, "TTL %u out of range",
 		               (unsigned)ldns_rr_ttl(rr));
 	n = ldns_rr_rd_count(rr);
-	if (n == 0)
+	if (n == 0 && !rr_may_be_empty(type))
 		return rr_fail(err, errlen, "empty rdata");
 	ldns_rr2canonical(rr);
 
@@ -103,6 +201,8 @@ rr_put_canonical(ldns_rr *rr, struct dr_buf *out, char *err, size_t errlen)
 		if (!rr_put_rdf(out, ldns_rr_rdf(rr, i)))
 			goto bad;
 	}
+	if (n == 0)
+		dr_buf_put(out, " \\# 0", 5); /* RFC 3597, empty rdata */
 	if (out->len - start > DR_RR_LINE_MAX) {
 		out->len = start;
 		return rr_fail(err, errlen, "record longer than %d bytes",

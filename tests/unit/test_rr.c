@@ -42,6 +42,16 @@ test_parse(void)
 	             "u.example.com. 60 TYPE65534 \\# 4 0a000001");
 	CHECK_EQ_STR(canon("s 60 SRV 1 2 53 NS1", "example.com."),
 	             "s.example.com. 60 SRV 1 2 53 ns1.example.com.");
+	/* Escapes survive the round trip; no raw control byte in a line. */
+	CHECK_EQ_STR(canon("\\@at 60 A 1.2.3.4", "example.com."),
+	             "\\@at.example.com. 60 A 1.2.3.4");
+	CHECK_EQ_STR(canon("sp\\032ace 60 A 1.2.3.4", "example.com."),
+	             "sp\\032ace.example.com. 60 A 1.2.3.4");
+	CHECK_EQ_STR(canon("t 60 TXT \"tab\\009\\\"q\"", "example.com."),
+	             "t.example.com. 60 TXT \"tab\\009\\\"q\"");
+	CHECK_EQ_STR(canon("e 60 TYPE65280 \\# 0", "example.com."),
+	             "e.example.com. 60 TYPE65280 \\# 0");
+	CHECK(canon("e 60 A \\# 0", "example.com.") == NULL);
 	CHECK(canon("www 300 A 1.2.3", "example.com.") == NULL);
 	CHECK(canon("www 300 CH A 1.2.3.4", "example.com.") == NULL);
 	CHECK(canon("www 300 ANY 1.2.3.4", "example.com.") == NULL);
@@ -64,14 +74,29 @@ test_check(void)
 		"www.example.com. 0300 A 1.2.3.4",
 		"www.example.com. 300 a 1.2.3.4",
 		"www.example.com. 300 A",
+		"t.example.com. 60 TXT \"tab\there\"",
+		"a.example.com. 60 A \\# 4 01020304",
 		"www.example.com. 300 A ",
 		"www.example.com. 3000000000 A 1.2.3.4",
 		"",
 	};
 	struct dr_rr rr;
 
-	CHECK_EQ_INT(dr_rr_check(good, strlen(good), errbuf, sizeof(errbuf)),
-	             0);
+	const char *goods[] = {
+		good,
+		"\\@at.example.com. 60 A 1.2.3.4",
+		"t.example.com. 60 TXT \"tab\\009\\\"q\"",
+		"e.example.com. 60 TYPE65280 \\# 0",
+		"c.example.com. 60 CNAME \\@x.example.com.",
+	};
+
+	for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++) {
+		int rv = dr_rr_check(goods[i], strlen(goods[i]), errbuf,
+		                     sizeof(errbuf));
+		if (rv != 0)
+			fprintf(stderr, "refused: %s (%s)\n", goods[i], errbuf);
+		CHECK_EQ_INT(rv, 0);
+	}
 	CHECK_EQ_INT(dr_rr_split(good, strlen(good), &rr), 0);
 	CHECK_EQ_INT(rr.ttl_value, 300);
 	CHECK(rr.rdata.len == 7 && memcmp(rr.rdata.p, "1.2.3.4", 7) == 0);
