@@ -10,13 +10,18 @@ top=$PWD
 bin=$top/build/bin
 data=$top/data
 
+# Only this script's nodes: supervisors whose data directory is under $data.
+ours() {
+	pgrep -f "^$bin/dns-raft .*-data.dir $data/" -d ' ' 2>/dev/null || true
+}
+
 stop() {
 	local pids
-	pids=$(pgrep -x dns-raft -d ' ' 2>/dev/null || true)
+	pids=$(ours)
 	[ -n "$pids" ] || return 0
 	kill -TERM $pids 2>/dev/null || true
 	for _ in $(seq 100); do
-		pgrep -x dns-raft >/dev/null || return 0
+		[ -n "$(ours)" ] || return 0
 		sleep 0.1
 	done
 	echo "nodes did not stop in 10 s" >&2
@@ -56,7 +61,7 @@ start_node() {
 		-data.dir "$data/id$n" "$@" >>"$data/id$n.log" 2>&1 </dev/null &
 }
 
-start_node 0 -zone.file zones/zone.txt
+start_node 0 -zone.file "$top/zones/zone.txt"
 wait_ctl 8500 20 || { echo "node id0 did not come up; see $data/id0.log" >&2; exit 1; }
 start_node 1 -raft.join :8500
 start_node 2 -raft.join :8500
@@ -64,8 +69,19 @@ for p in 8501 8502; do
 	wait_ctl $p 30 || { echo "node on ctl port $p did not join; see $data/*.log" >&2; exit 1; }
 done
 
+# The zone is in once every node's DNS server answers its SOA.
+for p in 8600 8601 8602; do
+	for _ in $(seq 300); do
+		dig +short +time=1 +tries=1 @127.0.0.1 -p $p example.com SOA 2>/dev/null | grep -q . && break
+		sleep 0.1
+	done
+done
+
 cat <<MSG
 dns-raft: 3-node cluster running (logs and state in $data/).
+  dig @127.0.0.1 -p 8600 www.example.com
+  echo "rr add example.com db 60 A 1.2.3.8" | nc 127.0.0.1 8501
+  echo "database 60 A 1.2.3.7" >> zones/zone.txt; pkill -SIGHUP dns-raft
   echo "kv set toto hello world" | nc 127.0.0.1 8501
   echo "kv get toto" | nc 127.0.0.1 8502
   echo "cluster status" | nc 127.0.0.1 8500
