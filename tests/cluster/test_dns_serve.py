@@ -89,6 +89,18 @@ def test_dig_on_every_node(c3):
         assert sorted(p.stdout.split()) == ["1.2.3.10", "1.2.3.11"], p
 
 
+def test_kdig_over_tcp_and_udp(c3):
+    """Knot's client: kdig over TCP and over UDP with EDNS."""
+    n = c3.nodes[2]
+    for opts in (["+tcp"], ["+notcp", "+edns=0", "+bufsize=4096"]):
+        p = subprocess.run(["kdig", "@127.0.0.1", "-p", str(n.dns_port),
+                            "+short", "+norec", "+timeout=2", "+retry=0"] +
+                           opts + ["big.edge.test", "TXT"],
+                           capture_output=True, text=True, timeout=10)
+        assert p.returncode == 0, p
+        assert len(p.stdout.splitlines()) == 12, (opts, p)
+
+
 def test_rr_add_through_follower_answered_everywhere_within_1s(c3):
     lead, fol = leader_and_followers(c3)
     t0 = time.monotonic()
