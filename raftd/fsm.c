@@ -89,6 +89,31 @@ fsm_apply_cb(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
 	return 0;
 }
 
+/*
+ * How long a leader waits for a follower to install the snapshot it sent
+ * before it sends it again. c-raft 0.15 drops an InstallSnapshot that
+ * reaches a follower while that follower writes a snapshot of its own
+ * (RAFT_BUSY, and no reply), and the leader ignores the follower's
+ * rejections meanwhile: the follower applies nothing until the leader's
+ * timeout expires, 30 s by default. A restarted follower runs into this
+ * often: the leader's messages queued while it was down bring it to its
+ * own snapshot threshold just as the leader's snapshot arrives. So wait
+ * only about as long as an image of this size may take to travel and
+ * install; an early retry of a slow install costs one more transfer.
+ */
+#define FSM_INSTALL_BASE_MS    2000u
+#define FSM_INSTALL_MS_PER_MIB 250u
+#define FSM_INSTALL_MAX_MS     30000u
+
+unsigned
+fsm_install_timeout_ms(size_t image_len)
+{
+	uint64_t ms = FSM_INSTALL_BASE_MS +
+	              (uint64_t)(image_len >> 20) * FSM_INSTALL_MS_PER_MIB;
+
+	return ms > FSM_INSTALL_MAX_MS ? FSM_INSTALL_MAX_MS : (unsigned)ms;
+}
+
 static int
 fsm_snapshot_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
                 unsigned *n_bufs)
@@ -106,6 +131,9 @@ fsm_snapshot_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
 	}
 	*bufs = b;
 	*n_bufs = 1;
+	/* The leader sends its latest snapshot: this one from now on. */
+	raft_set_install_snapshot_timeout(f->raft,
+	                                  fsm_install_timeout_ms(b->len));
 	log_info("snapshot, taken at index %llu (state applied index %" PRIu64
 	         ", %zu bytes)",
 	         raft_last_applied(f->raft), store_applied_index(f->store),
@@ -124,6 +152,7 @@ fsm_restore_cb(struct raft_fsm *rf, struct raft_buffer *buf)
 {
 	struct fsm *f = rf->data;
 	struct store_restore_info info;
+	size_t len = buf->len;
 	int rv;
 
 	/* Subscribers must see the changes before the reset, in order. */
@@ -135,6 +164,8 @@ fsm_restore_cb(struct raft_fsm *rf, struct raft_buffer *buf)
 	}
 	/* On success the FSM owns the data. */
 	raft_free(buf->base);
+	/* Restored at start or installed: the snapshot a leader sends. */
+	raft_set_install_snapshot_timeout(f->raft, fsm_install_timeout_ms(len));
 	if (!info.replaced) {
 		log_info("snapshot, restore skipped (state.db applied index "
 		         "%" PRIu64 " is not older than the snapshot's %" PRIu64

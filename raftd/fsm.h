@@ -65,4 +65,11 @@ void fsm_close(struct fsm *f);
  */
 void fsm_flush(struct fsm *f);
 
+/*
+ * The install-snapshot timeout (ms) raftd gives c-raft once its latest
+ * snapshot is an image of image_len bytes: 2 s plus 250 ms per MiB, at
+ * most c-raft's default of 30 s (see fsm.c for why not the default).
+ */
+unsigned fsm_install_timeout_ms(size_t image_len);
+
 #endif

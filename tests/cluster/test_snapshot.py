@@ -1,10 +1,14 @@
-"""A 4th node joins after snapshots truncated the log; restart from one."""
+"""A 4th node joins after snapshots truncated the log; restart from one;
+followers restarted behind the leader's snapshots catch up promptly."""
 
+import os
+import signal
 import subprocess
+import time
 
 import pytest
 
-from drcluster import wait_until
+from drcluster import Session, wait_until
 
 SNAP_ARGS = ["-raft.snapshot-threshold", "64",
              "-raft.snapshot-trailing", "16"]
@@ -68,3 +72,83 @@ def test_join_after_snapshot_and_restart(cluster):
     cluster.wait_converged(cluster.nodes, timeout=60)
     all_keys_served(f, keys, 20)
     assert f.get("snap7") == "ERROR not found"
+
+
+# The snapshot threshold of SNAP_ARGS.
+SNAP_THRESHOLD = 64
+CATCHUP_ROUNDS = 4
+CATCHUP_WRITES = 400
+# Seconds a restarted follower may take to catch up: c-raft's default
+# install-snapshot timeout is 30 s, raftd's is 2 s for small images.
+CATCHUP_DEADLINE = 10
+
+
+def applied_index(node):
+    return int(node.status(2)["applied_index"])
+
+
+def bring_near_snapshot(lead, fol, margin=8):
+    """Writes one key at a time until fol has applied between
+    SNAP_THRESHOLD - margin and SNAP_THRESHOLD - 1 entries past its last
+    snapshot: a few more entries make it take a snapshot."""
+    with lead.session() as s:
+        for i in range(2 * SNAP_THRESHOLD):
+            want = applied_index(lead)
+            wait_until(lambda: applied_index(fol) >= want, 10,
+                       "%s to apply index %d" % (fol.name, want))
+            st = fol.status(2)
+            gap = int(st["applied_index"]) - int(st["snapshot_index"])
+            if SNAP_THRESHOLD - margin <= gap < SNAP_THRESHOLD:
+                return gap
+            assert s.cmd("kv set prime%d %d" % (i, i)) == "SUCCESS"
+    raise AssertionError("%s never got near a snapshot" % fol.name)
+
+
+@pytest.mark.timeout(240)
+def test_restarted_follower_catches_up_by_snapshot(cluster):
+    """A follower's raftd is killed while its supervisor is stopped, the
+    leader writes (and snapshots) far past it, then the supervisor resumes
+    and restarts raftd, which must catch up within seconds, every round.
+
+    The leader's messages queued while the follower was down reach the new
+    raftd first. When their entries take it to its snapshot threshold (made
+    certain here: it is killed a few entries short of it) it starts a
+    snapshot of its own, and c-raft 0.15 drops the leader's InstallSnapshot
+    arriving meanwhile (RAFT_BUSY, no reply). The leader sent it again only
+    after its install-snapshot timeout, 30 s by default: until then the
+    follower applied nothing and its state.db stayed at its own snapshot.
+    raftd now sets that timeout from the snapshot's size."""
+    cluster.extra_args = SNAP_ARGS
+    cluster.start(3)
+    lead = cluster.wait_converged()
+    followers = [n for n in cluster.nodes if n is not lead]
+    times = []
+    k = 0
+    for rnd in range(CATCHUP_ROUNDS):
+        fol = followers[rnd % len(followers)]
+        gap = bring_near_snapshot(lead, fol)
+        raftd = fol.child_pid("raftd")
+        os.kill(fol.pid, signal.SIGSTOP)
+        try:
+            os.kill(raftd, signal.SIGKILL)
+            with Session(lead.ctl_addr, timeout=60) as s:
+                for i in range(k, k + CATCHUP_WRITES):
+                    s.send("kv set race%d %d" % (i, i))
+                for i in range(CATCHUP_WRITES):
+                    r = s.readline(60)
+                    assert r == "SUCCESS", r
+            k += CATCHUP_WRITES
+        finally:
+            os.kill(fol.pid, signal.SIGCONT)
+        t0 = time.monotonic()
+        want = applied_index(lead)
+        st = lead.status()
+        assert int(st["snapshot_index"]) > want - 2 * SNAP_THRESHOLD, st
+        wait_until(lambda: applied_index(fol) >= want, CATCHUP_DEADLINE,
+                   "round %d: %s, killed %d entries past its snapshot, "
+                   "to apply index %d after its restart (catch-up times "
+                   "so far %r)" % (rnd, fol.name, gap, want, times))
+        times.append(round(time.monotonic() - t0, 1))
+        assert fol.get("race%d" % (k - 1)) == str(k - 1)
+        assert fol.child_pid("raftd") != raftd
+    print("catch-up times: %r" % times)
