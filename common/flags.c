@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "err.h"
 #include "log.h"
@@ -459,4 +461,37 @@ dr_id_valid(const char *p, size_t len)
 			return false;
 	}
 	return true;
+}
+
+int
+dr_addr_resolve(const struct dr_addr *a, struct sockaddr_storage *ss,
+                socklen_t *len)
+{
+	struct addrinfo hints, *res;
+	char port[8];
+	const char *host = a->host[0] != '\0' ? a->host : "0.0.0.0";
+	int rv;
+
+	memset(ss, 0, sizeof(*ss));
+	if (uv_ip4_addr(host, a->port, (struct sockaddr_in *)ss) == 0) {
+		*len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (uv_ip6_addr(host, a->port, (struct sockaddr_in6 *)ss) == 0) {
+		*len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	(void)snprintf(port, sizeof(port), "%u", a->port);
+	rv = getaddrinfo(host, port, &hints, &res);
+	if (rv != 0) {
+		log_warnx("address, cannot resolve %s (%s)", host,
+		          gai_strerror(rv));
+		return DR_EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #define DR_MAX_ZONE_FILES 64
 #define DR_ADDR_LEN       300
@@ -57,6 +58,13 @@ void dr_flags_usage(FILE *f, const char *prog);
 
 /* Parses "host:port", ":port", "[v6]:port". DR_EINVAL on bad input. */
 int dr_addr_parse(const char *s, struct dr_addr *out);
+/*
+ * Fills ss/len with the socket address to bind for a (empty host = all
+ * IPv4 interfaces); a host name is resolved with getaddrinfo (blocking:
+ * call at start, before the loop runs). DR_EINVAL (logged) if it cannot.
+ */
+int dr_addr_resolve(const struct dr_addr *a, struct sockaddr_storage *ss,
+                    socklen_t *len);
 /*
  * Writes a connectable "host:port" for s into out: an empty host becomes
  * 127.0.0.1. Used for the address peers dial and that members record.

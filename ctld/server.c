@@ -1,7 +1,6 @@
 /* The control protocol's TCP side: listener, connections, line framing. */
 #include "server.h"
 
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -542,39 +541,13 @@ server_connection_cb(uv_stream_t *listener, int status)
 	conn_read_start(c);
 }
 
-/* Fills ss from a host (empty = all interfaces) and port. */
-static int
-server_resolve(const struct dr_addr *a, struct sockaddr_storage *ss)
-{
-	struct addrinfo hints, *res;
-	char port[8];
-	const char *host = a->host[0] != '\0' ? a->host : "0.0.0.0";
-	int rv;
-
-	memset(ss, 0, sizeof(*ss));
-	if (uv_ip4_addr(host, a->port, (struct sockaddr_in *)ss) == 0 ||
-	    uv_ip6_addr(host, a->port, (struct sockaddr_in6 *)ss) == 0)
-		return 0;
-	/* A name: resolved once at start, before the loop runs. */
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	(void)snprintf(port, sizeof(port), "%u", a->port);
-	rv = getaddrinfo(host, port, &hints, &res);
-	if (rv != 0) {
-		log_warnx("listener, cannot resolve %s (%s)", host,
-		          gai_strerror(rv));
-		return DR_EINVAL;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
 
 int
 server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
              struct dispatch *dispatch)
 {
 	struct sockaddr_storage ss;
+	socklen_t sslen;
 	struct dr_addr a;
 	int rv;
 
@@ -586,7 +559,7 @@ server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
 		log_warnx("listener, invalid address %s", cfg->ctl_addr);
 		return DR_EINVAL;
 	}
-	rv = server_resolve(&a, &ss);
+	rv = dr_addr_resolve(&a, &ss, &sslen);
 	if (rv != 0)
 		return rv;
 	uv_tcp_init(loop, &s->listener);

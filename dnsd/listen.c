@@ -5,7 +5,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <ldns/ldns.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,39 +146,6 @@ listen_log_query(const char *proto, const struct sockaddr *sa,
 
 /* ------------------------------------------------------------- address */
 
-/* Fills ss from a host (empty = all interfaces) and port. */
-static int
-listen_resolve(const struct dr_addr *a, struct sockaddr_storage *ss,
-               socklen_t *sslen)
-{
-	struct addrinfo hints, *res;
-	char port[8];
-	const char *host = a->host[0] != '\0' ? a->host : "0.0.0.0";
-	int rv;
-
-	memset(ss, 0, sizeof(*ss));
-	if (uv_ip4_addr(host, a->port, (struct sockaddr_in *)ss) == 0) {
-		*sslen = sizeof(struct sockaddr_in);
-		return 0;
-	}
-	if (uv_ip6_addr(host, a->port, (struct sockaddr_in6 *)ss) == 0) {
-		*sslen = sizeof(struct sockaddr_in6);
-		return 0;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_DGRAM;
-	(void)snprintf(port, sizeof(port), "%u", a->port);
-	rv = getaddrinfo(host, port, &hints, &res);
-	if (rv != 0) {
-		log_warnx("listener, cannot resolve %s (%s)", host,
-		          gai_strerror(rv));
-		return DR_EINVAL;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sslen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
 
 static uint16_t
 listen_sa_port(const struct sockaddr_storage *ss)
@@ -716,7 +682,7 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 		log_warnx("listener, invalid address %s", addr);
 		return DR_EINVAL;
 	}
-	if ((rv = listen_resolve(&a, &ss, &sslen)) != 0)
+	if ((rv = dr_addr_resolve(&a, &ss, &sslen)) != 0)
 		return rv;
 	l->out = malloc(2 + TCP_MSG_MAX);
 	if (l->out == NULL)
