@@ -55,7 +55,9 @@ enum dr_msg_type {
 	                          possibly empty; DR_WF_RELOAD: too many to
 	                          list, reload state.db instead */
 	DR_MSG_RESET = 33,     /* state.db replaced (snapshot restore) */
-	DR_MSG_HEARTBEAT = 34, /* no payload; index and seq are current */
+	DR_MSG_HEARTBEAT = 34, /* index and seq are current; payload: u64
+	                          id of this raftd run (a new one after
+	                          every restart) */
 };
 
 /* Header flags. */

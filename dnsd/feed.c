@@ -584,6 +584,23 @@ feed_change(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 		feed_gauges(f);
 }
 
+/*
+ * Whether a heartbeat comes from another raftd run than the last one seen
+ * (the first one seen is remembered; no run id: older raftd, ignored).
+ */
+static bool
+feed_raftd_restarted(struct feed *f, struct dr_cursor cur)
+{
+	uint64_t run;
+	bool restarted;
+
+	if (dr_get_u64(&cur, &run) != 0 || run == 0)
+		return false;
+	restarted = f->raftd_run != 0 && f->raftd_run != run;
+	f->raftd_run = run;
+	return restarted;
+}
+
 /* A stream message while following: in order, late, or a reason to resync. */
 static void
 feed_live(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
@@ -629,6 +646,11 @@ feed_live(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 		feed_resync(f, "state.db replaced");
 		return;
 	case DR_MSG_HEARTBEAT:
+		if (feed_raftd_restarted(f, cur)) {
+			/* It may have replaced state.db while we were away. */
+			feed_resync(f, "raftd restarted");
+			return;
+		}
 		if (h->seq == f->seq) {
 			f->hb_backoff_ms = FEED_HB_BACKOFF_MIN_MS;
 			if (h->index > f->index) {

@@ -60,6 +60,7 @@ struct feed {
 	enum feed_state state;
 	uint64_t seq;   /* change counter of view.db */
 	uint64_t index; /* Raft index of view.db */
+	uint64_t raftd_run; /* run id in raftd's heartbeats, 0 = none seen */
 	bool dirty;     /* changes applied but not committed */
 	bool again;     /* load again once the running one is done */
 	bool closing;

@@ -2,6 +2,8 @@
 #include "publish.h"
 
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -30,9 +32,12 @@ static void
 publish_heartbeat_cb(uv_timer_t *t)
 {
 	struct publish *p = t->data;
+	uint8_t id[8];
 
+	for (int i = 0; i < 8; i++)
+		id[i] = (uint8_t)(p->run_id >> (56 - 8 * i));
 	publish_send(p, DR_MSG_HEARTBEAT, 0, store_applied_index(p->store),
-	             store_change_seq(p->store), NULL, 0);
+	             store_change_seq(p->store), id, sizeof(id));
 }
 
 int
@@ -41,6 +46,9 @@ publish_start(struct publish *p, uv_loop_t *loop, const char *url,
 {
 	memset(p, 0, sizeof(*p));
 	p->store = store;
+	/* Differs between two runs of raftd, even within one clock tick. */
+	p->run_id = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^
+	            (uint64_t)time(NULL);
 	dr_buf_init(&p->buf);
 	if (dr_bus_pub_open(&p->pub, url) != 0) {
 		dr_buf_close(&p->buf);

@@ -17,6 +17,7 @@ struct publish {
 	struct store *store;    /* borrowed: index and seq for heartbeats */
 	uv_timer_t heartbeat;
 	struct dr_buf buf;
+	uint64_t run_id; /* in heartbeats: tells subscribers of a restart */
 	bool started;
 };
 

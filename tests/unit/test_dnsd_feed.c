@@ -577,6 +577,27 @@ test_heartbeat_spacing(void)
 	CHECK_EQ_INT(f.seq, s0 + 2);
 }
 
+/* A heartbeat from a new raftd run reloads, even when nothing was missed. */
+static void
+test_raftd_restart(void)
+{
+	static const uint8_t run1[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint8_t run2[8] = { 0, 0, 0, 0, 0, 0, 0, 2 };
+	uint64_t r0 = st.resyncs, s0 = f.seq;
+
+	send_msg(DR_MSG_HEARTBEAT, 0, s0, 10001, run1, sizeof(run1));
+	send_msg(DR_MSG_HEARTBEAT, 0, s0, 10001, run1, sizeof(run1));
+	CHECK_EQ_INT(st.resyncs, r0);
+	send_msg(DR_MSG_HEARTBEAT, 0, s0, 10001, run2, sizeof(run2));
+	CHECK_EQ_INT(st.resyncs, r0 + 1);
+	CHECK(wait_live());
+	CHECK_EQ_INT(f.seq, s0);
+	/* The same run again, or a heartbeat without a run id: nothing. */
+	send_msg(DR_MSG_HEARTBEAT, 0, s0, 10001, run2, sizeof(run2));
+	send_msg(DR_MSG_HEARTBEAT, 0, s0, 10001, NULL, 0);
+	CHECK_EQ_INT(st.resyncs, r0 + 1);
+}
+
 int
 main(void)
 {
@@ -598,6 +619,7 @@ main(void)
 	RUN(test_big_changes);
 	RUN(test_mutated_messages);
 	RUN(test_heartbeat_spacing);
+	RUN(test_raftd_restart);
 
 	feed_stop(&f);
 	uv_run(&loop, UV_RUN_DEFAULT);
