@@ -414,7 +414,7 @@ dr_zone_name(const char *text, char *out, size_t outlen)
  * to other data. Open addressing keyed by the owner text.
  */
 struct rr_owner {
-	char *name; /* NULL = free slot */
+	char *name;     /* NULL = free slot */
 	unsigned kinds; /* RR_KIND_* */
 };
 
@@ -577,8 +577,8 @@ rr_reader_run(struct rr_reader *r, FILE *fp, const char *origin)
 		ldns_status st;
 		int before = r->line;
 
-		st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &orig, &prev,
-		                          &r->line);
+		st =
+		    ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &orig, &prev, &r->line);
 		if (st == LDNS_STATUS_SYNTAX_EMPTY ||
 		    st == LDNS_STATUS_SYNTAX_TTL ||
 		    st == LDNS_STATUS_SYNTAX_ORIGIN) {
@@ -609,8 +609,8 @@ rr_reader_run(struct rr_reader *r, FILE *fp, const char *origin)
 }
 
 int
-dr_zonefile_read(const char *path, const char *origin,
-                 struct dr_zonefile *zf, char *err, size_t errlen)
+dr_zonefile_read(const char *path, const char *origin, struct dr_zonefile *zf,
+                 char *err, size_t errlen)
 {
 	struct rr_reader r;
 	FILE *fp;

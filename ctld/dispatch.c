@@ -190,12 +190,9 @@ forward_retryable(const char *line, size_t len)
 		"ERROR raftd unavailable",
 		"ERROR shutting down",
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(again) / sizeof(again[0]); i++)
-		if (strlen(again[i]) == len && memcmp(line, again[i], len) == 0)
-			return true;
-	return false;
+	return line_is_one_of(line, len, again,
+	                      sizeof(again) / sizeof(again[0]));
 }
 
 static void

@@ -65,3 +65,12 @@ line_next(const char *buf, size_t len, bool eof, size_t *scanned,
 	}
 	return LINE_NEED_MORE;
 }
+
+bool
+line_is_one_of(const char *line, size_t len, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && memcmp(line, list[i], len) == 0)
+			return true;
+	return false;
+}

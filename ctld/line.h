@@ -45,6 +45,10 @@ enum line_status {
 enum line_status line_next(const char *buf, size_t len, bool eof,
                            size_t *scanned, size_t *linelen, size_t *consumed);
 
+/* True when line[0..len) equals one of the n strings of list. */
+bool line_is_one_of(const char *line, size_t len, const char *const *list,
+                    size_t n);
+
 /* True when byte c may appear inside a line (and in a reply line). */
 bool line_byte_ok(unsigned char c);
 

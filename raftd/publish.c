@@ -47,8 +47,8 @@ publish_start(struct publish *p, uv_loop_t *loop, const char *url,
 	memset(p, 0, sizeof(*p));
 	p->store = store;
 	/* Differs between two runs of raftd, even within one clock tick. */
-	p->run_id = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^
-	            (uint64_t)time(NULL);
+	p->run_id =
+	    uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
 	dr_buf_init(&p->buf);
 	if (dr_bus_pub_open(&p->pub, url) != 0) {
 		dr_buf_close(&p->buf);

@@ -210,17 +210,17 @@ buf_str(const struct dr_buf *b)
 
 /* ---- rows ---- */
 
-/* Reads zones.serial. 0, DR_ENOTFOUND or DR_EIO. */
+/*
+ * Runs a bound one-value query: column 0 of its row into *out. 0,
+ * DR_ENOTFOUND (no row) or DR_EIO; the statement is reset either way.
+ */
 static int
-zones_serial(struct zones *z, struct dr_str zone, uint32_t *serial)
+zones_step_u32(struct zones *z, sqlite3_stmt *st, uint32_t *out)
 {
-	sqlite3_stmt *st = z->stmt[ZS_ZONE_GET];
-	int src, rv;
+	int src = sqlite3_step(st), rv;
 
-	zones_bind(st, 1, zone);
-	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
-		*serial = (uint32_t)sqlite3_column_int64(st, 0);
+		*out = (uint32_t)sqlite3_column_int64(st, 0);
 		rv = 0;
 	} else if (src == SQLITE_DONE) {
 		rv = DR_ENOTFOUND;
@@ -229,6 +229,16 @@ zones_serial(struct zones *z, struct dr_str zone, uint32_t *serial)
 	}
 	zones_done(st);
 	return rv;
+}
+
+/* Reads zones.serial. 0, DR_ENOTFOUND or DR_EIO. */
+static int
+zones_serial(struct zones *z, struct dr_str zone, uint32_t *serial)
+{
+	sqlite3_stmt *st = z->stmt[ZS_ZONE_GET];
+
+	zones_bind(st, 1, zone);
+	return zones_step_u32(z, st, serial);
 }
 
 /*
@@ -476,20 +486,9 @@ static int
 zones_find(struct zones *z, const struct zrec *r, uint32_t *ttl)
 {
 	sqlite3_stmt *st = z->stmt[ZS_RR_TTL];
-	int src, rv;
 
 	zones_bind_key(st, r);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		*ttl = (uint32_t)sqlite3_column_int64(st, 0);
-		rv = 0;
-	} else if (src == SQLITE_DONE) {
-		rv = DR_ENOTFOUND;
-	} else {
-		rv = zones_db_err(z, st);
-	}
-	zones_done(st);
-	return rv;
+	return zones_step_u32(z, st, ttl);
 }
 
 /* ---- RR_ADD, RR_DEL ---- */
