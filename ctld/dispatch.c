@@ -36,6 +36,8 @@ struct dispatch_req {
 	struct forward *fwd;     /* in REQ_FORWARD */
 	struct replace *replace; /* owned: zone replace's records */
 	struct dr_buf text;      /* cluster status: raftd's part */
+	size_t raftd_len;        /* cluster status: raftd's bytes in text */
+	bool raftd_up;           /* cluster status: raftd answered */
 	dispatch_done_cb cb;     /* NULL once detached */
 	void *arg;
 };
@@ -120,6 +122,8 @@ req_timeout(const struct dispatch_req *r)
 {
 	if (r->p.target == COMMANDS_TO_DNSD)
 		return DISPATCH_DNSD_TIMEOUT_MS;
+	if (r->p.id == COMMANDS_CLUSTER_STATUS)
+		return DISPATCH_STATUS_RAFTD_MS;
 	if (r->p.has_body)
 		return DISPATCH_ZONE_TIMEOUT_MS;
 	return r->p.forwarded ? DISPATCH_FORWARDED_TIMEOUT_MS
@@ -291,32 +295,50 @@ req_dnsd_lines(struct dispatch_req *r, const uint8_t *p, size_t len)
 	}
 }
 
-/* cluster status: raftd's lines, then dnsd's (or "dnsd unreachable"). */
+/*
+ * cluster status: raftd's lines, then dnsd's (or "dnsd unreachable"),
+ * then one line per process of the node.
+ */
 static void
 req_dnsd_status_cb(int rv, const void *data, size_t len, void *arg)
 {
 	struct dispatch_req *r = arg;
 	struct dr_msg_hdr h;
 	struct dr_cursor c;
+	bool dnsd_up = rv == 0 && dr_wire_decode(data, len, &h, &c) == 0 &&
+	               h.type == DR_MSG_REPLY && h.status == DR_ST_OK;
+	struct dr_buf procs;
 
-	if (rv == 0 && dr_wire_decode(data, len, &h, &c) == 0 &&
-	    h.type == DR_MSG_REPLY && h.status == DR_ST_OK)
+	if (dnsd_up)
 		req_dnsd_lines(r, c.p, c.left);
 	else
 		dr_buf_put(&r->text, "dnsd unreachable\n", 17);
+	dr_buf_init(&procs);
+	commands_status_processes(r->raftd_up ? r->text.data : NULL,
+	                          r->raftd_len, dnsd_up ? c.p : NULL,
+	                          dnsd_up ? c.left : 0, &procs);
+	dr_buf_put(&r->text, procs.data, procs.len);
+	dr_buf_close(&procs);
 	commands_format(&r->p, DR_ST_OK, r->text.data, r->text.len, &r->reply);
 	req_finish(r);
 }
 
-/* Asks dnsd for its counters to add them to raftd's status text. */
+/*
+ * Asks dnsd for its counters to add them to raftd's status text (p, len;
+ * NULL when raftd did not answer).
+ */
 static bool
 req_status_dnsd(struct dispatch_req *r, const uint8_t *p, size_t len)
 {
 	struct dr_msg_hdr h;
 
-	dr_buf_put(&r->text, p, len);
-	if (len > 0 && p[len - 1] != '\n')
-		dr_buf_put_u8(&r->text, '\n');
+	r->raftd_up = p != NULL;
+	if (p != NULL) {
+		dr_buf_put(&r->text, p, len);
+		if (len > 0 && p[len - 1] != '\n')
+			dr_buf_put_u8(&r->text, '\n');
+	}
+	r->raftd_len = r->text.len;
 	memset(&h, 0, sizeof(h));
 	h.type = DR_MSG_STATUS;
 	dr_wire_begin(&r->msg, &h);
@@ -337,6 +359,10 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 	if (rv != 0) {
 		log_debug("%s, request failed (%s)", commands_name(&r->p),
 		          dr_strerror(rv));
+		/* Still a status: raftd down, and what dnsd says. */
+		if (r->p.id == COMMANDS_CLUSTER_STATUS && !r->d->stopping &&
+		    req_status_dnsd(r, NULL, 0))
+			return;
 		req_finish_line(r, r->p.target == COMMANDS_TO_DNSD
 		                       ? "ERROR dnsd not reachable"
 		                       : "ERROR raftd unavailable");

@@ -40,6 +40,11 @@
 #define DISPATCH_DNSD_TIMEOUT_MS 1000
 /* "cluster status" adds dnsd's counters if they come within this. */
 #define DISPATCH_STATUS_DNSD_MS 300
+/*
+ * "cluster status" waits this long for raftd, then answers with
+ * "process.raftd down" and what dnsd said.
+ */
+#define DISPATCH_STATUS_RAFTD_MS 2000
 
 struct dispatch_req;
 
