@@ -363,8 +363,7 @@ put_success_note(struct dr_buf *out, const uint8_t *note, size_t len)
 }
 
 int
-commands_text_u64(const uint8_t *text, size_t len, const char *key,
-                  uint64_t *v)
+commands_text_u64(const uint8_t *text, size_t len, const char *key, uint64_t *v)
 {
 	const char *p = (const char *)text, *end = p + len;
 	size_t klen = strlen(key);
@@ -394,19 +393,19 @@ commands_text_u64(const uint8_t *text, size_t len, const char *key,
 	return DR_ENOTFOUND;
 }
 
-static void put_u64_pair(struct dr_buf *out, const char *key, uint64_t v)
+static void
+put_u64_pair(struct dr_buf *out, const char *key, uint64_t v)
 {
 	char num[48];
-	int n = snprintf(num, sizeof(num), " %s %llu", key,
-	                 (unsigned long long)v);
+	int n =
+	    snprintf(num, sizeof(num), " %s %llu", key, (unsigned long long)v);
 
 	dr_buf_put(out, num, (size_t)n);
 }
 
 void
 commands_status_processes(const uint8_t *raftd, size_t rlen,
-                          const uint8_t *dnsd, size_t dlen,
-                          struct dr_buf *out)
+                          const uint8_t *dnsd, size_t dlen, struct dr_buf *out)
 {
 	uint64_t v, rseq, dseq;
 

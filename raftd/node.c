@@ -184,7 +184,8 @@ node_note_contact(struct node *n, raft_id id)
 static void
 node_recv_cb(struct raft_io *io, struct raft_message *msg)
 {
-	struct node *n = (struct node *)((char *)io - offsetof(struct node, io));
+	struct node *n =
+	    (struct node *)((char *)io - offsetof(struct node, io));
 
 	node_note_contact(n, msg->server_id);
 	n->recv_cb(io, msg);
@@ -194,7 +195,8 @@ static int
 node_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
               raft_io_recv_cb recv)
 {
-	struct node *n = (struct node *)((char *)io - offsetof(struct node, io));
+	struct node *n =
+	    (struct node *)((char *)io - offsetof(struct node, io));
 
 	n->recv_cb = recv;
 	return n->io_start(io, msecs, tick, node_recv_cb);

@@ -113,7 +113,7 @@ status_state_contact(struct node *n, raft_id id, raft_id leader,
                      struct dr_buf *out)
 {
 	int64_t ms = id == n->id ? -1 : node_last_contact_ms(n, id);
-	const char *state = id == n->id                ? node_role_name(n)
+	const char *state = id == n->id                   ? node_role_name(n)
 	                    : leader != 0 && id == leader ? "leader"
 	                                                  : "follower";
 
@@ -133,10 +133,9 @@ status_member_line(const struct store_member *m, void *arg)
 	status_printf(ctx->out, "%s %s %s %s %s", m->id, m->raft_addr,
 	              m->ctl_addr, m->dns_addr, status_role(s));
 	status_state_contact(ctx->n, m->raft_id, ctx->leader, ctx->out);
-	status_printf(ctx->out, "%s%s\n",
-	              m->raft_id == ctx->n->id ? " self" : "",
-	              ctx->leader != 0 && m->raft_id == ctx->leader ? " leader"
-	                                                            : "");
+	status_printf(
+	    ctx->out, "%s%s\n", m->raft_id == ctx->n->id ? " self" : "",
+	    ctx->leader != 0 && m->raft_id == ctx->leader ? " leader" : "");
 	return 0;
 }
 

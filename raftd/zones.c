@@ -969,13 +969,13 @@ zones_replace(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 	if (rv == 0 && zones_serial(z, zone, &serial) != 0)
 		serial = 0;
 	if (rv == 0)
-		log_info("[%.*s] %s from %s, serial %" PRIu32 ": %zu added, "
-		         "%zu removed, %zu TTL changes%s (%.3f s before commit)",
-		         (int)zone.len, zone.p,
-		         d.exists ? "replaced" : "created", source, serial,
-		         d.nnew, d.ndel, d.nttl,
-		         d.exists && d.soa_changed ? ", new SOA" : "",
-		         zones_now() - start);
+		log_info(
+		    "[%.*s] %s from %s, serial %" PRIu32 ": %zu added, "
+		    "%zu removed, %zu TTL changes%s (%.3f s before commit)",
+		    (int)zone.len, zone.p, d.exists ? "replaced" : "created",
+		    source, serial, d.nnew, d.ndel, d.nttl,
+		    d.exists && d.soa_changed ? ", new SOA" : "",
+		    zones_now() - start);
 out:
 	zoneset_free(&d.set);
 	dr_buf_close(&d.dels);

@@ -764,10 +764,9 @@ procs_of(const char *raftd, const char *dnsd)
 	struct dr_buf out;
 
 	dr_buf_init(&out);
-	commands_status_processes((const uint8_t *)raftd,
-	                          raftd ? strlen(raftd) : 0,
-	                          (const uint8_t *)dnsd,
-	                          dnsd ? strlen(dnsd) : 0, &out);
+	commands_status_processes(
+	    (const uint8_t *)raftd, raftd ? strlen(raftd) : 0,
+	    (const uint8_t *)dnsd, dnsd ? strlen(dnsd) : 0, &out);
 	snprintf(text, sizeof(text), "%.*s", (int)out.len,
 	         (const char *)out.data);
 	dr_buf_close(&out);
@@ -783,8 +782,8 @@ test_status_processes(void)
 	                           "applied_index 118";
 	uint64_t v = 1;
 
-	CHECK_EQ_INT(commands_text_u64((const uint8_t *)raftd,
-	                               strlen(raftd), "change_seq", &v),
+	CHECK_EQ_INT(commands_text_u64((const uint8_t *)raftd, strlen(raftd),
+	                               "change_seq", &v),
 	             0);
 	CHECK(v == 57);
 	/* Whole keys only, digits only, the last line without "\n". */
@@ -798,19 +797,19 @@ test_status_processes(void)
 	                               "applied_index", &v),
 	             0);
 	CHECK(v == 118);
-	CHECK_EQ_INT(commands_text_u64((const uint8_t *)"x 99999999999999999999",
-	                               22, "x", &v),
-	             DR_ENOTFOUND);
+	CHECK_EQ_INT(
+	    commands_text_u64((const uint8_t *)"x 99999999999999999999", 22,
+	                      "x", &v),
+	    DR_ENOTFOUND);
 
 	CHECK_EQ_STR(procs_of(raftd, dnsd),
 	             "process.raftd up applied_index 120\n"
 	             "process.dnsd up applied_index 118 lag 2\n"
 	             "process.ctld up\n");
 	/* raftd silent: no lag can be known. */
-	CHECK_EQ_STR(procs_of(NULL, dnsd),
-	             "process.raftd down\n"
-	             "process.dnsd up applied_index 118\n"
-	             "process.ctld up\n");
+	CHECK_EQ_STR(procs_of(NULL, dnsd), "process.raftd down\n"
+	                                   "process.dnsd up applied_index 118\n"
+	                                   "process.ctld up\n");
 	CHECK_EQ_STR(procs_of(raftd, NULL),
 	             "process.raftd up applied_index 120\n"
 	             "process.dnsd down\n"

@@ -712,8 +712,7 @@ test_multiline(void)
 	CHECK_EQ_STR(client_line(c), "dnsd.change_seq 7");
 	CHECK_EQ_STR(client_line(c), "dnsd.applied_index 38");
 	CHECK_EQ_STR(client_line(c), "process.raftd up applied_index 40");
-	CHECK_EQ_STR(client_line(c),
-	             "process.dnsd up applied_index 38 lag 2");
+	CHECK_EQ_STR(client_line(c), "process.dnsd up applied_index 38 lag 2");
 	CHECK_EQ_STR(client_line(c), "process.ctld up");
 	CHECK_EQ_STR(client_line(c), ".");
 	CHECK_EQ_STR(client_line(c),
