@@ -1,6 +1,7 @@
 /* Running commands: raftd requests, forwarding to the leader, retries. */
 #include "dispatch.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,6 +542,43 @@ req_reload(struct dispatch *d, const char *line, size_t len, struct dr_buf *out,
 	return DISPATCH_PENDING;
 }
 
+/*
+ * Logs a refused line: reason is the ERROR reply (up to its newline), the
+ * line is shown cut and with unprintable bytes as '?'.
+ */
+static void
+dispatch_rejected(struct dispatch *d, const char *line, size_t len,
+                  const char *reason, size_t rlen)
+{
+	char shown[65], why[129];
+	uint64_t now = uv_now(d->loop);
+	size_t i;
+
+	d->rejected++;
+	if (d->rejected_log_ms != 0 &&
+	    now < d->rejected_log_ms + DISPATCH_REJECT_LOG_MS) {
+		d->rejected_quiet++;
+		return;
+	}
+	for (i = 0; i < len && i < sizeof(shown) - 1; i++)
+		shown[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	shown[i] = '\0';
+	for (i = 0; i < rlen && i < sizeof(why) - 1 && reason[i] != '\n'; i++)
+		why[i] =
+		    reason[i] >= 0x20 && reason[i] < 0x7f ? reason[i] : '?';
+	why[i] = '\0';
+	if (d->rejected_quiet > 0)
+		log_warnx("control, line rejected (%s): \"%s%s\" (and %" PRIu64
+		          " more not logged)",
+		          why, shown, len >= sizeof(shown) ? "..." : "",
+		          d->rejected_quiet);
+	else
+		log_warnx("control, line rejected (%s): \"%s%s\"", why, shown,
+		          len >= sizeof(shown) ? "..." : "");
+	d->rejected_quiet = 0;
+	d->rejected_log_ms = now == 0 ? 1 : now;
+}
+
 int
 dispatch_line(struct dispatch *d, const char *line, size_t len,
               struct dr_buf *out, enum commands_action *act,
@@ -550,18 +588,27 @@ dispatch_line(struct dispatch *d, const char *line, size_t len,
 	struct commands_parsed p;
 	struct dr_buf msg;
 	const char *err;
+	size_t start;
 	int rv;
 
 	*act = COMMANDS_CONTINUE;
 	if (commands_parse(line, len, &p, &err) != 0) {
 		commands_put_line(out, err);
+		dispatch_rejected(d, line, len, err + 6, strlen(err + 6));
 		return DISPATCH_DONE;
 	}
 	if (p.has_body)
 		return DISPATCH_BODY;
 	dr_buf_init(&msg);
+	start = out->len;
 	rv = commands_build(&p, &msg, out, act);
 	if (rv == COMMANDS_DONE) {
+		/* Local commands answer here too: only ERROR is a refusal. */
+		if (out->len - start > 6 &&
+		    memcmp(out->data + start, "ERROR ", 6) == 0)
+			dispatch_rejected(d, line, len,
+			                  (const char *)out->data + start + 6,
+			                  out->len - start - 6);
 		dr_buf_close(&msg);
 		return DISPATCH_DONE;
 	}

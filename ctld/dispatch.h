@@ -46,6 +46,9 @@
  */
 #define DISPATCH_STATUS_RAFTD_MS 2000
 
+/* At most one "line rejected" log line per this many ms. */
+#define DISPATCH_REJECT_LOG_MS 1000
+
 struct dispatch_req;
 
 /*
@@ -77,6 +80,14 @@ struct dispatch {
 	dispatch_reload_fn reload;   /* NULL: "zone reload" unavailable */
 	void *reload_arg;
 	uint64_t acked_seq;
+	/*
+	 * Lines refused (unknown command, bad arguments): each is counted,
+	 * but logged at most once per DISPATCH_REJECT_LOG_MS, with how many
+	 * went unlogged before it, so a client cannot flood the log.
+	 */
+	uint64_t rejected;
+	uint64_t rejected_quiet; /* not logged since the last line */
+	uint64_t rejected_log_ms;
 	struct dispatch_req *reqs; /* every request in flight */
 	unsigned nreqs;
 	bool stopping;
