@@ -14,6 +14,7 @@ set(DR_CLUSTER_TESTS
 	dns_failover
 	dns_resync
 	readme
+	status
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
