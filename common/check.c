@@ -138,7 +138,7 @@ check_data_dir(struct check *c, const struct dr_config *cfg)
 		check_ok(c, "data.dir %s (exists)", cfg->data_dir);
 		return;
 	}
-	if (errno != ENOENT) {
+	if (errno != ENOENT && errno != ENOTDIR) {
 		check_problem(c, "-data.dir %s: %s", cfg->data_dir,
 		              strerror(errno));
 		return;
@@ -158,8 +158,8 @@ check_data_dir(struct check *c, const struct dr_config *cfg)
 			*slash = '\0';
 		if (stat(path, &st) == 0)
 			break;
-		if (errno != ENOENT || strcmp(path, ".") == 0 ||
-		    strcmp(path, "/") == 0) {
+		if ((errno != ENOENT && errno != ENOTDIR) ||
+		    strcmp(path, ".") == 0 || strcmp(path, "/") == 0) {
 			check_problem(c, "-data.dir %s: cannot create (%s: %s)",
 			              cfg->data_dir, path, strerror(errno));
 			return;
