@@ -13,6 +13,7 @@ set(DR_CLUSTER_TESTS
 	dns_reload
 	dns_failover
 	dns_resync
+	check
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
