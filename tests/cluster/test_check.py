@@ -88,9 +88,6 @@ def copy_zone(tmp, name="zone.txt"):
 
 
 def test_help_every_flag(bins, tmp):
-    want = []
-    for name, default in FLAGS:
-        want.append((name, default))
     tables = set()
     for b in BINS:
         rc, out, err = run(bins, b, ["-h"], tmp)
