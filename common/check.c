@@ -220,7 +220,8 @@ check_zone_files(struct check *c, const struct dr_config *cfg)
 }
 
 int
-dr_check(const struct dr_config *cfg, const char *prog, FILE *out, FILE *errf)
+dr_check(const struct dr_config *cfg, const char *prog, FILE *out, FILE *errf,
+         int (*more)(FILE *out, FILE *errf, const char *prog))
 {
 	struct check c = { prog, out, errf, 0 };
 
@@ -231,6 +232,8 @@ dr_check(const struct dr_config *cfg, const char *prog, FILE *out, FILE *errf)
 	check_ok(&c, "raft.join %s", cfg->join ? cfg->join : "none");
 	check_data_dir(&c, cfg);
 	check_zone_files(&c, cfg);
+	if (more != NULL)
+		c.problems += more(out, errf, prog);
 	if (c.problems == 0)
 		fprintf(out, "ok\n");
 	else

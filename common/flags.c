@@ -461,8 +461,8 @@ static int
 flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
             size_t errlen)
 {
-	const struct flag *f;
-	const char *val, *config = NULL;
+	const struct flag *f = NULL;
+	const char *val = NULL, *config = NULL;
 	bool zone_files_given = false;
 	char reason[512];
 	int i, rv;
@@ -538,7 +538,8 @@ dr_flags_usage(FILE *f, const char *prog)
 
 int
 dr_flags_main(struct dr_config *cfg, int argc, char **argv, const char *prog,
-              const char *help_extra)
+              const char *help_extra,
+              int (*check_more)(FILE *out, FILE *errf, const char *prog))
 {
 	char err[1024];
 	int rv;
@@ -556,7 +557,7 @@ dr_flags_main(struct dr_config *cfg, int argc, char **argv, const char *prog,
 	}
 	dr_log_init(prog, cfg->verbose);
 	if (cfg->check) {
-		rv = dr_check(cfg, prog, stdout, stderr);
+		rv = dr_check(cfg, prog, stdout, stderr, check_more);
 		dr_flags_free(cfg);
 		return rv == 0 ? 0 : 1;
 	}

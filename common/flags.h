@@ -72,11 +72,13 @@ void dr_flags_usage(FILE *f, const char *prog);
  * The start of every main: parses the flags into cfg and sets the log
  * role to prog. Bad flags: prints "prog: reason" on stderr and returns 2.
  * -h: prints the usage and help_extra (may be NULL) and returns 0.
- * -check: runs dr_check and returns its exit status (0 or 1). Otherwise
- * returns -1: the process goes on, and frees cfg with dr_flags_free.
+ * -check: runs dr_check with check_more (may be NULL, see check.h) and
+ * returns 0 when it found no problem, else 1. Otherwise returns -1: the
+ * process goes on, and frees cfg with dr_flags_free.
  */
 int dr_flags_main(struct dr_config *cfg, int argc, char **argv,
-                  const char *prog, const char *help_extra);
+                  const char *prog, const char *help_extra,
+                  int (*check_more)(FILE *out, FILE *errf, const char *prog));
 
 /* Parses "host:port", ":port", "[v6]:port". DR_EINVAL on bad input. */
 int dr_addr_parse(const char *s, struct dr_addr *out);

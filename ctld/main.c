@@ -91,7 +91,7 @@ main(int argc, char **argv)
 	uv_loop_t loop;
 	int rv;
 
-	rv = dr_flags_main(&cfg, argc, argv, "ctld", NULL);
+	rv = dr_flags_main(&cfg, argc, argv, "ctld", NULL, NULL);
 	if (rv >= 0)
 		return rv;
 	(void)signal(SIGPIPE, SIG_IGN);

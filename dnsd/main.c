@@ -109,7 +109,7 @@ main(int argc, char **argv)
 	static struct dnsd d;
 	int rv;
 
-	rv = dr_flags_main(&d.cfg, argc, argv, "dnsd", NULL);
+	rv = dr_flags_main(&d.cfg, argc, argv, "dnsd", NULL, NULL);
 	if (rv >= 0)
 		return rv;
 	(void)signal(SIGPIPE, SIG_IGN);

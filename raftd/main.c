@@ -153,7 +153,7 @@ main(int argc, char **argv)
 	static struct raftd d;
 	int rv;
 
-	rv = dr_flags_main(&d.cfg, argc, argv, "raftd", NULL);
+	rv = dr_flags_main(&d.cfg, argc, argv, "raftd", NULL, NULL);
 	if (rv >= 0)
 		return rv;
 	signal(SIGPIPE, SIG_IGN);

@@ -31,7 +31,8 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	/* The daemons get the same argv: -config FILE included. */
-	rv = dr_flags_main(&cfg, argc, argv, "dns-raft", main_help_signals);
+	rv = dr_flags_main(&cfg, argc, argv, "dns-raft", main_help_signals,
+	                   supervise_check);
 	if (rv >= 0)
 		return rv;
 	rv = supervise_prepare(&cfg, err, sizeof(err));

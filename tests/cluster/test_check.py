@@ -113,6 +113,8 @@ def test_check_good(bins, tmp):
         assert "ok zone.file %s (zone example.com." % zone in out, out
         assert "ok data.dir %s (will be created" % node_dir in out, out
         assert err == "", (b, err)
+        if b == "dns-raft":
+            assert "ok raftd %s/raftd" % bins in out, out
         # Nothing started, nothing created.
         assert not os.path.exists(node_dir), b
         assert not pids_with_arg(conf), b
@@ -149,6 +151,20 @@ def test_check_bad_data_dir(bins, tmp):
     rc, out, err = run(bins, "dns-raft", ["-config", conf, "-check"], tmp)
     assert rc == 1, (rc, out, err)
     assert "-data.dir %s/n1: cannot create" % afile in err, err
+
+
+def test_check_supervisor_alone(bins, tmp):
+    """The supervisor's -check also finds its daemons next to it."""
+    alone = os.path.join(tmp, "alone")
+    os.mkdir(alone)
+    shutil.copy(os.path.join(bins, "dns-raft"), alone)
+    conf = os.path.join(tmp, "n1.conf")
+    write_config(conf, os.path.join(tmp, "n1"), [])
+    rc, out, err = run(alone, "dns-raft", ["-config", conf, "-check"], tmp)
+    assert rc == 1, (rc, out, err)
+    assert "%s/raftd: cannot run" % alone in err, err
+    assert "%s/ctld: cannot run" % alone in err, err
+    assert "ok dnsd not installed" in out, out
 
 
 @pytest.mark.parametrize("line,reason", [

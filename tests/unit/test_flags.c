@@ -336,7 +336,7 @@ run_check(int argc, char **argv, char *errs, size_t errlen)
 	}
 	fo = open_memstream(&out, &outlen);
 	fe = open_memstream(&eb, &eblen);
-	n = dr_check(&cfg, "test", fo, fe);
+	n = dr_check(&cfg, "test", fo, fe, NULL);
 	fclose(fo);
 	fclose(fe);
 	snprintf(errs, errlen, "%s", eb);
