@@ -340,6 +340,9 @@ flags_file_read(const char *path, char **out, size_t *len, char *err,
 		goto err;
 	}
 	fclose(f);
+	buf = realloc(buf, n + 1);
+	if (buf == NULL)
+		abort();
 	buf[n] = '\0';
 	*out = buf;
 	*len = n;
