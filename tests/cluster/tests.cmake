@@ -15,6 +15,7 @@ set(DR_CLUSTER_TESTS
 	dns_resync
 	readme
 	status
+	check
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
