@@ -105,6 +105,24 @@ def free_port():
     raise RuntimeError("no free port found")
 
 
+
+def run_bin(bins, name, args, cwd, timeout=15):
+    """Runs binary name of directory bins to completion in cwd, in its own
+    session (killed with its group after timeout s, which fails).
+    Returns (rc, stdout, stderr)."""
+    p = subprocess.Popen([os.path.join(bins, name)] + args, cwd=cwd,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise AssertionError("%s %s still running after %ds" % (
+            name, args, timeout))
+    return (p.returncode, out.decode(errors="replace"),
+            err.decode(errors="replace"))
+
 def wait_until(pred, timeout, what, interval=0.05):
     """Polls pred() until it returns a true value, which is returned.
 

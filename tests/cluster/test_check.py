@@ -9,8 +9,6 @@ reported as FILE:LINE and exits 2; a node started with only -config FILE
 
 import os
 import shutil
-import signal
-import subprocess
 
 import pytest
 
@@ -44,20 +42,7 @@ FLAGS = [
 ]
 
 
-def run(bins, name, args, cwd, timeout=15):
-    """Runs a binary to completion; (rc, stdout, stderr)."""
-    p = subprocess.Popen([os.path.join(bins, name)] + args, cwd=cwd,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        raise AssertionError("%s %s still running after %ds" % (
-            name, args, timeout))
-    return (p.returncode, out.decode(errors="replace"),
-            err.decode(errors="replace"))
+run = drcluster.run_bin
 
 
 @pytest.fixture

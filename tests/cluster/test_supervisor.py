@@ -15,21 +15,11 @@ from drcluster import pid_alive, pids_with_arg, wait_until, \
 
 def run_bin(bins, name, args, tmp, timeout=15):
     """Runs a binary to completion; (rc, stdout, stderr)."""
-    p = subprocess.Popen([os.path.join(bins, name)] + args, cwd=tmp,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        raise AssertionError("%s %s still running after %ds" % (
-            name, args, timeout))
+    r = drcluster.run_bin(bins, name, args, tmp, timeout)
     # Nothing may be left running behind a failed start.
     wait_until(lambda: not pids_with_arg(os.path.join(tmp, "d")), 10,
                "no leftover processes")
-    return p.returncode, out.decode(errors="replace"), \
-        err.decode(errors="replace")
+    return r
 
 
 def valid_args(tmp):
