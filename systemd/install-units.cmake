@@ -1,6 +1,7 @@
 # Runs at install time (install(SCRIPT)): fills the unit templates with the
 # install prefix in effect now, which `cmake --install --prefix` changes,
-# and installs them. DR_UNIT_SOURCES, DR_UNIT_STAGING, DR_BINDIR,
+# and installs them. file(INSTALL) adds $DESTDIR itself: units never name
+# the staging directory. DR_UNIT_SOURCES, DR_UNIT_STAGING, DR_BINDIR,
 # DR_DOCDIR and DR_UNITDIR come from systemd/CMakeLists.txt.
 foreach(dir BINDIR DOCDIR UNITDIR)
 	if(IS_ABSOLUTE "${DR_${dir}}")
@@ -11,13 +12,11 @@ foreach(dir BINDIR DOCDIR UNITDIR)
 endforeach()
 set(CMAKE_INSTALL_FULL_BINDIR "${full_BINDIR}")
 set(DR_DOCDIR "${full_DOCDIR}")
-# DESTDIR (staged installs) is where files go, never what units name.
-set(dest "$ENV{DESTDIR}${full_UNITDIR}")
 
 foreach(proc raftd dnsd ctld)
 	set(unit "dns-raft-${proc}@.service")
 	configure_file("${DR_UNIT_SOURCES}/${unit}.in"
 		"${DR_UNIT_STAGING}/${unit}" @ONLY)
 	file(INSTALL "${DR_UNIT_STAGING}/${unit}"
-		DESTINATION "${dest}")
+		DESTINATION "${full_UNITDIR}")
 endforeach()
