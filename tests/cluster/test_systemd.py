@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 
+import dns.exception
 import dns.rcode
 import pytest
 
@@ -321,6 +322,9 @@ class SystemdNode:
             (line,) = unit["Service"]["ExecStart"]
             argv = expand_exec(line, specifiers, env)
             assert argv[0] == os.path.join(prefix, "bin", p)
+            # Unset settings give no argument, never an empty one.
+            assert "" not in argv, argv
+            assert ("-raft.join" in argv) == bool(join), argv
             self.procs[p] = Proc(name, p, argv, base, tmp)
 
     @property
@@ -389,7 +393,6 @@ def test_exec_start_cluster(prefix, tmp):
     nodes += [SystemdNode(tmpdir, prefix, "n%d" % i, join=join)
               for i in (1, 2)]
     for n in nodes:
-        assert "-raft.join" not in n.procs["raftd"].argv or n is not n0
         # raftd first (dnsd and ctld are After= it).
         n.start("raftd")
         run = os.path.join(n.data_dir, "run")
@@ -454,11 +457,17 @@ def test_dnsd_not_ready_without_state(prefix, tmp):
     nodes.append(n)
     dnsd = n.procs["dnsd"]
     dnsd.start()
-    drcluster.wait_until(
-        lambda: "answering REFUSED until it can be read" in dnsd.log(), 10,
-        "dnsd to fail its first state.db load")
-    m = n.dns("example.com", "SOA")
+    # Serving (REFUSED) and its first state.db load failed, logged.
+    def query():
+        try:
+            return n.dns("example.com", "SOA")
+        except dns.exception.Timeout:
+            return None
+
+    m = drcluster.wait_until(query, 10, "dnsd to answer")
     assert m.rcode() == dns.rcode.REFUSED, m
+    drcluster.wait_until(lambda: "state.db" in dnsd.log(), 10,
+                         "dnsd to log its failed state.db load")
     assert not [f for f in dnsd.pending() if f.get("READY")], dnsd.msgs
     n.start("raftd")
     fields = dnsd.wait_notify("READY", 15)
