@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "check.h"
 #include "err.h"
 #include "log.h"
 
@@ -22,49 +23,60 @@ enum flag_kind { FLAG_STR, FLAG_ADDR, FLAG_UINT, FLAG_BOOL, FLAG_LIST };
 struct flag {
 	const char *name;
 	enum flag_kind kind;
-	const char *def; /* default shown by -h */
+	const char *def; /* default shown by -h; NULL: required */
 	const char *help;
 	size_t off;        /* offsetof into struct dr_config */
 	unsigned min, max; /* FLAG_UINT bounds */
+	bool cmdline_only; /* refused in a config file */
 };
 
 #define OFF(f) offsetof(struct dr_config, f)
 
 static const struct flag flag_table[] = {
-	{ "id", FLAG_STR, "", "node name, unique in the cluster (required)",
-	  OFF(id), 0, 0 },
+	{ "config", FLAG_STR, "none",
+	  "file of flags, one \"flag value\" per line; the command line wins",
+	  OFF(config), 0, 0, true },
+	{ "id", FLAG_STR, NULL, "node name, unique in the cluster", OFF(id), 0,
+	  0, false },
 	{ "raft.addr", FLAG_ADDR, ":8300", "Raft TCP transport address",
-	  OFF(raft_addr), 0, 0 },
+	  OFF(raft_addr), 0, 0, false },
 	{ "dns.addr", FLAG_ADDR, ":8600", "DNS address, UDP and TCP",
-	  OFF(dns_addr), 0, 0 },
+	  OFF(dns_addr), 0, 0, false },
 	{ "ctl.addr", FLAG_ADDR, "raft host:raft port+200",
-	  "control line protocol address", OFF(ctl_addr), 0, 0 },
-	{ "raft.join", FLAG_ADDR, "",
-	  "ctl address of a member to join (first start only)", OFF(join), 0,
-	  0 },
-	{ "zone.file", FLAG_LIST, "",
+	  "control line protocol address", OFF(ctl_addr), 0, 0, false },
+	{ "raft.join", FLAG_ADDR, "none, bootstrap",
+	  "ctl address of a member to join (first start only)", OFF(join), 0, 0,
+	  false },
+	{ "zone.file", FLAG_LIST, "none",
 	  "zone file loaded at start and on SIGHUP (repeatable)",
-	  OFF(zone_files), 0, 0 },
+	  OFF(zone_files), 0, 0, false },
 	{ "data.dir", FLAG_STR, "./data/<id>",
-	  "Raft log, snapshots, state.db and run/", OFF(data_dir), 0, 0 },
+	  "Raft log, snapshots, state.db and run/", OFF(data_dir), 0, 0,
+	  false },
 	{ "raft.election-timeout", FLAG_UINT, "300",
-	  "Raft election timeout (ms)", OFF(election_timeout_ms), 20, 60000 },
+	  "Raft election timeout (ms)", OFF(election_timeout_ms), 20, 60000,
+	  false },
 	{ "raft.heartbeat-timeout", FLAG_UINT, "30",
-	  "Raft heartbeat interval (ms)", OFF(heartbeat_timeout_ms), 5, 10000 },
+	  "Raft heartbeat interval (ms)", OFF(heartbeat_timeout_ms), 5, 10000,
+	  false },
 	{ "raft.snapshot-threshold", FLAG_UINT, "8192",
 	  "log entries between snapshots", OFF(snapshot_threshold), 16,
-	  100000000 },
+	  100000000, false },
 	{ "raft.snapshot-trailing", FLAG_UINT, "2048",
 	  "log entries kept after a snapshot", OFF(snapshot_trailing), 0,
-	  100000000 },
+	  100000000, false },
 	{ "ctl.max-conns", FLAG_UINT, "1024", "concurrent control connections",
-	  OFF(ctl_max_conns), 1, 100000 },
+	  OFF(ctl_max_conns), 1, 100000, false },
 	{ "ctl.idle-timeout", FLAG_UINT, "300000",
 	  "idle control session timeout (ms)", OFF(ctl_idle_timeout_ms), 100,
-	  86400000 },
+	  86400000, false },
 	{ "v", FLAG_BOOL, "false", "verbose (debug) logging", OFF(verbose), 0,
-	  0 },
-	{ "h", FLAG_BOOL, "false", "print this help", OFF(help), 0, 0 },
+	  0, false },
+	{ "check", FLAG_BOOL, "false",
+	  "check the flags, data.dir and zone files, start nothing "
+	  "(exit 0 ok, 1 problem, 2 bad flags)",
+	  OFF(check), 0, 0, true },
+	{ "h", FLAG_BOOL, "false", "print this help", OFF(help), 0, 0, true },
 };
 
 #define N_FLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
@@ -107,6 +119,7 @@ flags_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* Sets one flag; on error writes the reason (without the flag) into err. */
 static int
 flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
           char *err, size_t errlen)
@@ -117,12 +130,12 @@ flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
 	switch (f->kind) {
 	case FLAG_STR:
 		if (*val == '\0') {
-			flags_err(err, errlen, "-%s: empty value", f->name);
+			flags_err(err, errlen, "empty value");
 			return DR_EINVAL;
 		}
 		if (f->off == OFF(data_dir)) {
 			if (strlen(val) >= DR_PATH_LEN) {
-				flags_err(err, errlen, "-data.dir: too long");
+				flags_err(err, errlen, "too long");
 				return DR_EINVAL;
 			}
 			strcpy(cfg->data_dir, val);
@@ -132,16 +145,15 @@ flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
 		return 0;
 	case FLAG_ADDR:
 		if (dr_addr_parse(val, &a) != 0) {
-			flags_err(
-			    err, errlen,
-			    "-%s: invalid address \"%s\" (want host:port or "
-			    ":port)",
-			    f->name, val);
+			flags_err(err, errlen,
+			          "invalid address \"%s\" (want host:port or "
+			          ":port)",
+			          val);
 			return DR_EINVAL;
 		}
 		if (f->off == OFF(ctl_addr)) {
 			if (strlen(val) >= DR_ADDR_LEN) {
-				flags_err(err, errlen, "-ctl.addr: too long");
+				flags_err(err, errlen, "too long");
 				return DR_EINVAL;
 			}
 			strcpy(cfg->ctl_addr, val);
@@ -152,10 +164,9 @@ flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
 	case FLAG_UINT:
 		if (flags_parse_uint(val, f->min, f->max, (unsigned *)base) !=
 		    0) {
-			flags_err(
-			    err, errlen,
-			    "-%s: want an integer in [%u, %u], got \"%s\"",
-			    f->name, f->min, f->max, val);
+			flags_err(err, errlen,
+			          "want an integer in [%u, %u], got \"%s\"",
+			          f->min, f->max, val);
 			return DR_EINVAL;
 		}
 		return 0;
@@ -165,19 +176,19 @@ flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
 		} else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0) {
 			*(bool *)base = false;
 		} else {
-			flags_err(err, errlen, "-%s: want true or false",
-			          f->name);
+			flags_err(err, errlen, "want true or false, got \"%s\"",
+			          val);
 			return DR_EINVAL;
 		}
 		return 0;
 	case FLAG_LIST:
 		if (*val == '\0') {
-			flags_err(err, errlen, "-%s: empty value", f->name);
+			flags_err(err, errlen, "empty value");
 			return DR_EINVAL;
 		}
 		if (cfg->n_zone_files >= DR_MAX_ZONE_FILES) {
-			flags_err(err, errlen, "-%s: more than %d files",
-			          f->name, DR_MAX_ZONE_FILES);
+			flags_err(err, errlen, "more than %d files",
+			          DR_MAX_ZONE_FILES);
 			return DR_EINVAL;
 		}
 		cfg->zone_files[cfg->n_zone_files++] = val;
@@ -256,48 +267,256 @@ flags_finish(struct dr_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The flag at argv[*i] and its value; moves *i past a separate value.
+ * DR_EINVAL with the reason in err for a stray word, an unknown flag or a
+ * missing value.
+ */
+static int
+flags_arg(int argc, char **argv, int *i, const struct flag **fp,
+          const char **valp, char *err, size_t errlen)
+{
+	const char *arg = argv[*i], *name, *eq;
+	const struct flag *f;
+	size_t n;
+
+	if (arg[0] != '-' || arg[1] == '\0') {
+		flags_err(err, errlen, "unexpected argument \"%s\"", arg);
+		return DR_EINVAL;
+	}
+	name = arg + 1;
+	if (*name == '-') /* accept --flag as well */
+		name++;
+	eq = strchr(name, '=');
+	n = eq ? (size_t)(eq - name) : strlen(name);
+	f = flags_find(name, n);
+	if (f == NULL) {
+		flags_err(err, errlen, "unknown flag \"%s\"", arg);
+		return DR_EINVAL;
+	}
+	if (eq != NULL) {
+		*valp = eq + 1;
+	} else if (f->kind == FLAG_BOOL) {
+		*valp = "true";
+	} else if (*i + 1 < argc) {
+		*valp = argv[++*i];
+	} else {
+		flags_err(err, errlen, "-%s needs a value", f->name);
+		return DR_EINVAL;
+	}
+	*fp = f;
+	return 0;
+}
+
+/* Reads path whole into a NUL-terminated heap buffer (*out, *len). */
+static int
+flags_file_read(const char *path, char **out, size_t *len, char *err,
+                size_t errlen)
+{
+	/* Far above any real config: a wrong path (a zone, a log) stops. */
+	enum { FLAGS_FILE_MAX = 1 << 20 };
+	FILE *f;
+	char *buf;
+	size_t n;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		flags_err(err, errlen, "%s: cannot open (%s)", path,
+		          strerror(errno));
+		return DR_EINVAL;
+	}
+	buf = malloc(FLAGS_FILE_MAX + 1);
+	if (buf == NULL)
+		abort();
+	n = fread(buf, 1, FLAGS_FILE_MAX + 1, f);
+	if (ferror(f)) {
+		flags_err(err, errlen, "%s: cannot read (%s)", path,
+		          strerror(errno));
+		goto err;
+	}
+	if (n > FLAGS_FILE_MAX) {
+		flags_err(err, errlen, "%s: larger than %d bytes", path,
+		          FLAGS_FILE_MAX);
+		goto err;
+	}
+	fclose(f);
+	buf = realloc(buf, n + 1);
+	if (buf == NULL)
+		abort();
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+err:
+	fclose(f);
+	free(buf);
+	return DR_EINVAL;
+}
+
+static bool
+flags_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/*
+ * One line of a config file, NUL-terminated in place: sets its flag. Lines
+ * of earlier flags are in seen[] (0: not seen) to refuse duplicates.
+ */
+static int
+flags_file_line(struct dr_config *cfg, char *line, unsigned lineno,
+                unsigned *seen, char *err, size_t errlen)
+{
+	char *key, *val, *p, reason[256];
+	const struct flag *f;
+	size_t idx;
+
+	for (key = line; flags_blank(*key); key++)
+		;
+	if (*key == '\0' || *key == '#')
+		return 0;
+	for (p = key; *p != '\0' && !flags_blank(*p); p++)
+		;
+	val = p;
+	if (*p != '\0') {
+		*p = '\0';
+		for (val = p + 1; flags_blank(*val); val++)
+			;
+	}
+	/* A comment may follow the value after a blank. */
+	for (p = val; *p != '\0'; p++)
+		if (*p == '#' && (p == val || flags_blank(p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	while (p > val && flags_blank(p[-1]))
+		*--p = '\0';
+
+	f = flags_find(key, strlen(key));
+	if (f == NULL) {
+		flags_err(err, errlen, "unknown flag \"%s\"%s", key,
+		          key[0] == '-' ? " (write it without the dash)" : "");
+		return DR_EINVAL;
+	}
+	if (f->cmdline_only) {
+		flags_err(err, errlen, "%s is for the command line only",
+		          f->name);
+		return DR_EINVAL;
+	}
+	idx = (size_t)(f - flag_table);
+	if (f->kind != FLAG_LIST && seen[idx] != 0) {
+		flags_err(err, errlen, "%s already set on line %u", f->name,
+		          seen[idx]);
+		return DR_EINVAL;
+	}
+	seen[idx] = lineno;
+	if (*val == '\0') {
+		if (f->kind != FLAG_BOOL) {
+			flags_err(err, errlen, "%s needs a value", f->name);
+			return DR_EINVAL;
+		}
+		val = "true";
+	}
+	if (flags_set(cfg, f, val, reason, sizeof(reason)) != 0) {
+		flags_err(err, errlen, "%s: %s", f->name, reason);
+		return DR_EINVAL;
+	}
+	return 0;
+}
+
+/* Sets the flags of a config file; its text stays in cfg->config_text. */
+static int
+flags_file(struct dr_config *cfg, const char *path, char *err, size_t errlen)
+{
+	unsigned seen[N_FLAGS] = { 0 };
+	char *text, *line, *nl, *end, reason[512];
+	unsigned lineno;
+	size_t len;
+	int rv;
+
+	rv = flags_file_read(path, &text, &len, err, errlen);
+	if (rv != 0)
+		return rv;
+	cfg->config_text = text;
+	end = text + len;
+	for (line = text, lineno = 1; line < end; line = nl + 1, lineno++) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (nl == NULL)
+			nl = end;
+		*nl = '\0';
+		if (strlen(line) != (size_t)(nl - line)) {
+			flags_err(err, errlen, "%s:%u: NUL byte in line", path,
+			          lineno);
+			return DR_EINVAL;
+		}
+		rv = flags_file_line(cfg, line, lineno, seen, reason,
+		                     sizeof(reason));
+		if (rv != 0) {
+			flags_err(err, errlen, "%s:%u: %s", path, lineno,
+			          reason);
+			return rv;
+		}
+	}
+	return 0;
+}
+
+static int
+flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
+            size_t errlen)
+{
+	const struct flag *f = NULL;
+	const char *val = NULL, *config = NULL;
+	bool zone_files_given = false;
+	char reason[512];
+	int i, rv;
+
+	/* First the shape of argv and the config file's name... */
+	for (i = 1; i < argc; i++) {
+		rv = flags_arg(argc, argv, &i, &f, &val, err, errlen);
+		if (rv != 0)
+			return rv;
+		if (f->off == OFF(config))
+			config = val;
+	}
+	/* ...then the file's flags, which the command line's override. */
+	if (config != NULL) {
+		rv = flags_file(cfg, config, err, errlen);
+		if (rv != 0)
+			return rv;
+	}
+	for (i = 1; i < argc; i++) {
+		(void)flags_arg(argc, argv, &i, &f, &val, err, errlen);
+		if (f->kind == FLAG_LIST && !zone_files_given) {
+			cfg->n_zone_files = 0;
+			zone_files_given = true;
+		}
+		rv = flags_set(cfg, f, val, reason, sizeof(reason));
+		if (rv != 0) {
+			flags_err(err, errlen, "-%s: %s", f->name, reason);
+			return rv;
+		}
+	}
+	return flags_finish(cfg, err, errlen);
+}
+
 int
 dr_flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
                size_t errlen)
 {
-	int i, rv;
+	int rv;
 
 	flags_defaults(cfg);
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i], *name, *eq, *val;
-		const struct flag *f;
-		size_t n;
+	rv = flags_parse(cfg, argc, argv, err, errlen);
+	if (rv != 0)
+		dr_flags_free(cfg);
+	return rv;
+}
 
-		if (arg[0] != '-' || arg[1] == '\0') {
-			flags_err(err, errlen, "unexpected argument \"%s\"",
-			          arg);
-			return DR_EINVAL;
-		}
-		name = arg + 1;
-		if (*name == '-') /* accept --flag as well */
-			name++;
-		eq = strchr(name, '=');
-		n = eq ? (size_t)(eq - name) : strlen(name);
-		f = flags_find(name, n);
-		if (f == NULL) {
-			flags_err(err, errlen, "unknown flag \"%s\"", arg);
-			return DR_EINVAL;
-		}
-		if (eq != NULL) {
-			val = eq + 1;
-		} else if (f->kind == FLAG_BOOL) {
-			val = "true";
-		} else if (i + 1 < argc) {
-			val = argv[++i];
-		} else {
-			flags_err(err, errlen, "-%s needs a value", f->name);
-			return DR_EINVAL;
-		}
-		rv = flags_set(cfg, f, val, err, errlen);
-		if (rv != 0)
-			return rv;
-	}
-	return flags_finish(cfg, err, errlen);
+void
+dr_flags_free(struct dr_config *cfg)
+{
+	free(cfg->config_text);
+	cfg->config_text = NULL;
 }
 
 void
@@ -305,15 +524,47 @@ dr_flags_usage(FILE *f, const char *prog)
 {
 	size_t i;
 
-	fprintf(f, "usage: %s -id NAME [flags]\n\nflags:\n", prog);
+	fprintf(f,
+	        "usage: %s -id NAME [flags]\n"
+	        "       %s -config FILE [flags]\n\nflags:\n",
+	        prog, prog);
 	for (i = 0; i < N_FLAGS; i++) {
 		const struct flag *fl = &flag_table[i];
 
-		fprintf(f, "  -%-26s %s", fl->name, fl->help);
-		if (fl->def[0] != '\0')
-			fprintf(f, " (default %s)", fl->def);
-		fprintf(f, "\n");
+		fprintf(f, "  -%-24s %s", fl->name, fl->help);
+		if (fl->def != NULL)
+			fprintf(f, " (default %s)\n", fl->def);
+		else
+			fprintf(f, " (required)\n");
 	}
+}
+
+int
+dr_flags_main(struct dr_config *cfg, int argc, char **argv, const char *prog,
+              const char *help_extra,
+              int (*check_more)(FILE *out, FILE *errf, const char *prog))
+{
+	char err[1024];
+	int rv;
+
+	if (dr_flags_parse(cfg, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\nsee %s -h\n", prog, err, prog);
+		return 2;
+	}
+	if (cfg->help) {
+		dr_flags_usage(stdout, prog);
+		if (help_extra != NULL)
+			fputs(help_extra, stdout);
+		dr_flags_free(cfg);
+		return 0;
+	}
+	dr_log_init(prog, cfg->verbose);
+	if (cfg->check) {
+		rv = dr_check(cfg, prog, stdout, stderr, check_more);
+		dr_flags_free(cfg);
+		return rv == 0 ? 0 : 1;
+	}
+	return -1;
 }
 
 int

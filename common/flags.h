@@ -25,9 +25,11 @@ struct dr_addr {
 /*
  * Every daemon accepts the whole table, so the supervisor passes its own
  * flags through and systemd units may use one config for all processes.
- * Strings point into argv (borrowed) or at the defaults.
+ * Strings point into argv, into config_text or at the defaults (borrowed).
  */
 struct dr_config {
+	const char *config; /* -config FILE, or NULL */
+	char *config_text;  /* owned: FILE's bytes, split into values */
 	const char *id;
 	const char *raft_addr;
 	const char *dns_addr;
@@ -43,18 +45,40 @@ struct dr_config {
 	unsigned ctl_max_conns;
 	unsigned ctl_idle_timeout_ms;
 	bool verbose;
+	bool check;
 	bool help;
 };
 
 /*
  * Parses argv (Go style: "-flag value" or "-flag=value") into cfg after
- * filling defaults, and checks every value. On error returns DR_EINVAL and
- * writes a one-line reason into err. "-h" sets cfg->help and returns 0.
+ * filling defaults, and checks every value. With "-config FILE" the flags
+ * of FILE are set first: one "flag value" per line (name without the dash,
+ * a bool's value may be left out), blank lines and '#' comments (whole
+ * line, or after a blank); flags given on the command line win, and any
+ * -zone.file there replaces the file's list. A flag other than zone.file
+ * may appear once in FILE; config, check and h may not appear there.
+ * On error returns DR_EINVAL with a one-line reason in err ("FILE:LINE:
+ * reason" for a line of FILE) and cfg holds nothing to free. On success
+ * release cfg with dr_flags_free. "-h" sets cfg->help and returns 0.
  */
 int dr_flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
                    size_t errlen);
+/* Frees what dr_flags_parse allocated (the config file's text). */
+void dr_flags_free(struct dr_config *cfg);
 /* Prints every flag with its default. */
 void dr_flags_usage(FILE *f, const char *prog);
+
+/*
+ * The start of every main: parses the flags into cfg and sets the log
+ * role to prog. Bad flags: prints "prog: reason" on stderr and returns 2.
+ * -h: prints the usage and help_extra (may be NULL) and returns 0.
+ * -check: runs dr_check with check_more (may be NULL, see check.h) and
+ * returns 0 when it found no problem, else 1. Otherwise returns -1: the
+ * process goes on, and frees cfg with dr_flags_free.
+ */
+int dr_flags_main(struct dr_config *cfg, int argc, char **argv,
+                  const char *prog, const char *help_extra,
+                  int (*check_more)(FILE *out, FILE *errf, const char *prog));
 
 /* Parses "host:port", ":port", "[v6]:port". DR_EINVAL on bad input. */
 int dr_addr_parse(const char *s, struct dr_addr *out);

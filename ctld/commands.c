@@ -362,6 +362,76 @@ put_success_note(struct dr_buf *out, const uint8_t *note, size_t len)
 	dr_buf_put_u8(out, '\n');
 }
 
+int
+commands_text_u64(const uint8_t *text, size_t len, const char *key, uint64_t *v)
+{
+	const char *p = (const char *)text, *end = p + len;
+	size_t klen = strlen(key);
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+
+		if ((size_t)(eol - p) > klen + 1 && memcmp(p, key, klen) == 0 &&
+		    p[klen] == ' ') {
+			const char *d = p + klen + 1;
+			uint64_t n = 0;
+
+			if (d == eol)
+				return DR_ENOTFOUND;
+			for (; d < eol; d++) {
+				if (*d < '0' || *d > '9' ||
+				    n > (UINT64_MAX - 9) / 10)
+					return DR_ENOTFOUND;
+				n = n * 10 + (uint64_t)(*d - '0');
+			}
+			*v = n;
+			return 0;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return DR_ENOTFOUND;
+}
+
+static void
+put_u64_pair(struct dr_buf *out, const char *key, uint64_t v)
+{
+	char num[48];
+	int n =
+	    snprintf(num, sizeof(num), " %s %llu", key, (unsigned long long)v);
+
+	dr_buf_put(out, num, (size_t)n);
+}
+
+void
+commands_status_processes(const uint8_t *raftd, size_t rlen,
+                          const uint8_t *dnsd, size_t dlen, struct dr_buf *out)
+{
+	uint64_t v, rseq, dseq;
+
+	if (raftd == NULL) {
+		commands_put_line(out, "process.raftd down");
+	} else {
+		dr_buf_put(out, "process.raftd up", 16);
+		if (commands_text_u64(raftd, rlen, "applied_index", &v) == 0)
+			put_u64_pair(out, "applied_index", v);
+		dr_buf_put_u8(out, '\n');
+	}
+	if (dnsd == NULL) {
+		commands_put_line(out, "process.dnsd down");
+	} else {
+		dr_buf_put(out, "process.dnsd up", 15);
+		if (commands_text_u64(dnsd, dlen, "applied_index", &v) == 0)
+			put_u64_pair(out, "applied_index", v);
+		if (raftd != NULL &&
+		    commands_text_u64(raftd, rlen, "change_seq", &rseq) == 0 &&
+		    commands_text_u64(dnsd, dlen, "change_seq", &dseq) == 0)
+			put_u64_pair(out, "lag", rseq > dseq ? rseq - dseq : 0);
+		dr_buf_put_u8(out, '\n');
+	}
+	commands_put_line(out, "process.ctld up");
+}
+
 void
 commands_format(const struct commands_parsed *p, int status,
                 const uint8_t *payload, size_t len, struct dr_buf *out)

@@ -151,6 +151,29 @@ void commands_put_line(struct dr_buf *out, const char *s);
  */
 void commands_put_text(struct dr_buf *out, const uint8_t *text, size_t len);
 
+/*
+ * Reads the value of the "key value" line named key in text as a number.
+ * Returns 0, or DR_ENOTFOUND when no such line holds a number.
+ */
+int commands_text_u64(const uint8_t *text, size_t len, const char *key,
+                      uint64_t *v);
+
+/*
+ * Appends the process lines of "cluster status", from raftd's status text
+ * and dnsd's counters (NULL: that process did not answer):
+ *
+ *   process.raftd up applied_index N     (or "process.raftd down")
+ *   process.dnsd up applied_index N lag K (or "process.dnsd down")
+ *   process.ctld up
+ *
+ * lag is how many changes dnsd's copy is behind raftd's state (change
+ * counters), left out when raftd did not answer; a key missing from a
+ * reply leaves its word pair out.
+ */
+void commands_status_processes(const uint8_t *raftd, size_t rlen,
+                               const uint8_t *dnsd, size_t dlen,
+                               struct dr_buf *out);
+
 /* Size of a canonical domain name buffer, NUL included. */
 #define COMMANDS_NAME_LEN 256
 

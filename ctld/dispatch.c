@@ -1,6 +1,7 @@
 /* Running commands: raftd requests, forwarding to the leader, retries. */
 #include "dispatch.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ struct dispatch_req {
 	struct forward *fwd;     /* in REQ_FORWARD */
 	struct replace *replace; /* owned: zone replace's records */
 	struct dr_buf text;      /* cluster status: raftd's part */
+	size_t raftd_len;        /* cluster status: raftd's bytes in text */
+	bool raftd_up;           /* cluster status: raftd answered */
 	dispatch_done_cb cb;     /* NULL once detached */
 	void *arg;
 };
@@ -120,6 +123,8 @@ req_timeout(const struct dispatch_req *r)
 {
 	if (r->p.target == COMMANDS_TO_DNSD)
 		return DISPATCH_DNSD_TIMEOUT_MS;
+	if (r->p.id == COMMANDS_CLUSTER_STATUS)
+		return DISPATCH_STATUS_RAFTD_MS;
 	if (r->p.has_body)
 		return DISPATCH_ZONE_TIMEOUT_MS;
 	return r->p.forwarded ? DISPATCH_FORWARDED_TIMEOUT_MS
@@ -291,32 +296,50 @@ req_dnsd_lines(struct dispatch_req *r, const uint8_t *p, size_t len)
 	}
 }
 
-/* cluster status: raftd's lines, then dnsd's (or "dnsd unreachable"). */
+/*
+ * cluster status: raftd's lines, then dnsd's (or "dnsd unreachable"),
+ * then one line per process of the node.
+ */
 static void
 req_dnsd_status_cb(int rv, const void *data, size_t len, void *arg)
 {
 	struct dispatch_req *r = arg;
 	struct dr_msg_hdr h;
 	struct dr_cursor c;
+	bool dnsd_up = rv == 0 && dr_wire_decode(data, len, &h, &c) == 0 &&
+	               h.type == DR_MSG_REPLY && h.status == DR_ST_OK;
+	struct dr_buf procs;
 
-	if (rv == 0 && dr_wire_decode(data, len, &h, &c) == 0 &&
-	    h.type == DR_MSG_REPLY && h.status == DR_ST_OK)
+	if (dnsd_up)
 		req_dnsd_lines(r, c.p, c.left);
 	else
 		dr_buf_put(&r->text, "dnsd unreachable\n", 17);
+	dr_buf_init(&procs);
+	commands_status_processes(r->raftd_up ? r->text.data : NULL,
+	                          r->raftd_len, dnsd_up ? c.p : NULL,
+	                          dnsd_up ? c.left : 0, &procs);
+	dr_buf_put(&r->text, procs.data, procs.len);
+	dr_buf_close(&procs);
 	commands_format(&r->p, DR_ST_OK, r->text.data, r->text.len, &r->reply);
 	req_finish(r);
 }
 
-/* Asks dnsd for its counters to add them to raftd's status text. */
+/*
+ * Asks dnsd for its counters to add them to raftd's status text (p, len;
+ * NULL when raftd did not answer).
+ */
 static bool
 req_status_dnsd(struct dispatch_req *r, const uint8_t *p, size_t len)
 {
 	struct dr_msg_hdr h;
 
-	dr_buf_put(&r->text, p, len);
-	if (len > 0 && p[len - 1] != '\n')
-		dr_buf_put_u8(&r->text, '\n');
+	r->raftd_up = p != NULL;
+	if (p != NULL) {
+		dr_buf_put(&r->text, p, len);
+		if (len > 0 && p[len - 1] != '\n')
+			dr_buf_put_u8(&r->text, '\n');
+	}
+	r->raftd_len = r->text.len;
 	memset(&h, 0, sizeof(h));
 	h.type = DR_MSG_STATUS;
 	dr_wire_begin(&r->msg, &h);
@@ -337,6 +360,10 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 	if (rv != 0) {
 		log_debug("%s, request failed (%s)", commands_name(&r->p),
 		          dr_strerror(rv));
+		/* Still a status: raftd down, and what dnsd says. */
+		if (r->p.id == COMMANDS_CLUSTER_STATUS && !r->d->stopping &&
+		    req_status_dnsd(r, NULL, 0))
+			return;
 		req_finish_line(r, r->p.target == COMMANDS_TO_DNSD
 		                       ? "ERROR dnsd not reachable"
 		                       : "ERROR raftd unavailable");
@@ -515,6 +542,43 @@ req_reload(struct dispatch *d, const char *line, size_t len, struct dr_buf *out,
 	return DISPATCH_PENDING;
 }
 
+/*
+ * Logs a refused line: reason is the ERROR reply (up to its newline), the
+ * line is shown cut and with unprintable bytes as '?'.
+ */
+static void
+dispatch_rejected(struct dispatch *d, const char *line, size_t len,
+                  const char *reason, size_t rlen)
+{
+	char shown[65], why[129];
+	uint64_t now = uv_now(d->loop);
+	size_t i;
+
+	d->rejected++;
+	if (d->rejected_log_ms != 0 &&
+	    now < d->rejected_log_ms + DISPATCH_REJECT_LOG_MS) {
+		d->rejected_quiet++;
+		return;
+	}
+	for (i = 0; i < len && i < sizeof(shown) - 1; i++)
+		shown[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	shown[i] = '\0';
+	for (i = 0; i < rlen && i < sizeof(why) - 1 && reason[i] != '\n'; i++)
+		why[i] =
+		    reason[i] >= 0x20 && reason[i] < 0x7f ? reason[i] : '?';
+	why[i] = '\0';
+	if (d->rejected_quiet > 0)
+		log_warnx("control, line rejected (%s): \"%s%s\" (and %" PRIu64
+		          " more not logged)",
+		          why, shown, len >= sizeof(shown) ? "..." : "",
+		          d->rejected_quiet);
+	else
+		log_warnx("control, line rejected (%s): \"%s%s\"", why, shown,
+		          len >= sizeof(shown) ? "..." : "");
+	d->rejected_quiet = 0;
+	d->rejected_log_ms = now == 0 ? 1 : now;
+}
+
 int
 dispatch_line(struct dispatch *d, const char *line, size_t len,
               struct dr_buf *out, enum commands_action *act,
@@ -524,18 +588,27 @@ dispatch_line(struct dispatch *d, const char *line, size_t len,
 	struct commands_parsed p;
 	struct dr_buf msg;
 	const char *err;
+	size_t start;
 	int rv;
 
 	*act = COMMANDS_CONTINUE;
 	if (commands_parse(line, len, &p, &err) != 0) {
 		commands_put_line(out, err);
+		dispatch_rejected(d, line, len, err + 6, strlen(err + 6));
 		return DISPATCH_DONE;
 	}
 	if (p.has_body)
 		return DISPATCH_BODY;
 	dr_buf_init(&msg);
+	start = out->len;
 	rv = commands_build(&p, &msg, out, act);
 	if (rv == COMMANDS_DONE) {
+		/* Local commands answer here too: only ERROR is a refusal. */
+		if (out->len - start > 6 &&
+		    memcmp(out->data + start, "ERROR ", 6) == 0)
+			dispatch_rejected(d, line, len,
+			                  (const char *)out->data + start + 6,
+			                  out->len - start - 6);
 		dr_buf_close(&msg);
 		return DISPATCH_DONE;
 	}

@@ -40,6 +40,14 @@
 #define DISPATCH_DNSD_TIMEOUT_MS 1000
 /* "cluster status" adds dnsd's counters if they come within this. */
 #define DISPATCH_STATUS_DNSD_MS 300
+/*
+ * "cluster status" waits this long for raftd, then answers with
+ * "process.raftd down" and what dnsd said.
+ */
+#define DISPATCH_STATUS_RAFTD_MS 2000
+
+/* At most one "line rejected" log line per this many ms. */
+#define DISPATCH_REJECT_LOG_MS 1000
 
 struct dispatch_req;
 
@@ -72,6 +80,14 @@ struct dispatch {
 	dispatch_reload_fn reload;   /* NULL: "zone reload" unavailable */
 	void *reload_arg;
 	uint64_t acked_seq;
+	/*
+	 * Lines refused (unknown command, bad arguments): each is counted,
+	 * but logged at most once per DISPATCH_REJECT_LOG_MS, with how many
+	 * went unlogged before it, so a client cannot flood the log.
+	 */
+	uint64_t rejected;
+	uint64_t rejected_quiet; /* not logged since the last line */
+	uint64_t rejected_log_ms;
 	struct dispatch_req *reqs; /* every request in flight */
 	unsigned nreqs;
 	bool stopping;

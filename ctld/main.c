@@ -91,19 +91,11 @@ main(int argc, char **argv)
 	struct dr_config cfg;
 	struct ctld m;
 	uv_loop_t loop;
-	char err[512];
 	int rv;
 
-	if (dr_flags_parse(&cfg, argc, argv, err, sizeof(err)) != 0) {
-		(void)fprintf(stderr, "ctld: %s\n", err);
-		dr_flags_usage(stderr, "ctld");
-		return 2;
-	}
-	if (cfg.help) {
-		dr_flags_usage(stdout, "ctld");
-		return 0;
-	}
-	dr_log_init("ctld", cfg.verbose);
+	rv = dr_flags_main(&cfg, argc, argv, "ctld", NULL, NULL);
+	if (rv >= 0)
+		return rv;
 	(void)signal(SIGPIPE, SIG_IGN);
 	dr_parent_death_signal();
 	ctld_raise_nofile();
@@ -139,6 +131,7 @@ main(int argc, char **argv)
 		log_warnx("ctld, loop closed with open handles (%s)",
 		          uv_strerror(rv));
 	log_info("ctld, stopped");
+	dr_flags_free(&cfg);
 	return 0;
 
 err_after_dispatch:
@@ -146,5 +139,6 @@ err_after_dispatch:
 err_after_loop:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
+	dr_flags_free(&cfg);
 	return 1;
 }

@@ -417,7 +417,8 @@ conn_process(struct conn *c, bool progressed)
 			break;
 		}
 		if (st != LINE_OK) {
-			log_debug("conn %s, closed (%s)", c->peer,
+			/* One per connection: it is closed right after. */
+			log_warnx("conn %s, rejected and closed (%s)", c->peer,
 			          st == LINE_TOO_LONG ? "line too long"
 			                              : "invalid input");
 			commands_put_line(&c->out, st == LINE_TOO_LONG
@@ -540,7 +541,6 @@ server_connection_cb(uv_stream_t *listener, int status)
 	uv_timer_start(&c->timer, conn_timer_cb, SERVER_LINE_TIMEOUT_MS, 0);
 	conn_read_start(c);
 }
-
 
 int
 server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,

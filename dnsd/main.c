@@ -141,19 +141,11 @@ int
 main(int argc, char **argv)
 {
 	static struct dnsd d;
-	char err[512];
 	int rv;
 
-	if (dr_flags_parse(&d.cfg, argc, argv, err, sizeof(err)) != 0) {
-		(void)fprintf(stderr, "dnsd: %s\n", err);
-		dr_flags_usage(stderr, "dnsd");
-		return 2;
-	}
-	if (d.cfg.help) {
-		dr_flags_usage(stdout, "dnsd");
-		return 0;
-	}
-	dr_log_init("dnsd", d.cfg.verbose);
+	rv = dr_flags_main(&d.cfg, argc, argv, "dnsd", NULL, NULL);
+	if (rv >= 0)
+		return rv;
 	(void)signal(SIGPIPE, SIG_IGN);
 	dr_parent_death_signal();
 	if (uv_loop_init(&d.loop) != 0)
@@ -170,5 +162,6 @@ main(int argc, char **argv)
 		log_warnx("event loop closed with handles still open");
 	if (rv == 0)
 		log_info("%s, stopped", d.cfg.id);
+	dr_flags_free(&d.cfg);
 	return rv == 0 ? 0 : 1;
 }

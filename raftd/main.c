@@ -159,19 +159,11 @@ int
 main(int argc, char **argv)
 {
 	static struct raftd d;
-	char err[512];
 	int rv;
 
-	if (dr_flags_parse(&d.cfg, argc, argv, err, sizeof(err)) != 0) {
-		fprintf(stderr, "raftd: %s\n", err);
-		dr_flags_usage(stderr, "raftd");
-		return 2;
-	}
-	if (d.cfg.help) {
-		dr_flags_usage(stdout, "raftd");
-		return 0;
-	}
-	dr_log_init("raftd", d.cfg.verbose);
+	rv = dr_flags_main(&d.cfg, argc, argv, "raftd", NULL, NULL);
+	if (rv >= 0)
+		return rv;
 	signal(SIGPIPE, SIG_IGN);
 	dr_parent_death_signal();
 	if (uv_loop_init(&d.loop) != 0)
@@ -180,6 +172,7 @@ main(int argc, char **argv)
 	rv = raftd_start(&d);
 	if (rv != 0 && !d.have_node) {
 		log_warnx("%s, cannot start (%s)", d.cfg.id, dr_strerror(rv));
+		dr_flags_free(&d.cfg);
 		return 1;
 	}
 	if (rv != 0)
@@ -188,5 +181,6 @@ main(int argc, char **argv)
 	store_close(d.store);
 	if (uv_loop_close(&d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
+	dr_flags_free(&d.cfg);
 	return d.exit_code;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,70 @@ node_watch_cb(uv_check_t *h)
 	}
 }
 
+/* Notes that a message from id arrived now (see struct node_contact). */
+static void
+node_note_contact(struct node *n, raft_id id)
+{
+	struct node_contact *slot = &n->contacts[0];
+	unsigned i;
+
+	if (id == 0)
+		return;
+	for (i = 0; i < NODE_CONTACTS; i++) {
+		struct node_contact *c = &n->contacts[i];
+
+		if (c->id == id) {
+			slot = c;
+			break;
+		}
+		if (c->id == 0 || c->at_ms < slot->at_ms)
+			slot = c;
+		if (c->id == 0)
+			break;
+	}
+	slot->id = id;
+	slot->at_ms = uv_now(n->loop);
+}
+
+/*
+ * c-raft's raft_uv calls the receive callback given to io->start with the
+ * io given to raft_uv_init, which is embedded in struct node.
+ */
+static void
+node_recv_cb(struct raft_io *io, struct raft_message *msg)
+{
+	struct node *n =
+	    (struct node *)((char *)io - offsetof(struct node, io));
+
+	node_note_contact(n, msg->server_id);
+	n->recv_cb(io, msg);
+}
+
+static int
+node_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+              raft_io_recv_cb recv)
+{
+	struct node *n =
+	    (struct node *)((char *)io - offsetof(struct node, io));
+
+	n->recv_cb = recv;
+	return n->io_start(io, msecs, tick, node_recv_cb);
+}
+
+int64_t
+node_last_contact_ms(struct node *n, raft_id id)
+{
+	uint64_t now = uv_now(n->loop);
+	unsigned i;
+
+	for (i = 0; i < NODE_CONTACTS; i++)
+		if (n->contacts[i].id == id && id != 0)
+			return now >= n->contacts[i].at_ms
+			           ? (int64_t)(now - n->contacts[i].at_ms)
+			           : 0;
+	return -1;
+}
+
 int
 node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
           struct store *store, const struct node_hooks *hooks)
@@ -199,6 +264,9 @@ node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
 		rv = DR_EIO;
 		goto err_after_transport;
 	}
+	/* Sees every received message first, to know each peer's contact. */
+	n->io_start = n->io.start;
+	n->io.start = node_io_start;
 	fsm_init(&n->fsm, &n->raft, store, &fh);
 	if ((rv = raft_init(&n->raft, &n->io, &n->fsm.raft_fsm, n->id,
 	                    n->raft_addr)) != 0) {

@@ -32,6 +32,19 @@ struct node_hooks {
 	void *arg;
 };
 
+/*
+ * When this node last received a Raft message from a server (any RPC or
+ * result): on the leader that is each follower's last answer, on a
+ * follower the leader's last AppendEntries. At most NODE_CONTACTS
+ * servers are kept (the oldest is forgotten first): peers name
+ * themselves, so the table must not grow with what they claim.
+ */
+#define NODE_CONTACTS 32
+struct node_contact {
+	raft_id id;
+	uint64_t at_ms; /* uv_now() of the last message */
+};
+
 struct node {
 	uv_loop_t *loop;             /* borrowed */
 	const struct dr_config *cfg; /* borrowed */
@@ -49,6 +62,10 @@ struct node {
 	char dir[DR_PATH_LEN]; /* <data.dir>/raft */
 	uv_check_t watch;      /* notices role, leader and config changes */
 	uv_prepare_t flush;    /* commits applied entries before sleeping */
+	struct node_contact contacts[NODE_CONTACTS];
+	raft_io_recv_cb recv_cb; /* c-raft's, called after noting contact */
+	int (*io_start)(struct raft_io *io, unsigned msecs,
+	                raft_io_tick_cb tick, raft_io_recv_cb recv);
 	int last_state;
 	raft_id last_leader;
 	raft_term last_term;
@@ -92,6 +109,12 @@ int node_leader_hint(struct node *n, char *out, size_t outlen);
 
 /* Node id of the known leader ("none" if unknown) into out. */
 void node_leader_name(struct node *n, char *out, size_t outlen);
+
+/*
+ * Milliseconds since the last Raft message from server id was received,
+ * or -1 when none was since this raftd started.
+ */
+int64_t node_last_contact_ms(struct node *n, raft_id id);
 
 /* "leader", "follower", "candidate" or "unavailable". */
 const char *node_role_name(struct node *n);

@@ -102,6 +102,27 @@ struct status_members_ctx {
 	raft_id leader;
 };
 
+/*
+ * " STATE CONTACT" of a member: its Raft state as this node sees it (its
+ * own for self, "leader" for the known leader, else "follower") and the
+ * milliseconds since this node last heard from it ("-" for self or
+ * never).
+ */
+static void
+status_state_contact(struct node *n, raft_id id, raft_id leader,
+                     struct dr_buf *out)
+{
+	int64_t ms = id == n->id ? -1 : node_last_contact_ms(n, id);
+	const char *state = id == n->id                   ? node_role_name(n)
+	                    : leader != 0 && id == leader ? "leader"
+	                                                  : "follower";
+
+	if (ms < 0)
+		status_printf(out, " %s -", state);
+	else
+		status_printf(out, " %s %" PRId64, state, ms);
+}
+
 static int
 status_member_line(const struct store_member *m, void *arg)
 {
@@ -109,11 +130,12 @@ status_member_line(const struct store_member *m, void *arg)
 	const struct raft_server *s =
 	    status_server(&ctx->n->raft.configuration, m->raft_id);
 
-	status_printf(ctx->out, "%s %s %s %s %s%s%s\n", m->id, m->raft_addr,
-	              m->ctl_addr, m->dns_addr, status_role(s),
-	              m->raft_id == ctx->n->id ? " self" : "",
-	              ctx->leader != 0 && m->raft_id == ctx->leader ? " leader"
-	                                                            : "");
+	status_printf(ctx->out, "%s %s %s %s %s", m->id, m->raft_addr,
+	              m->ctl_addr, m->dns_addr, status_role(s));
+	status_state_contact(ctx->n, m->raft_id, ctx->leader, ctx->out);
+	status_printf(
+	    ctx->out, "%s%s\n", m->raft_id == ctx->n->id ? " self" : "",
+	    ctx->leader != 0 && m->raft_id == ctx->leader ? " leader" : "");
 	return 0;
 }
 
@@ -134,8 +156,10 @@ status_members_text(struct node *n, struct dr_buf *out)
 
 		if (store_member_by_raft_id(n->store, s->id, &m) == 0)
 			continue;
-		status_printf(out, "%llu %s - - %s%s%s\n", s->id, s->address,
-		              status_role(s), s->id == n->id ? " self" : "",
+		status_printf(out, "%llu %s - - %s", s->id, s->address,
+		              status_role(s));
+		status_state_contact(n, s->id, ctx.leader, out);
+		status_printf(out, "%s%s\n", s->id == n->id ? " self" : "",
 		              s->id == ctx.leader ? " leader" : "");
 	}
 }

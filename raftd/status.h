@@ -17,10 +17,15 @@ const char *status_role_name(int role);
 void status_text(struct node *n, struct dr_buf *out);
 
 /*
- * Appends one line per member: "ID RAFT_ADDR CTL_ADDR DNS_ADDR ROLE" with
- * ROLE voter|standby|spare|unknown from the configuration, then " self"
- * and/or " leader" when they apply. Servers in the configuration without
- * a members row follow as "RAFT_ID RAFT_ADDR - - ROLE".
+ * Appends one line per member:
+ * "ID RAFT_ADDR CTL_ADDR DNS_ADDR ROLE STATE CONTACT" with ROLE
+ * voter|standby|spare|unknown from the configuration, STATE this node's
+ * own state for itself (leader|follower|candidate|unavailable), "leader"
+ * for the leader it knows and "follower" for the others, CONTACT the
+ * milliseconds since this node last received a Raft message from the
+ * member ("-" for itself or never), then " self" and/or " leader" when
+ * they apply. Servers in the configuration without a members row follow
+ * as "RAFT_ID RAFT_ADDR - - ROLE STATE CONTACT".
  */
 void status_members_text(struct node *n, struct dr_buf *out);
 

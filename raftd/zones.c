@@ -2,6 +2,7 @@
 #include "zones.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -933,6 +934,7 @@ zones_replace(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 	double start = zones_now();
 	struct zdiff d;
 	char source[128];
+	uint32_t serial;
 	int rv;
 
 	bool same;
@@ -964,14 +966,16 @@ zones_replace(struct zones *z, const struct dr_cmd *c, struct effects *fx,
 		rv = zones_write(z, zone, &d, fx);
 	if (rv == 0)
 		rv = zones_digest_set(z, zone, &d.set);
+	if (rv == 0 && zones_serial(z, zone, &serial) != 0)
+		serial = 0;
 	if (rv == 0)
-		log_info("[%.*s] %s from %s: %zu added, %zu removed, %zu TTL "
-		         "changes%s (%.3f s before commit)",
-		         (int)zone.len, zone.p,
-		         d.exists ? "replaced" : "created", source, d.nnew,
-		         d.ndel, d.nttl,
-		         d.exists && d.soa_changed ? ", new SOA" : "",
-		         zones_now() - start);
+		log_info(
+		    "[%.*s] %s from %s, serial %" PRIu32 ": %zu added, "
+		    "%zu removed, %zu TTL changes%s (%.3f s before commit)",
+		    (int)zone.len, zone.p, d.exists ? "replaced" : "created",
+		    source, serial, d.nnew, d.ndel, d.nttl,
+		    d.exists && d.soa_changed ? ", new SOA" : "",
+		    zones_now() - start);
 out:
 	zoneset_free(&d.set);
 	dr_buf_close(&d.dels);

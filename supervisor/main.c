@@ -8,6 +8,11 @@
 #include "log.h"
 #include "supervise.h"
 
+static const char main_help_signals[] =
+    "\nsignals:\n"
+    "  SIGHUP   ctld reads the -zone.file files again and loads them\n"
+    "  SIGTERM  stops ctld, dnsd, then raftd (also SIGINT)\n";
+
 static int
 main_usage_error(const char *reason)
 {
@@ -25,18 +30,11 @@ main(int argc, char **argv)
 	int rv;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (dr_flags_parse(&cfg, argc, argv, err, sizeof(err)) != 0)
-		return main_usage_error(err);
-	if (cfg.help) {
-		dr_flags_usage(stdout, "dns-raft");
-		printf("\nsignals:\n"
-		       "  SIGHUP   ctld reads the -zone.file files again and "
-		       "loads them\n"
-		       "  SIGTERM  stops ctld, dnsd, then raftd (also "
-		       "SIGINT)\n");
-		return 0;
-	}
-	dr_log_init("dns-raft", cfg.verbose);
+	/* The daemons get the same argv: -config FILE included. */
+	rv = dr_flags_main(&cfg, argc, argv, "dns-raft", main_help_signals,
+	                   supervise_check);
+	if (rv >= 0)
+		return rv;
 	rv = supervise_prepare(&cfg, err, sizeof(err));
 	if (rv == DR_EINVAL)
 		return main_usage_error(err);
@@ -52,5 +50,6 @@ main(int argc, char **argv)
 	rv = supervise_exit_code(sup);
 	supervise_free(sup);
 	uv_loop_close(loop);
+	dr_flags_free(&cfg);
 	return rv;
 }

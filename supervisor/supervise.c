@@ -2,6 +2,7 @@
 #include "supervise.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -143,6 +144,35 @@ supervise_exe_dir(char *out, size_t outlen)
 	}
 	slash[slash == out ? 1 : 0] = '\0';
 	return 0;
+}
+
+int
+supervise_check(FILE *out, FILE *errf, const char *prog)
+{
+	char dir[DR_PATH_LEN], path[DR_PATH_LEN + 16];
+	const struct supervise_spec *spec;
+	int problems = 0;
+	size_t i;
+
+	if (supervise_exe_dir(dir, sizeof(dir)) != 0) {
+		fprintf(errf, "%s: cannot find its own directory\n", prog);
+		return 1;
+	}
+	for (i = 0; i < SUPERVISE_N; i++) {
+		spec = &supervise_specs[i];
+		snprintf(path, sizeof(path), "%s/%s", dir, spec->name);
+		if (access(path, X_OK) == 0) {
+			fprintf(out, "ok %s %s\n", spec->name, path);
+		} else if (spec->required) {
+			fprintf(errf, "%s: %s: cannot run (%s)\n", prog, path,
+			        strerror(errno));
+			problems++;
+		} else {
+			fprintf(out, "ok %s not installed, not started (%s)\n",
+			        spec->name, path);
+		}
+	}
+	return problems;
 }
 
 /* environ without any DR_SUPERVISED, plus DR_SUPERVISED=1. */

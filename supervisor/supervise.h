@@ -3,6 +3,7 @@
 #define DR_SUPERVISE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "flags.h"
@@ -16,6 +17,12 @@ struct supervise;
  * be created (logged).
  */
 int supervise_prepare(const struct dr_config *cfg, char *err, size_t errlen);
+
+/*
+ * -check's own part (see dr_check): every daemon binary is found next to
+ * the running executable, dnsd being optional. Returns the problems.
+ */
+int supervise_check(FILE *out, FILE *errf, const char *prog);
 
 /*
  * Allocates a supervisor for the daemons found next to the running

@@ -27,6 +27,10 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+# The repository: zones/, README.md.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
 BIN_NAMES = ("dns-raft", "raftd", "ctld")
 
 # Python keeps orphaned daemons from turning into zombies that nobody reaps

@@ -14,6 +14,9 @@ set(DR_CLUSTER_TESTS
 	dns_reload
 	dns_failover
 	dns_resync
+	readme
+	status
+	check
 	systemd
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)

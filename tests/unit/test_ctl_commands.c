@@ -756,6 +756,71 @@ test_replace(void)
 	replace_free(r);
 }
 
+/* The process lines of "cluster status" as one string. */
+static const char *
+procs_of(const char *raftd, const char *dnsd)
+{
+	static char text[512];
+	struct dr_buf out;
+
+	dr_buf_init(&out);
+	commands_status_processes(
+	    (const uint8_t *)raftd, raftd ? strlen(raftd) : 0,
+	    (const uint8_t *)dnsd, dnsd ? strlen(dnsd) : 0, &out);
+	snprintf(text, sizeof(text), "%.*s", (int)out.len,
+	         (const char *)out.data);
+	dr_buf_close(&out);
+	return text;
+}
+
+static void
+test_status_processes(void)
+{
+	static const char raftd[] = "id id0\nrole leader\napplied_index 120\n"
+	                            "change_seq 57\nsnapshot_index 0\n";
+	static const char dnsd[] = "queries 3\nchange_seq 55\n"
+	                           "applied_index 118";
+	uint64_t v = 1;
+
+	CHECK_EQ_INT(commands_text_u64((const uint8_t *)raftd, strlen(raftd),
+	                               "change_seq", &v),
+	             0);
+	CHECK(v == 57);
+	/* Whole keys only, digits only, the last line without "\n". */
+	CHECK_EQ_INT(commands_text_u64((const uint8_t *)raftd, strlen(raftd),
+	                               "change", &v),
+	             DR_ENOTFOUND);
+	CHECK_EQ_INT(commands_text_u64((const uint8_t *)raftd, strlen(raftd),
+	                               "role", &v),
+	             DR_ENOTFOUND);
+	CHECK_EQ_INT(commands_text_u64((const uint8_t *)dnsd, strlen(dnsd),
+	                               "applied_index", &v),
+	             0);
+	CHECK(v == 118);
+	CHECK_EQ_INT(
+	    commands_text_u64((const uint8_t *)"x 99999999999999999999", 22,
+	                      "x", &v),
+	    DR_ENOTFOUND);
+
+	CHECK_EQ_STR(procs_of(raftd, dnsd),
+	             "process.raftd up applied_index 120\n"
+	             "process.dnsd up applied_index 118 lag 2\n"
+	             "process.ctld up\n");
+	/* raftd silent: no lag can be known. */
+	CHECK_EQ_STR(procs_of(NULL, dnsd), "process.raftd down\n"
+	                                   "process.dnsd up applied_index 118\n"
+	                                   "process.ctld up\n");
+	CHECK_EQ_STR(procs_of(raftd, NULL),
+	             "process.raftd up applied_index 120\n"
+	             "process.dnsd down\n"
+	             "process.ctld up\n");
+	/* dnsd ahead (raftd restarted on an older state): lag 0. */
+	CHECK_EQ_STR(procs_of("change_seq 3\n", "change_seq 5\n"),
+	             "process.raftd up\n"
+	             "process.dnsd up lag 0\n"
+	             "process.ctld up\n");
+}
+
 int
 main(void)
 {
@@ -770,5 +835,6 @@ main(void)
 	RUN(test_build_records);
 	RUN(test_format_records);
 	RUN(test_replace);
+	RUN(test_status_processes);
 	return UNIT_DONE();
 }

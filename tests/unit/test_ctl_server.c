@@ -266,7 +266,9 @@ fake_dnsd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 	if (dr_wire_decode(data, len, &h, &c) != 0 || h.type != DR_MSG_STATUS)
 		fake_reply_str(n, call, DR_ST_ERROR, "bad request");
 	else
-		fake_reply_str(n, call, DR_ST_OK, "queries 12\nresyncs 0\n");
+		fake_reply_str(n, call, DR_ST_OK,
+		               "queries 12\nresyncs 0\nchange_seq 7\n"
+		               "applied_index 38\n");
 }
 
 static void
@@ -366,8 +368,9 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 		fake_reply_str(n, call, DR_ST_ERROR, "no such zone");
 		return;
 	case DR_MSG_STATUS:
-		snprintf(text, sizeof(text), "id %s\nrole %s\n", n->id,
-		         n->leader ? "leader" : "follower");
+		snprintf(text, sizeof(text),
+		         "id %s\nrole %s\napplied_index 40\nchange_seq 9\n",
+		         n->id, n->leader ? "leader" : "follower");
 		fake_reply_str(n, call, DR_ST_OK, text);
 		return;
 	case DR_MSG_MEMBERS:
@@ -701,9 +704,16 @@ test_multiline(void)
 	CHECK_EQ_STR(client_line(c), "OK");
 	CHECK_EQ_STR(client_line(c), "id ida");
 	CHECK_EQ_STR(client_line(c), "role follower");
-	/* dnsd's counters follow raftd's. */
+	CHECK_EQ_STR(client_line(c), "applied_index 40");
+	CHECK_EQ_STR(client_line(c), "change_seq 9");
+	/* dnsd's counters follow raftd's, then the processes. */
 	CHECK_EQ_STR(client_line(c), "dnsd.queries 12");
 	CHECK_EQ_STR(client_line(c), "dnsd.resyncs 0");
+	CHECK_EQ_STR(client_line(c), "dnsd.change_seq 7");
+	CHECK_EQ_STR(client_line(c), "dnsd.applied_index 38");
+	CHECK_EQ_STR(client_line(c), "process.raftd up applied_index 40");
+	CHECK_EQ_STR(client_line(c), "process.dnsd up applied_index 38 lag 2");
+	CHECK_EQ_STR(client_line(c), "process.ctld up");
 	CHECK_EQ_STR(client_line(c), ".");
 	CHECK_EQ_STR(client_line(c),
 	             "ida 127.0.0.1:1 127.0.0.1:2 127.0.0.1:3 voter");
@@ -1071,6 +1081,8 @@ test_records(void)
 	CHECK_EQ_STR(client_line(c), "ERROR no such zone");
 	CHECK_EQ_STR(client_line(c), "queries 12");
 	CHECK_EQ_STR(client_line(c), "resyncs 0");
+	CHECK_EQ_STR(client_line(c), "change_seq 7");
+	CHECK_EQ_STR(client_line(c), "applied_index 38");
 	CHECK_EQ_STR(client_line(c), ".");
 	CHECK_EQ_STR(client_line(c), "BYE");
 	client_close(c);
@@ -1080,7 +1092,12 @@ test_records(void)
 	client_sendz(c, "cluster status\n");
 	CHECK_EQ_STR(client_line(c), "id idb");
 	CHECK_EQ_STR(client_line(c), "role leader");
+	CHECK_EQ_STR(client_line(c), "applied_index 40");
+	CHECK_EQ_STR(client_line(c), "change_seq 9");
 	CHECK_EQ_STR(client_line(c), "dnsd unreachable");
+	CHECK_EQ_STR(client_line(c), "process.raftd up applied_index 40");
+	CHECK_EQ_STR(client_line(c), "process.dnsd down");
+	CHECK_EQ_STR(client_line(c), "process.ctld up");
 	CHECK_EQ_STR(client_line(c), ".");
 	client_close(c);
 }
