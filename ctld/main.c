@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "flags.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "zoneload.h"
 
@@ -34,6 +35,7 @@ ctld_signal_cb(uv_signal_t *sig, int signum)
 		return;
 	m->stopping = true;
 	log_info("ctld, stopping (%s)", strsignal(signum));
+	dr_notify_stopping(NULL);
 	server_stop(&m->server);
 	zoneload_stop(&m->zoneload);
 	dispatch_close(&m->dispatch);
@@ -120,6 +122,8 @@ main(int argc, char **argv)
 	uv_signal_start(&m.sigint, ctld_signal_cb, SIGINT);
 	uv_signal_start(&m.sighup, ctld_sighup_cb, SIGHUP);
 	zoneload_start(&m.zoneload, &loop, &cfg, &m.dispatch);
+	/* Listening: commands are answered (writes wait for a leader). */
+	dr_notify_ready("listening");
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rv = uv_loop_close(&loop);

@@ -283,6 +283,12 @@ feed_load_done(struct feed *f, struct feed_load *l)
 	         " zones (change %" PRIu64 ", index %" PRIu64 ", %.3f s)",
 	         f->stats->records, f->stats->zones, f->seq, f->index,
 	         (double)l->ns / 1e9);
+	if (f->ready_cb != NULL) {
+		feed_ready_cb cb = f->ready_cb;
+
+		f->ready_cb = NULL;
+		cb(f, f->ready_arg);
+	}
 	if (f->again) {
 		/* Held messages are replayed after the next baseline. */
 		feed_load_begin(f);
@@ -754,6 +760,13 @@ feed_init(struct feed *f, uv_loop_t *loop, const char *db_path,
 	uv_check_init(loop, &f->commit);
 	f->commit.data = f;
 	return 0;
+}
+
+void
+feed_on_ready(struct feed *f, feed_ready_cb cb, void *arg)
+{
+	f->ready_cb = cb;
+	f->ready_arg = arg;
 }
 
 int

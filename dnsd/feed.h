@@ -51,6 +51,11 @@ struct feed_load {
 	char err[256];
 };
 
+struct feed;
+
+/* Told once, on the loop thread, when the first baseline is served. */
+typedef void (*feed_ready_cb)(struct feed *f, void *arg);
+
 struct feed {
 	uv_loop_t *loop;        /* borrowed */
 	struct stats *stats;    /* borrowed: resyncs and gauges */
@@ -58,11 +63,11 @@ struct feed {
 	char path[4096 + 16];   /* <data.dir>/state.db */
 	struct dr_bus_sub *sub; /* owned, NULL when not subscribed */
 	enum feed_state state;
-	uint64_t seq;   /* change counter of view.db */
-	uint64_t index; /* Raft index of view.db */
+	uint64_t seq;       /* change counter of view.db */
+	uint64_t index;     /* Raft index of view.db */
 	uint64_t raftd_run; /* run id in raftd's heartbeats, 0 = none seen */
-	bool dirty;     /* changes applied but not committed */
-	bool again;     /* load again once the running one is done */
+	bool dirty;         /* changes applied but not committed */
+	bool again;         /* load again once the running one is done */
 	bool closing;
 	bool replaying;         /* held messages are being replayed */
 	unsigned lag_loads;     /* reloads in a row for held changes */
@@ -75,8 +80,10 @@ struct feed {
 	unsigned backoff_ms; /* delay before the next retry */
 	unsigned failures;   /* failed loads in a row */
 	uv_timer_t retry;
-	uv_check_t commit;     /* commits once per loop iteration */
-	struct dr_buf scratch; /* NUL-terminated copies of effect args */
+	uv_check_t commit;      /* commits once per loop iteration */
+	struct dr_buf scratch;  /* NUL-terminated copies of effect args */
+	feed_ready_cb ready_cb; /* cleared once called */
+	void *ready_arg;
 };
 
 /*
@@ -85,6 +92,12 @@ struct feed {
  */
 int feed_init(struct feed *f, uv_loop_t *loop, const char *db_path,
               struct stats *stats);
+
+/*
+ * Sets the callback told once when the first baseline of state.db is
+ * served (before that, every query is REFUSED). Call before feed_start.
+ */
+void feed_on_ready(struct feed *f, feed_ready_cb cb, void *arg);
 
 /*
  * Subscribes to url (raftd's pub socket; NULL: no subscription, for

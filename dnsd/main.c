@@ -1,4 +1,5 @@
 /* dnsd: the node's read-only authoritative DNS server. */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "flags.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "stats.h"
 
 struct dnsd {
@@ -18,7 +20,36 @@ struct dnsd {
 	struct listen listen;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	bool have_signals, have_feed, have_listen, stopping;
+	bool loaded; /* the first baseline of state.db is served */
 };
+
+/*
+ * Ready for systemd once both the sockets are bound and a first copy of
+ * state.db is served: before that every query would be REFUSED. Under
+ * systemd raftd is ready (state.db exists) before dnsd starts, so this
+ * takes one load; if state.db cannot be read, dnsd stays "activating".
+ */
+static void
+dnsd_ready_check(struct dnsd *d)
+{
+	char status[128];
+
+	if (!d->have_listen || !d->loaded || d->stopping)
+		return;
+	(void)snprintf(status, sizeof(status),
+	               "serving %" PRIu64 " records in %" PRIu64 " zones",
+	               d->stats.records, d->stats.zones);
+	dr_notify_ready(status);
+}
+
+static void
+dnsd_loaded_cb(struct feed *f, void *arg)
+{
+	struct dnsd *d = arg;
+
+	d->loaded = true;
+	dnsd_ready_check(d);
+}
 
 static void
 dnsd_stop(struct dnsd *d)
@@ -26,6 +57,7 @@ dnsd_stop(struct dnsd *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	dr_notify_stopping(NULL);
 	if (d->have_listen)
 		listen_stop(&d->listen);
 	if (d->have_feed)
@@ -87,6 +119,7 @@ dnsd_start(struct dnsd *d)
 		return rv;
 	(void)snprintf(path, sizeof(path), "%s/state.db", d->cfg.data_dir);
 	feed_init(&d->feed, &d->loop, path, &d->stats);
+	feed_on_ready(&d->feed, dnsd_loaded_cb, d);
 	d->have_feed = true;
 	dnsd_signals_start(d);
 	dr_ipc_url(&d->cfg, "pub", path, sizeof(path));
@@ -96,6 +129,7 @@ dnsd_start(struct dnsd *d)
 	                       &d->feed.view, &d->stats)) != 0)
 		goto err;
 	d->have_listen = true;
+	dnsd_ready_check(d);
 	return 0;
 
 err:

@@ -8,6 +8,7 @@
 #include "join.h"
 #include "log.h"
 #include "node.h"
+#include "notify.h"
 #include "publish.h"
 #include "serve.h"
 #include "store.h"
@@ -65,6 +66,7 @@ raftd_stop(struct raftd *d, int exit_code)
 		return;
 	d->stopping = true;
 	d->exit_code = exit_code;
+	dr_notify_stopping(NULL);
 	join_stop(&d->join);
 	serve_drain(&d->serve);
 	node_close(&d->node, raftd_node_closed_cb);
@@ -134,6 +136,12 @@ raftd_start(struct raftd *d)
 		goto err_after_node;
 	if ((rv = join_start(&d->join, &d->loop, &d->cfg, &d->node)) != 0)
 		goto err_after_node;
+	/*
+	 * Raft runs and both sockets are bound: ctld and dnsd can connect.
+	 * A joining node is ready before it is a member: that needs the
+	 * cluster, and local reads work meanwhile.
+	 */
+	dr_notify_ready("raft started");
 	return 0;
 
 err_after_node:

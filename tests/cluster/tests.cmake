@@ -1,6 +1,7 @@
 # Cluster tests: each test_*.py runs the real binaries on 127.0.0.1 under
 # Debian's pytest (never the python3 first on PATH) as its own ctest test.
-# dns_* need dnsd; knot_diff needs knotd (Debian package knot, in .ci/deps).
+# dns_* need dnsd; knot_diff needs knotd (Debian package knot, in .ci/deps);
+# systemd installs into a temp prefix and needs systemd-analyze (systemd).
 set(DR_CLUSTER_TESTS
 	kv
 	failover
@@ -16,13 +17,14 @@ set(DR_CLUSTER_TESTS
 	readme
 	status
 	check
+	systemd
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
 		COMMAND /usr/bin/python3 -m pytest -q -x -p no:cacheprovider
 			${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.py)
 	set_tests_properties(cluster.${t} PROPERTIES
-		ENVIRONMENT "DR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;PYTHONDONTWRITEBYTECODE=1"
+		ENVIRONMENT "DR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;DR_BUILD_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1"
 		TIMEOUT 300
 		LABELS cluster)
 endforeach()

@@ -8,3 +8,8 @@ dr_unit_test(test_bus test_bus.c)
 target_link_libraries(test_bus drcommon)
 dr_unit_test(test_rr test_rr.c)
 target_link_libraries(test_rr drcommon)
+if(SYSTEMD_FOUND)
+	# Without libsystemd, common/notify sends nothing to test.
+	dr_unit_test(test_notify test_notify.c)
+	target_link_libraries(test_notify drcommon)
+endif()
