@@ -32,7 +32,7 @@ def _deadline(item):
     return m.args[0] if m else DEFAULT_TIMEOUT
 
 
-def _alarm(signum, frame):
+def _on_alarm(signum, frame):
     raise TestTimeout("per-test timeout expired")
 
 
@@ -47,7 +47,7 @@ def _alarm(item):
 
 
 def _with_alarm(item):
-    signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, _deadline(item))
 
 
