@@ -146,7 +146,6 @@ listen_log_query(const char *proto, const struct sockaddr *sa,
 
 /* ------------------------------------------------------------- address */
 
-
 static uint16_t
 listen_sa_port(const struct sockaddr_storage *ss)
 {

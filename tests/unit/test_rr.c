@@ -101,8 +101,8 @@ test_check(void)
 	CHECK_EQ_INT(rr.ttl_value, 300);
 	CHECK(rr.rdata.len == 7 && memcmp(rr.rdata.p, "1.2.3.4", 7) == 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int rv = dr_rr_check(bad[i], strlen(bad[i]), errbuf,
-		                     sizeof(errbuf));
+		int rv =
+		    dr_rr_check(bad[i], strlen(bad[i]), errbuf, sizeof(errbuf));
 		if (rv == 0)
 			fprintf(stderr, "accepted: %s\n", bad[i]);
 		CHECK_EQ_INT(rv, DR_EINVAL);
@@ -110,8 +110,7 @@ test_check(void)
 }
 
 static struct dr_str
-S(const char *z)
-{
+S(const char *z) {
 	struct dr_str s = { z, strlen(z) };
 
 	return s;
@@ -161,23 +160,22 @@ read_zone(const char *text, struct dr_zonefile *zf, char *path)
 	return rv;
 }
 
-static const char zone_ok[] =
-    "; a comment\n"
-    "$ORIGIN example.com.\n"
-    "$TTL 300\n"
-    "@ IN SOA ns1 hostmaster (\n"
-    "      2024010101 ; serial\n"
-    "      3600 900 604800 60 )\n"
-    "  IN NS ns1\n"
-    "ns1 A 192.0.2.1\n"
-    "www 60 A 192.0.2.2 ; trailing comment\n"
-    "    AAAA 2001:db8::2\n"
-    "*.apps CNAME www\n"
-    "$ORIGIN lab.example.com.\n"
-    "@ NS ns.lab.example.com.\n"
-    "ns A 192.0.2.53\n"
-    "x TYPE65534 \\# 2 abcd\n"
-    "; last line a comment";
+static const char zone_ok[] = "; a comment\n"
+                              "$ORIGIN example.com.\n"
+                              "$TTL 300\n"
+                              "@ IN SOA ns1 hostmaster (\n"
+                              "      2024010101 ; serial\n"
+                              "      3600 900 604800 60 )\n"
+                              "  IN NS ns1\n"
+                              "ns1 A 192.0.2.1\n"
+                              "www 60 A 192.0.2.2 ; trailing comment\n"
+                              "    AAAA 2001:db8::2\n"
+                              "*.apps CNAME www\n"
+                              "$ORIGIN lab.example.com.\n"
+                              "@ NS ns.lab.example.com.\n"
+                              "ns A 192.0.2.53\n"
+                              "x TYPE65534 \\# 2 abcd\n"
+                              "; last line a comment";
 
 static void
 test_zonefile(void)
@@ -211,9 +209,11 @@ test_zonefile_errors(void)
 		const char *text;
 		int line;
 	} bad[] = {
-		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\nwww A 1.2.3\n", 3 },
+		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\nwww A 1.2.3\n",
+		  3 },
 		{ "$ORIGIN example.com.\nwww A 1.2.3.4\n", 2 },
-		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\n@ SOA a b 1 2 3 4 "
+		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\n@ SOA a b 1 2 3 "
+		  "4 "
 		  "5\n",
 		  3 },
 		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\nwww.example.org. "
@@ -222,7 +222,8 @@ test_zonefile_errors(void)
 		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\nw CNAME x\nw A "
 		  "1.2.3.4\n",
 		  4 },
-		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\n$INCLUDE /etc/x\n",
+		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\n$INCLUDE "
+		  "/etc/x\n",
 		  3 },
 		{ "$ORIGIN example.com.\n@ SOA a b 1 2 3 4 5\nw CH A 1.2.3.4\n",
 		  3 },
@@ -235,8 +236,9 @@ test_zonefile_errors(void)
 		CHECK_EQ_INT(read_zone(bad[i].text, &zf, path), DR_EINVAL);
 		snprintf(want, sizeof(want), "%s:%d: ", path, bad[i].line);
 		if (strncmp(errbuf, want, strlen(want)) != 0)
-			fprintf(stderr, "case %zu: got \"%s\", want \"%s...\"\n",
-			        i, errbuf, want);
+			fprintf(stderr,
+			        "case %zu: got \"%s\", want \"%s...\"\n", i,
+			        errbuf, want);
 		CHECK(strncmp(errbuf, want, strlen(want)) == 0);
 		CHECK_EQ_INT(zf.nrecords, 0);
 	}
