@@ -13,6 +13,7 @@ Also used by tests/bench/run.py.
 import ctypes
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -624,6 +625,15 @@ class Cluster:
             node = self.add_node()
             node.start()
             self.wait_converged(self.nodes, timeout)
+        return self
+
+    def start_with_example_zone(self, n=3, timeout=30):
+        """Starts n nodes, node 0 loading a copy of zones/zone.txt (kept
+        as self.zone), and waits until every dnsd answers its SOA."""
+        self.zone = os.path.join(self.base_dir, "zone.txt")
+        shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), self.zone)
+        self.start(n, first_args=["-zone.file", self.zone])
+        self.wait_dns_all("example.com.", "SOA", soa_answer, timeout)
         return self
 
     def live(self):

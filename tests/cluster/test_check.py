@@ -15,8 +15,7 @@ import pytest
 import drcluster
 from drcluster import dnsd_present, pids_with_arg, soa_answer, wait_until
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = drcluster.ROOT
 BINS = ("dns-raft", "raftd", "dnsd", "ctld")
 
 # Every flag of common/flags.c's table, in order, with its default as -h

@@ -5,25 +5,18 @@ or get a wrong answer; writes made during the event reach every live dnsd.
 """
 
 import os
-import shutil
 import signal
 
 import pytest
 
 from drcluster import (MIN_QUERIES, Querier, answers_with, dnsd_present,
-                       dns_query, expected_answers, soa_answer, wait_until)
+                       dns_query, expected_answers, wait_until)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 
 @pytest.fixture(scope="module")
 def c3(module_cluster):
     dnsd_present()
-    zone = os.path.join(module_cluster.base_dir, "zone.txt")
-    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
-    module_cluster.start(3, first_args=["-zone.file", zone])
-    module_cluster.wait_dns_all("example.com.", "SOA", soa_answer, 30)
-    return module_cluster
+    return module_cluster.start_with_example_zone()
 
 
 def rr_add_until_success(node, zone, rr, timeout):

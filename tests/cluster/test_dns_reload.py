@@ -16,11 +16,12 @@ import subprocess
 import dns.rcode
 import pytest
 
+import drcluster
 from drcluster import (answers_with, dnsd_present, rdatas, soa_answer,
                        soa_serial, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = drcluster.ROOT
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ queue overflows. After SIGCONT it must answer the new data, and `stats`
 """
 
 import os
-import shutil
 import signal
 import sqlite3
 import time
@@ -18,21 +17,14 @@ import dns.rcode
 import pytest
 
 from drcluster import (MIN_QUERIES, Querier, Session, answers_with,
-                       ctl_raw, dnsd_present, expected_answers, soa_answer,
-                       wait_until)
+                       ctl_raw, dnsd_present, expected_answers, wait_until)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 @pytest.fixture(scope="module")
 def c3(module_cluster):
     dnsd_present()
-    zone = os.path.join(module_cluster.base_dir, "zone.txt")
-    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
-    module_cluster.start(3, first_args=["-zone.file", zone])
-    module_cluster.wait_dns_all("example.com.", "SOA", soa_answer, 30)
-    return module_cluster
+    return module_cluster.start_with_example_zone()
 
 
 def stats(node):
@@ -201,11 +193,8 @@ def test_dnsd_follows_a_snapshot_install(cluster):
     meanwhile) must reopen the new file and serve the new records. A node
     that joins after snapshots serves them too."""
     dnsd_present()
-    zone = os.path.join(cluster.base_dir, "zone.txt")
-    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
     cluster.extra_args = list(SNAP_ARGS)
-    cluster.start(3, first_args=["-zone.file", zone])
-    cluster.wait_dns_all("example.com.", "SOA", soa_answer, 30)
+    cluster.start_with_example_zone()
     lead = cluster.wait_converged()
     fol = [n for n in cluster.nodes if n is not lead][0]
     dnsd = fol.child_pid("dnsd")

@@ -24,7 +24,7 @@ from drcluster import (answers_with, answers_without, dns_raw,
                        soa_answer, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = drcluster.ROOT
 SOA_MNAME = "ns1.example.com. hostmaster.example.com."
 
 

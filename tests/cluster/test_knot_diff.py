@@ -18,10 +18,11 @@ import pytest
 
 import dnsdiff
 import refservers
+import drcluster
 from drcluster import dns_query, dnsd_present, is_aa
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = drcluster.ROOT
 ZONES = [("example.com.", os.path.join(ROOT, "zones", "zone.txt")),
          ("edge.test.", os.path.join(HERE, "zones", "edge.zone")),
          ("lab.example.com.", os.path.join(HERE, "zones", "child.zone")),

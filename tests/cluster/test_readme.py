@@ -58,12 +58,7 @@ def readme_cluster():
     assert [x["-id"] for x in f] == ["id0", "id1", "id2"]
     assert f[0]["-zone.file"] == "zones/zone.txt" and "-raft.join" not in f[0]
     assert f[1]["-raft.join"] == f[2]["-raft.join"] == ":8500"
-    c = Cluster()
-    zone = os.path.join(c.base_dir, "zones", "zone.txt")
-    os.makedirs(os.path.dirname(zone))
-    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
-    c.zone = zone
-    c.start(3, first_args=["-zone.file", zone])
+    c = Cluster().start_with_example_zone()
     yield c, f, steps
     for n in c.nodes:
         n.kill()

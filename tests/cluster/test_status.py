@@ -10,15 +10,12 @@ line per event and no per-query lines.
 
 import os
 import re
-import shutil
 import signal
 
 import pytest
 
-from drcluster import dnsd_present, soa_answer, wait_until
+from drcluster import dnsd_present, wait_until
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 
 LINE_RE = re.compile(r"^(debug|info|warn|fatal) (dns-raft|raftd|dnsd|ctld): ")
 
@@ -26,12 +23,7 @@ LINE_RE = re.compile(r"^(debug|info|warn|fatal) (dns-raft|raftd|dnsd|ctld): ")
 @pytest.fixture(scope="module")
 def c3(module_cluster):
     dnsd_present()
-    c = module_cluster
-    zone = os.path.join(c.base_dir, "zone.txt")
-    shutil.copyfile(os.path.join(ROOT, "zones", "zone.txt"), zone)
-    c.start(3, first_args=["-zone.file", zone])
-    c.wait_dns_all("example.com.", "SOA", soa_answer, timeout=30)
-    return c
+    return module_cluster.start_with_example_zone()
 
 
 def procs(st):
