@@ -12,6 +12,7 @@
 #include "log.h"
 #include "store.h"
 #include "unit.h"
+#include "unit_cmd.h"
 
 static char tmpdir[64];
 
@@ -136,21 +137,11 @@ static int
 rig_cmd(struct rig *r, uint64_t index, unsigned type, unsigned nargs,
         const char **args)
 {
-	struct dr_cmd c;
 	struct dr_buf b;
-	unsigned i;
 	int rv;
 
-	memset(&c, 0, sizeof(c));
-	c.type = type;
-	c.nargs = nargs;
-	for (i = 0; i < nargs; i++) {
-		c.args[i].p = args[i];
-		c.args[i].len = strlen(args[i]);
-	}
 	dr_buf_init(&b);
-	if (dr_cmd_encode(&c, &b) != 0)
-		abort();
+	unit_cmd_encode(type, nargs, args, &b);
 	rv = rig_apply(r, index, b.data, b.len);
 	dr_buf_close(&b);
 	return rv;

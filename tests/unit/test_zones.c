@@ -14,6 +14,7 @@
 #include "soa.h"
 #include "store.h"
 #include "unit.h"
+#include "unit_cmd.h"
 #include "zoneset.h"
 
 static char tmpdir[64];
@@ -96,20 +97,10 @@ static enum store_outcome
 apply_args(struct store *s, uint64_t index, unsigned type, unsigned nargs,
            const char **args)
 {
-	struct dr_cmd c;
 	struct dr_buf b;
-	unsigned i;
 
-	memset(&c, 0, sizeof(c));
-	c.type = type;
-	c.nargs = nargs;
-	for (i = 0; i < nargs; i++) {
-		c.args[i].p = args[i];
-		c.args[i].len = strlen(args[i]);
-	}
 	dr_buf_init(&b);
-	if (dr_cmd_encode(&c, &b) != 0)
-		abort();
+	unit_cmd_encode(type, nargs, args, &b);
 	CHECK_EQ_INT(store_apply(s, index, b.data, b.len, &last.res), 0);
 	snprintf(last.reason, sizeof(last.reason), "%s", last.res.reason);
 	decode_effects(last.res.effects, last.res.effects_len);
