@@ -625,6 +625,13 @@ class Cluster:
             node = self.add_node()
             node.start()
             self.wait_converged(self.nodes, timeout)
+        # raftd writes a node's row of the members table in an entry of
+        # its own after the node is in the configuration: until then the
+        # cluster is still changing under a test that compares states.
+        want = {(x.name, x.ctl_hostport) for x in self.nodes}
+        wait_until(lambda: want <= {(r[0], r[2]) for r in first.members(2)
+                                    if len(r) > 2},
+                   timeout, "every node's row in the members table")
         return self
 
     def start_with_example_zone(self, n=3, timeout=30):
