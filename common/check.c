@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "key.h"
 #include "rr.h"
 
 struct check {
@@ -180,6 +181,29 @@ check_data_dir(struct check *c, const struct dr_config *cfg)
 	check_ok(c, "data.dir %s (will be created in %s)", cfg->data_dir, path);
 }
 
+/* Every -cluster.key is a key file only this user can read. */
+static void
+check_keys(struct check *c, const struct dr_config *cfg)
+{
+	struct dr_keyring kr;
+	char err[1024];
+	unsigned i;
+
+	if (cfg->n_cluster_keys == 0) {
+		check_ok(c, "cluster.key none (raft and ctl on loopback only)");
+		return;
+	}
+	if (dr_keyring_load(cfg, &kr, err, sizeof(err)) != 0) {
+		check_problem(c, "-cluster.key: %s", err);
+		return;
+	}
+	for (i = 0; i < kr.n; i++)
+		check_ok(c, "cluster.key %s (key id %s%s)",
+		         cfg->cluster_keys[i], kr.keys[i].id,
+		         i == 0 ? ", in use" : ", accepted");
+	dr_keyring_wipe(&kr);
+}
+
 /* Every zone file reads, and no zone comes from two files. */
 static void
 check_zone_files(struct check *c, const struct dr_config *cfg)
@@ -229,6 +253,7 @@ dr_check(const struct dr_config *cfg, const char *prog, FILE *out, FILE *errf,
 		check_ok(&c, "config %s", cfg->config);
 	check_ok(&c, "id %s", cfg->id);
 	check_listeners(&c, cfg);
+	check_keys(&c, cfg);
 	check_ok(&c, "raft.join %s", cfg->join ? cfg->join : "none");
 	check_data_dir(&c, cfg);
 	check_zone_files(&c, cfg);

@@ -1,20 +1,22 @@
 /* The shared flag table, address parsing and the node's derived paths. */
 #include "flags.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "check.h"
 #include "err.h"
 #include "log.h"
 
@@ -26,7 +28,8 @@ struct flag {
 	const char *def; /* default shown by -h; NULL: required */
 	const char *help;
 	size_t off;        /* offsetof into struct dr_config */
-	unsigned min, max; /* FLAG_UINT bounds */
+	unsigned min, max; /* FLAG_UINT bounds; FLAG_LIST: max entries */
+	size_t count_off;  /* FLAG_LIST: offsetof its unsigned count */
 	bool cmdline_only; /* refused in a config file */
 };
 
@@ -35,48 +38,62 @@ struct flag {
 static const struct flag flag_table[] = {
 	{ "config", FLAG_STR, "none",
 	  "file of flags, one \"flag value\" per line; the command line wins",
-	  OFF(config), 0, 0, true },
+	  OFF(config), 0, 0, 0, true },
 	{ "id", FLAG_STR, NULL, "node name, unique in the cluster", OFF(id), 0,
-	  0, false },
-	{ "raft.addr", FLAG_ADDR, ":8300", "Raft TCP transport address",
-	  OFF(raft_addr), 0, 0, false },
+	  0, 0, false },
+	{ "raft.addr", FLAG_ADDR, ":8300 (127.0.0.1 without a key)",
+	  "Raft TCP transport address", OFF(raft_addr), 0, 0, 0, false },
 	{ "dns.addr", FLAG_ADDR, ":8600", "DNS address, UDP and TCP",
-	  OFF(dns_addr), 0, 0, false },
+	  OFF(dns_addr), 0, 0, 0, false },
 	{ "ctl.addr", FLAG_ADDR, "raft host:raft port+200",
-	  "control line protocol address", OFF(ctl_addr), 0, 0, false },
+	  "control line protocol address", OFF(ctl_addr), 0, 0, 0, false },
 	{ "raft.join", FLAG_ADDR, "none, bootstrap",
 	  "ctl address of a member to join (first start only)", OFF(join), 0, 0,
-	  false },
+	  0, false },
 	{ "zone.file", FLAG_LIST, "none",
 	  "zone file loaded at start and on SIGHUP (repeatable)",
-	  OFF(zone_files), 0, 0, false },
+	  OFF(zone_files), 0, DR_MAX_ZONE_FILES, OFF(n_zone_files), false },
+	{ "cluster.key", FLAG_LIST, "none, loopback only",
+	  "file of the cluster key (dns-raft keygen); a second one is also "
+	  "accepted from peers, for rotation",
+	  OFF(cluster_keys), 0, DR_MAX_KEYS, OFF(n_cluster_keys), false },
 	{ "data.dir", FLAG_STR, "./data/<id>",
-	  "Raft log, snapshots, state.db and run/", OFF(data_dir), 0, 0,
+	  "Raft log, snapshots, state.db and run/", OFF(data_dir), 0, 0, 0,
 	  false },
 	{ "raft.election-timeout", FLAG_UINT, "300",
-	  "Raft election timeout (ms)", OFF(election_timeout_ms), 20, 60000,
+	  "Raft election timeout (ms)", OFF(election_timeout_ms), 20, 60000, 0,
 	  false },
 	{ "raft.heartbeat-timeout", FLAG_UINT, "30",
 	  "Raft heartbeat interval (ms)", OFF(heartbeat_timeout_ms), 5, 10000,
-	  false },
+	  0, false },
 	{ "raft.snapshot-threshold", FLAG_UINT, "8192",
 	  "log entries between snapshots", OFF(snapshot_threshold), 16,
-	  100000000, false },
+	  100000000, 0, false },
 	{ "raft.snapshot-trailing", FLAG_UINT, "2048",
 	  "log entries kept after a snapshot", OFF(snapshot_trailing), 0,
-	  100000000, false },
+	  100000000, 0, false },
 	{ "ctl.max-conns", FLAG_UINT, "1024", "concurrent control connections",
-	  OFF(ctl_max_conns), 1, 100000, false },
+	  OFF(ctl_max_conns), 1, 100000, 0, false },
 	{ "ctl.idle-timeout", FLAG_UINT, "300000",
 	  "idle control session timeout (ms)", OFF(ctl_idle_timeout_ms), 100,
-	  86400000, false },
+	  86400000, 0, false },
+	{ "ctl.trust-loopback", FLAG_BOOL, "true",
+	  "loopback control clients need no auth TOKEN",
+	  OFF(ctl_trust_loopback), 0, 0, 0, false },
+	{ "dns.rrl", FLAG_UINT, "100",
+	  "response rate limit, answers/s per source /24 or /56 (0 = off)",
+	  OFF(dns_rrl), 0, 1000000, 0, false },
+	{ "dns.rrl-slip", FLAG_UINT, "2",
+	  "every Nth rate-limited answer is a truncated one (0 = drop all)",
+	  OFF(dns_rrl_slip), 0, 100, 0, false },
 	{ "v", FLAG_BOOL, "false", "verbose (debug) logging", OFF(verbose), 0,
-	  0, false },
+	  0, 0, false },
 	{ "check", FLAG_BOOL, "false",
-	  "check the flags, data.dir and zone files, start nothing "
+	  "check the flags, key, data.dir and zone files, start nothing "
 	  "(exit 0 ok, 1 problem, 2 bad flags)",
-	  OFF(check), 0, 0, true },
-	{ "h", FLAG_BOOL, "false", "print this help", OFF(help), 0, 0, true },
+	  OFF(check), 0, 0, 0, true },
+	{ "h", FLAG_BOOL, "false", "print this help", OFF(help), 0, 0, 0,
+	  true },
 };
 
 #define N_FLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
@@ -151,12 +168,12 @@ flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
 			          val);
 			return DR_EINVAL;
 		}
-		if (f->off == OFF(ctl_addr)) {
+		if (f->off == OFF(ctl_addr) || f->off == OFF(raft_addr)) {
 			if (strlen(val) >= DR_ADDR_LEN) {
 				flags_err(err, errlen, "too long");
 				return DR_EINVAL;
 			}
-			strcpy(cfg->ctl_addr, val);
+			strcpy(base, val);
 		} else {
 			*(const char **)base = val;
 		}
@@ -181,18 +198,20 @@ flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
 			return DR_EINVAL;
 		}
 		return 0;
-	case FLAG_LIST:
+	case FLAG_LIST: {
+		unsigned *count = (unsigned *)((char *)cfg + f->count_off);
+
 		if (*val == '\0') {
 			flags_err(err, errlen, "empty value");
 			return DR_EINVAL;
 		}
-		if (cfg->n_zone_files >= DR_MAX_ZONE_FILES) {
-			flags_err(err, errlen, "more than %d files",
-			          DR_MAX_ZONE_FILES);
+		if (*count >= f->max) {
+			flags_err(err, errlen, "more than %u files", f->max);
 			return DR_EINVAL;
 		}
-		cfg->zone_files[cfg->n_zone_files++] = val;
+		((const char **)base)[(*count)++] = val;
 		return 0;
+	}
 	}
 	return DR_EINVAL;
 }
@@ -201,7 +220,10 @@ static void
 flags_defaults(struct dr_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->raft_addr = ":8300";
+	strcpy(cfg->raft_addr, ":8300");
+	cfg->ctl_trust_loopback = true;
+	cfg->dns_rrl = 100;
+	cfg->dns_rrl_slip = 2;
 	cfg->dns_addr = ":8600";
 	cfg->election_timeout_ms = 300;
 	cfg->heartbeat_timeout_ms = 30;
@@ -209,6 +231,34 @@ flags_defaults(struct dr_config *cfg)
 	cfg->snapshot_trailing = 2048;
 	cfg->ctl_max_conns = 1024;
 	cfg->ctl_idle_timeout_ms = 300000;
+}
+
+/*
+ * Without a cluster key the raft and control ports speak to no one but
+ * this machine: an empty host becomes 127.0.0.1 (addr is rewritten in
+ * place) and any other host must be a loopback address.
+ */
+static int
+flags_secure_default(struct dr_config *cfg, const char *flag, char *addr,
+                     char *err, size_t errlen)
+{
+	struct dr_addr a;
+
+	if (cfg->n_cluster_keys > 0 || dr_addr_parse(addr, &a) != 0)
+		return 0;
+	if (a.host[0] == '\0') {
+		snprintf(addr, DR_ADDR_LEN, "127.0.0.1:%u", a.port);
+		cfg->loopback_default = true;
+		return 0;
+	}
+	if (!dr_host_is_loopback(a.host)) {
+		flags_err(err, errlen,
+		          "a non-loopback -%s needs -cluster.key (%s; see "
+		          "dns-raft keygen)",
+		          flag, addr);
+		return DR_EINVAL;
+	}
+	return 0;
 }
 
 /* Fills what defaults to other flags' values and checks the combination. */
@@ -246,6 +296,11 @@ flags_finish(struct dr_config *cfg, char *err, size_t errlen)
 			snprintf(cfg->ctl_addr, sizeof(cfg->ctl_addr), "%s:%u",
 			         raft.host, raft.port + 200u);
 	}
+	if (flags_secure_default(cfg, "raft.addr", cfg->raft_addr, err,
+	                         errlen) != 0 ||
+	    flags_secure_default(cfg, "ctl.addr", cfg->ctl_addr, err, errlen) !=
+	        0)
+		return DR_EINVAL;
 	if (cfg->data_dir[0] == '\0')
 		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data/%s",
 		         cfg->id);
@@ -466,7 +521,7 @@ flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
 {
 	const struct flag *f = NULL;
 	const char *val = NULL, *config = NULL;
-	bool zone_files_given = false;
+	bool lists_given[N_FLAGS] = { false };
 	char reason[512];
 	int i, rv;
 
@@ -486,9 +541,11 @@ flags_parse(struct dr_config *cfg, int argc, char **argv, char *err,
 	}
 	for (i = 1; i < argc; i++) {
 		(void)flags_arg(argc, argv, &i, &f, &val, err, errlen);
-		if (f->kind == FLAG_LIST && !zone_files_given) {
-			cfg->n_zone_files = 0;
-			zone_files_given = true;
+		/* A list on the command line replaces the file's. */
+		if (f->kind == FLAG_LIST &&
+		    !lists_given[(size_t)(f - flag_table)]) {
+			*(unsigned *)((char *)cfg + f->count_off) = 0;
+			lists_given[(size_t)(f - flag_table)] = true;
 		}
 		rv = flags_set(cfg, f, val, reason, sizeof(reason));
 		if (rv != 0) {
@@ -537,34 +594,6 @@ dr_flags_usage(FILE *f, const char *prog)
 		else
 			fprintf(f, " (required)\n");
 	}
-}
-
-int
-dr_flags_main(struct dr_config *cfg, int argc, char **argv, const char *prog,
-              const char *help_extra,
-              int (*check_more)(FILE *out, FILE *errf, const char *prog))
-{
-	char err[1024];
-	int rv;
-
-	if (dr_flags_parse(cfg, argc, argv, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\nsee %s -h\n", prog, err, prog);
-		return 2;
-	}
-	if (cfg->help) {
-		dr_flags_usage(stdout, prog);
-		if (help_extra != NULL)
-			fputs(help_extra, stdout);
-		dr_flags_free(cfg);
-		return 0;
-	}
-	dr_log_init(prog, cfg->verbose);
-	if (cfg->check) {
-		rv = dr_check(cfg, prog, stdout, stderr, check_more);
-		dr_flags_free(cfg);
-		return rv == 0 ? 0 : 1;
-	}
-	return -1;
 }
 
 int
@@ -694,6 +723,22 @@ dr_parent_death_signal(void)
 	/* The supervisor may have died before the prctl took effect. */
 	if (getppid() != parent)
 		raise(SIGTERM);
+}
+
+bool
+dr_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcasecmp(host, "localhost") == 0 ||
+	    strcasecmp(host, "localhost.") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
 }
 
 bool

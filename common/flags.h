@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 
 #define DR_MAX_ZONE_FILES 64
-#define DR_ADDR_LEN       300
-#define DR_PATH_LEN       4096
+/* -cluster.key: the key in use, and one more accepted during rotation. */
+#define DR_MAX_KEYS 2
+#define DR_ADDR_LEN 300
+#define DR_PATH_LEN 4096
 /* sun_path is 108 bytes; ipc:// urls are built from data.dir. */
 #define DR_IPC_PATH_MAX 100
 /* Node names: 1-64 of [A-Za-z0-9._-]. */
@@ -31,12 +33,19 @@ struct dr_config {
 	const char *config; /* -config FILE, or NULL */
 	char *config_text;  /* owned: FILE's bytes, split into values */
 	const char *id;
-	const char *raft_addr;
+	/*
+	 * Without a cluster key, an empty host of raft.addr and ctl.addr is
+	 * rewritten to 127.0.0.1 here (loopback_default says it happened).
+	 */
+	char raft_addr[DR_ADDR_LEN];
 	const char *dns_addr;
 	char ctl_addr[DR_ADDR_LEN]; /* default: raft host, raft port + 200 */
 	const char *join;           /* ctl address of a member, or NULL */
 	const char *zone_files[DR_MAX_ZONE_FILES];
 	unsigned n_zone_files;
+	/* -cluster.key files: [0] is used, every one is accepted. */
+	const char *cluster_keys[DR_MAX_KEYS];
+	unsigned n_cluster_keys;
 	char data_dir[DR_PATH_LEN]; /* default: ./data/<id> */
 	unsigned election_timeout_ms;
 	unsigned heartbeat_timeout_ms;
@@ -44,6 +53,10 @@ struct dr_config {
 	unsigned snapshot_trailing;
 	unsigned ctl_max_conns;
 	unsigned ctl_idle_timeout_ms;
+	bool ctl_trust_loopback; /* loopback clients need no auth TOKEN */
+	unsigned dns_rrl;        /* responses/s per source prefix, 0 = off */
+	unsigned dns_rrl_slip;   /* every Nth limited answer is TC=1; 0 never */
+	bool loopback_default;   /* an empty host became 127.0.0.1 (no key) */
 	bool verbose;
 	bool check;
 	bool help;
@@ -68,18 +81,6 @@ void dr_flags_free(struct dr_config *cfg);
 /* Prints every flag with its default. */
 void dr_flags_usage(FILE *f, const char *prog);
 
-/*
- * The start of every main: parses the flags into cfg and sets the log
- * role to prog. Bad flags: prints "prog: reason" on stderr and returns 2.
- * -h: prints the usage and help_extra (may be NULL) and returns 0.
- * -check: runs dr_check with check_more (may be NULL, see check.h) and
- * returns 0 when it found no problem, else 1. Otherwise returns -1: the
- * process goes on, and frees cfg with dr_flags_free.
- */
-int dr_flags_main(struct dr_config *cfg, int argc, char **argv,
-                  const char *prog, const char *help_extra,
-                  int (*check_more)(FILE *out, FILE *errf, const char *prog));
-
 /* Parses "host:port", ":port", "[v6]:port". DR_EINVAL on bad input. */
 int dr_addr_parse(const char *s, struct dr_addr *out);
 /*
@@ -94,6 +95,12 @@ int dr_addr_resolve(const struct dr_addr *a, struct sockaddr_storage *ss,
  * 127.0.0.1. Used for the address peers dial and that members record.
  */
 int dr_addr_advertise(const char *s, char *out, size_t outlen);
+
+/*
+ * True when host is a loopback address: 127.0.0.0/8, ::1 or "localhost".
+ * An empty host (every interface) is not.
+ */
+bool dr_host_is_loopback(const char *host);
 
 /* True when p[0..len) is a valid node name (see DR_ID_MAX). */
 bool dr_id_valid(const char *p, size_t len);

@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "flags.h"
 #include "log.h"
+#include "startup.h"
 #include "notify.h"
 #include "server.h"
 #include "zoneload.h"
@@ -93,7 +94,7 @@ main(int argc, char **argv)
 	uv_loop_t loop;
 	int rv;
 
-	rv = dr_flags_main(&cfg, argc, argv, "ctld", NULL, NULL);
+	rv = dr_startup(&cfg, argc, argv, "ctld", NULL, NULL);
 	if (rv >= 0)
 		return rv;
 	(void)signal(SIGPIPE, SIG_IGN);

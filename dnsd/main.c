@@ -9,6 +9,7 @@
 #include "flags.h"
 #include "listen.h"
 #include "log.h"
+#include "startup.h"
 #include "notify.h"
 #include "stats.h"
 
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 	static struct dnsd d;
 	int rv;
 
-	rv = dr_flags_main(&d.cfg, argc, argv, "dnsd", NULL, NULL);
+	rv = dr_startup(&d.cfg, argc, argv, "dnsd", NULL, NULL);
 	if (rv >= 0)
 		return rv;
 	(void)signal(SIGPIPE, SIG_IGN);

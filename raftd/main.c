@@ -7,6 +7,7 @@
 #include "flags.h"
 #include "join.h"
 #include "log.h"
+#include "startup.h"
 #include "node.h"
 #include "notify.h"
 #include "publish.h"
@@ -161,7 +162,7 @@ main(int argc, char **argv)
 	static struct raftd d;
 	int rv;
 
-	rv = dr_flags_main(&d.cfg, argc, argv, "raftd", NULL, NULL);
+	rv = dr_startup(&d.cfg, argc, argv, "raftd", NULL, NULL);
 	if (rv >= 0)
 		return rv;
 	signal(SIGPIPE, SIG_IGN);

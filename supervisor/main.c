@@ -6,6 +6,7 @@
 #include "err.h"
 #include "flags.h"
 #include "log.h"
+#include "startup.h"
 #include "supervise.h"
 
 static const char main_help_signals[] =
@@ -31,7 +32,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	/* The daemons get the same argv: -config FILE included. */
-	rv = dr_flags_main(&cfg, argc, argv, "dns-raft", main_help_signals,
+	rv = dr_startup(&cfg, argc, argv, "dns-raft", main_help_signals,
 	                   supervise_check);
 	if (rv >= 0)
 		return rv;

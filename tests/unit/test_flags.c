@@ -47,8 +47,14 @@ test_defaults(void)
 
 	CHECK_EQ_INT(parse(&cfg, err, 3, argv), 0);
 	CHECK_EQ_STR(cfg.id, "id0");
-	CHECK_EQ_STR(cfg.raft_addr, ":8300");
-	CHECK_EQ_STR(cfg.ctl_addr, ":8500");
+	/* No key: the empty host is loopback (flags_secure_default). */
+	CHECK_EQ_STR(cfg.raft_addr, "127.0.0.1:8300");
+	CHECK_EQ_STR(cfg.ctl_addr, "127.0.0.1:8500");
+	CHECK(cfg.loopback_default);
+	CHECK(cfg.ctl_trust_loopback);
+	CHECK_EQ_INT(cfg.n_cluster_keys, 0);
+	CHECK_EQ_INT(cfg.dns_rrl, 100);
+	CHECK_EQ_INT(cfg.dns_rrl_slip, 2);
 	CHECK_EQ_STR(cfg.dns_addr, ":8600");
 	CHECK_EQ_STR(cfg.data_dir, "./data/id0");
 	CHECK(cfg.join == NULL);
@@ -112,6 +118,64 @@ test_errors(void)
 	longdir[sizeof(longdir) - 1] = '\0';
 	CHECK_EQ_INT(parse(&cfg, err, 5, long_dir), DR_EINVAL);
 	CHECK(strstr(err, "too long") != NULL);
+}
+
+/* Without -cluster.key raft and ctl stay on loopback; with one, not. */
+static void
+test_secure_default(void)
+{
+	struct dr_config cfg;
+	char err[256];
+	char *any[] = { "x", "-id", "a", "-raft.addr", "0.0.0.0:8300", NULL };
+	char *ext[] = { "x", "-id", "a", "-raft.addr", "10.1.2.3:8300", NULL };
+	char *ctl[] = { "x", "-id", "a", "-ctl.addr", "192.0.2.1:8500", NULL };
+	char *lo[] = { "x", "-id", "a", "-raft.addr", "127.0.0.2:8300", NULL };
+	char *lo6[] = { "x", "-id", "a", "-raft.addr", "[::1]:8300", NULL };
+	char *name[] = { "x", "-id", "a", "-raft.addr", "localhost:1", NULL };
+	char *keyed[] = { "x",          "-id",           "a",
+		          "-raft.addr", "10.1.2.3:8300", "-cluster.key",
+		          "/k1",        "-cluster.key",  "/k2",
+		          NULL };
+	char *keyed_any[] = { "x", "-id", "a", "-cluster.key", "/k", NULL };
+	char *three[] = { "x",  "-id",
+		          "a",  "-cluster.key",
+		          "/a", "-cluster.key",
+		          "/b", "-cluster.key",
+		          "/c", NULL };
+
+	CHECK_EQ_INT(parse(&cfg, err, 5, any), DR_EINVAL);
+	CHECK(strstr(err, "a non-loopback -raft.addr needs -cluster.key") !=
+	      NULL);
+	CHECK_EQ_INT(parse(&cfg, err, 5, ext), DR_EINVAL);
+	CHECK(strstr(err, "-raft.addr") != NULL);
+	CHECK_EQ_INT(parse(&cfg, err, 5, ctl), DR_EINVAL);
+	CHECK(strstr(err, "a non-loopback -ctl.addr needs -cluster.key") !=
+	      NULL);
+	CHECK_EQ_INT(parse(&cfg, err, 5, lo), 0);
+	CHECK_EQ_STR(cfg.raft_addr, "127.0.0.2:8300");
+	CHECK_EQ_STR(cfg.ctl_addr, "127.0.0.2:8500");
+	CHECK(!cfg.loopback_default);
+	CHECK_EQ_INT(parse(&cfg, err, 5, lo6), 0);
+	CHECK_EQ_INT(parse(&cfg, err, 5, name), 0);
+	CHECK_EQ_INT(parse(&cfg, err, 9, keyed), 0);
+	CHECK_EQ_INT(cfg.n_cluster_keys, 2);
+	CHECK_EQ_STR(cfg.cluster_keys[0], "/k1");
+	CHECK_EQ_STR(cfg.cluster_keys[1], "/k2");
+	CHECK_EQ_STR(cfg.raft_addr, "10.1.2.3:8300");
+	/* With a key an empty host is every interface, as before. */
+	CHECK_EQ_INT(parse(&cfg, err, 5, keyed_any), 0);
+	CHECK_EQ_STR(cfg.raft_addr, ":8300");
+	CHECK_EQ_STR(cfg.ctl_addr, ":8500");
+	CHECK(!cfg.loopback_default);
+	CHECK_EQ_INT(parse(&cfg, err, 9, three), DR_EINVAL);
+	CHECK(strstr(err, "more than 2") != NULL);
+	CHECK(dr_host_is_loopback("127.255.0.1"));
+	CHECK(dr_host_is_loopback("::1"));
+	CHECK(dr_host_is_loopback("LOCALHOST"));
+	CHECK(!dr_host_is_loopback(""));
+	CHECK(!dr_host_is_loopback("128.0.0.1"));
+	CHECK(!dr_host_is_loopback("::"));
+	CHECK(!dr_host_is_loopback("localhost.example"));
 }
 
 static void
@@ -192,8 +256,8 @@ test_config_override(void)
 	snprintf(cfgarg, sizeof(cfgarg), "-config=%s", conf);
 	CHECK_EQ_INT(parse(&cfg, err, 8, over), 0);
 	CHECK_EQ_STR(cfg.id, "n2");
-	CHECK_EQ_STR(cfg.raft_addr, ":7000");
-	CHECK_EQ_STR(cfg.ctl_addr, ":7200");
+	CHECK_EQ_STR(cfg.raft_addr, "127.0.0.1:7000");
+	CHECK_EQ_STR(cfg.ctl_addr, "127.0.0.1:7200");
 	CHECK_EQ_INT(cfg.n_zone_files, 1);
 	CHECK_EQ_STR(cfg.zone_files[0], "c.zone");
 	CHECK(!cfg.verbose);
@@ -201,7 +265,7 @@ test_config_override(void)
 
 	/* The command line wins wherever -config stands on it. */
 	CHECK_EQ_INT(parse(&cfg, err, 5, keep), 0);
-	CHECK_EQ_STR(cfg.raft_addr, ":7000");
+	CHECK_EQ_STR(cfg.raft_addr, "127.0.0.1:7000");
 	CHECK_EQ_INT(cfg.n_zone_files, 2);
 	CHECK(cfg.verbose);
 	dr_flags_free(&cfg);
@@ -267,7 +331,7 @@ test_usage(void)
 		"  -id                       node name",
 		"(required)\n",
 		"  -raft.addr ",
-		"(default :8300)\n",
+		"(default :8300 (127.0.0.1 without a key))\n",
 		"  -dns.addr ",
 		"(default :8600)\n",
 		"  -ctl.addr ",
@@ -276,6 +340,8 @@ test_usage(void)
 		"(default none, bootstrap)\n",
 		"  -zone.file ",
 		"(repeatable) (default none)\n",
+		"  -cluster.key ",
+		"for rotation (default none, loopback only)\n",
 		"  -data.dir ",
 		"(default ./data/<id>)\n",
 		"  -raft.election-timeout ",
@@ -290,6 +356,12 @@ test_usage(void)
 		"(default 1024)\n",
 		"  -ctl.idle-timeout ",
 		"(default 300000)\n",
+		"  -ctl.trust-loopback ",
+		"(default true)\n",
+		"  -dns.rrl ",
+		"(default 100)\n",
+		"  -dns.rrl-slip ",
+		"(default 2)\n",
 		"  -v ",
 		"(default false)\n",
 		"  -check ",
@@ -416,6 +488,7 @@ main(void)
 	RUN(test_defaults);
 	RUN(test_values);
 	RUN(test_errors);
+	RUN(test_secure_default);
 	RUN(test_addr);
 	RUN(test_config_good);
 	RUN(test_config_override);
