@@ -94,3 +94,16 @@ fatalx(const char *fmt, ...)
 	LOG_BODY("fatal", 0);
 	exit(1);
 }
+
+bool
+dr_ratelog_allow(struct dr_ratelog *r, uint64_t now_ms, uint64_t *quiet)
+{
+	if (r->last_ms != 0 && now_ms < r->last_ms + DR_RATELOG_MS) {
+		r->quiet++;
+		return false;
+	}
+	*quiet = r->quiet;
+	r->quiet = 0;
+	r->last_ms = now_ms == 0 ? 1 : now_ms;
+	return true;
+}

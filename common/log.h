@@ -3,6 +3,7 @@
 #define DR_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * Sets the role printed in front of every line ("raftd", "ctld", ...) and
@@ -23,5 +24,23 @@ void fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Bounds how often one kind of event is logged (refused connections, bad
+ * lines), so that a client cannot flood the log: at most one line per
+ * DR_RATELOG_MS. Zero-initialize.
+ */
+#define DR_RATELOG_MS 1000
+struct dr_ratelog {
+	uint64_t last_ms; /* when the last line was logged, 0: never */
+	uint64_t quiet;   /* events not logged since */
+};
+
+/*
+ * Counts one event at now_ms (a monotonic clock, e.g. uv_now). True when
+ * it may be logged; then *quiet is how many went unlogged before it (to
+ * say "and N more"), and the count starts over.
+ */
+bool dr_ratelog_allow(struct dr_ratelog *r, uint64_t now_ms, uint64_t *quiet);
 
 #endif
