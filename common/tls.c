@@ -176,6 +176,26 @@ dr_tls_free(struct dr_tls *t)
 	free(t);
 }
 
+int
+dr_tls_from_config(const struct dr_config *cfg, const char *purpose,
+                   struct dr_tls **out)
+{
+	struct dr_keyring kr;
+	char err[1024];
+	int rv;
+
+	*out = NULL;
+	if (cfg->n_cluster_keys == 0)
+		return 0;
+	if (dr_keyring_load(cfg, &kr, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return DR_EINVAL;
+	}
+	rv = dr_tls_new(out, &kr, purpose);
+	dr_keyring_wipe(&kr);
+	return rv;
+}
+
 struct ssl_st *
 dr_tls_session(struct dr_tls *t, bool server)
 {

@@ -38,6 +38,15 @@ int dr_tls_new(struct dr_tls **out, const struct dr_keyring *kr,
 void dr_tls_free(struct dr_tls *t);
 
 /*
+ * The context for purpose from cfg's -cluster.key files (loaded, used,
+ * wiped): *out is NULL without a key (peers then talk in the clear, on
+ * loopback only). DR_EINVAL with the reason logged when a key file is
+ * refused, DR_EIO if OpenSSL fails.
+ */
+int dr_tls_from_config(const struct dr_config *cfg, const char *purpose,
+                       struct dr_tls **out);
+
+/*
  * A new connection object (client or server side) bound to t, with memory
  * BIOs: the caller moves ciphertext in and out (see stream.c). NULL only
  * on out of memory.

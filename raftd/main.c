@@ -13,6 +13,7 @@
 #include "publish.h"
 #include "serve.h"
 #include "store.h"
+#include "tls.h"
 
 struct raftd {
 	uv_loop_t loop;
@@ -22,6 +23,8 @@ struct raftd {
 	struct node node;
 	struct serve serve;
 	struct join join;
+	struct dr_tls *raft_tls; /* owned; NULL without a cluster key */
+	struct dr_tls *ctl_tls;  /* owned: joining through a member's ctld */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	bool have_node, have_signals, stopping;
 	int exit_code;
@@ -115,6 +118,9 @@ raftd_start(struct raftd *d)
 	char path[DR_PATH_LEN + 64];
 	int rv;
 
+	if ((rv = dr_tls_from_config(&d->cfg, "raft", &d->raft_tls)) != 0 ||
+	    (rv = dr_tls_from_config(&d->cfg, "ctl", &d->ctl_tls)) != 0)
+		return rv;
 	dr_run_dir(&d->cfg, path, sizeof(path));
 	if ((rv = dr_mkdirs(d->cfg.data_dir)) != 0 ||
 	    (rv = dr_mkdirs(path)) != 0)
@@ -125,8 +131,8 @@ raftd_start(struct raftd *d)
 	dr_ipc_url(&d->cfg, "pub", path, sizeof(path));
 	if ((rv = publish_start(&d->publish, &d->loop, path, d->store)) != 0)
 		goto err_after_store;
-	if ((rv = node_init(&d->node, &d->loop, &d->cfg, d->store, &hooks)) !=
-	    0)
+	if ((rv = node_init(&d->node, &d->loop, &d->cfg, d->store, &hooks,
+	                    d->raft_tls)) != 0)
 		goto err_after_publish;
 	d->have_node = true;
 	raftd_signals_start(d);
@@ -173,6 +179,8 @@ main(int argc, char **argv)
 	rv = raftd_start(&d);
 	if (rv != 0 && !d.have_node) {
 		log_warnx("%s, cannot start (%s)", d.cfg.id, dr_strerror(rv));
+		dr_tls_free(d.raft_tls);
+		dr_tls_free(d.ctl_tls);
 		dr_flags_free(&d.cfg);
 		return 1;
 	}
@@ -180,6 +188,8 @@ main(int argc, char **argv)
 		log_warnx("%s, cannot start (%s)", d.cfg.id, dr_strerror(rv));
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	store_close(d.store);
+	dr_tls_free(d.raft_tls);
+	dr_tls_free(d.ctl_tls);
 	if (uv_loop_close(&d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	dr_flags_free(&d.cfg);

@@ -218,7 +218,8 @@ node_last_contact_ms(struct node *n, raft_id id)
 
 int
 node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
-          struct store *store, const struct node_hooks *hooks)
+          struct store *store, const struct node_hooks *hooks,
+          struct dr_tls *raft_tls)
 {
 	struct fsm_hooks fh = { node_applied_cb, node_reset_cb, n };
 	struct dr_addr bind;
@@ -251,18 +252,17 @@ node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
 	/* An empty host means every interface; peers dial n->raft_addr. */
 	if (bind.host[0] == '\0')
 		snprintf(bind_addr, sizeof(bind_addr), "0.0.0.0:%u", bind.port);
-	if ((rv = transport_init(&n->transport, loop,
-	                         bind.host[0] == '\0' ? bind_addr : NULL)) !=
+	else
+		snprintf(bind_addr, sizeof(bind_addr), "%s", cfg->raft_addr);
+	if ((rv = transport_init(&n->transport, loop, bind_addr, raft_tls)) !=
 	    0) {
-		log_warnx("raft, transport init failed (%s)",
-		          raft_strerror(rv));
+		log_warnx("raft, transport init failed (%s)", dr_strerror(rv));
 		return DR_EIO;
 	}
 	if ((rv = raft_uv_init(&n->io, loop, n->dir, &n->transport.t)) != 0) {
 		log_warnx("raft, storage init on %s failed (%s)", n->dir,
 		          n->io.errmsg);
-		rv = DR_EIO;
-		goto err_after_transport;
+		return DR_EIO;
 	}
 	/* Sees every received message first, to know each peer's contact. */
 	n->io_start = n->io.start;
@@ -292,8 +292,6 @@ node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
 
 err_after_io:
 	raft_uv_close(&n->io);
-err_after_transport:
-	transport_close(&n->transport);
 	return rv;
 }
 
@@ -379,7 +377,6 @@ node_raft_close_cb(struct raft *r)
 
 	fsm_flush(&n->fsm);
 	raft_uv_close(&n->io);
-	transport_close(&n->transport);
 	propose_close(&n->propose);
 	fsm_close(&n->fsm);
 	uv_close((uv_handle_t *)&n->flush, NULL);

@@ -52,7 +52,7 @@ struct node {
 	struct node_hooks hooks;
 	struct raft raft;
 	struct raft_io io;
-	struct transport transport; /* raft_uv_tcp with TCP_NODELAY */
+	struct transport transport; /* authenticated, bridged to c-raft */
 	struct fsm fsm;
 	struct propose propose;
 	uint64_t id;                 /* dr_raft_id(cfg->id) */
@@ -77,11 +77,13 @@ struct node {
 
 /*
  * Sets up c-raft on <data.dir>/raft (transport, storage, state machine,
- * timeouts from cfg) without starting it. DR_EINVAL / DR_EIO on failure,
+ * timeouts from cfg) without starting it. raft_tls (borrowed, outlives
+ * the node; NULL without a cluster key) secures the raft connections. DR_EINVAL / DR_EIO on failure,
  * logged; the node is then unusable and needs no close.
  */
 int node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
-              struct store *store, const struct node_hooks *hooks);
+              struct store *store, const struct node_hooks *hooks,
+              struct dr_tls *raft_tls);
 
 /*
  * Bootstraps a new single-voter cluster when <data.dir>/raft holds no
