@@ -260,13 +260,14 @@ req_forward(struct dispatch_req *r, const uint8_t *payload, size_t len)
 	addr[n] = '\0';
 	if (r->replace != NULL)
 		rv = forward_start(
-		    &r->fwd, r->d->loop, addr, r->p.body.p, r->p.body.len,
-		    r->replace->records.data, r->replace->records.len,
-		    DISPATCH_ZONE_TIMEOUT_MS + 10000, req_forward_cb, r);
+		    &r->fwd, r->d->loop, r->d->tls, addr, r->p.body.p,
+		    r->p.body.len, r->replace->records.data,
+		    r->replace->records.len, DISPATCH_ZONE_TIMEOUT_MS + 10000,
+		    req_forward_cb, r);
 	else
-		rv =
-		    forward_start(&r->fwd, r->d->loop, addr, r->p.body.p,
-		                  r->p.body.len, NULL, 0, 0, req_forward_cb, r);
+		rv = forward_start(&r->fwd, r->d->loop, r->d->tls, addr,
+		                   r->p.body.p, r->p.body.len, NULL, 0, 0,
+		                   req_forward_cb, r);
 	if (rv != 0) {
 		log_warnx("%s, raftd sent a bad leader address",
 		          commands_name(&r->p));

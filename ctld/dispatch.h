@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "replace.h"
+#include "tls.h"
 #include "wire.h"
 
 /* Timeout of one request to raftd. */
@@ -77,7 +78,8 @@ struct dispatch {
 	const struct dr_config *cfg; /* borrowed */
 	struct dr_bus_client *bus;   /* owned: raftd */
 	struct dr_bus_client *dnsd;  /* owned: dnsd's counters */
-	dispatch_reload_fn reload;   /* NULL: "zone reload" unavailable */
+	struct dr_tls *tls; /* borrowed: the "ctl" TLS context, or NULL */
+	dispatch_reload_fn reload; /* NULL: "zone reload" unavailable */
 	void *reload_arg;
 	uint64_t acked_seq;
 	/*

@@ -1,10 +1,12 @@
-/* Forwarding one command line to the leader's ctld over TCP. */
+/* Forwarding one command line to the leader's ctld (common/lineclient). */
 #ifndef CTLD_FORWARD_H
 #define CTLD_FORWARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "tls.h"
 
 /* Connecting (resolving included) may take this long. */
 #define FORWARD_CONNECT_TIMEOUT_MS 2000
@@ -30,8 +32,9 @@ typedef void (*forward_cb)(int rv, const char *line, size_t len, uint64_t seq,
 
 /*
  * Connects to addr ("host:port"; an empty or wildcard host means this
- * host), sends "forwarded <line>\n" and reads the answer of the peer's
- * ctld, which then closes:
+ * host) with TLS when tls (borrowed, the "ctl" context) is given, sends
+ * "forwarded <line>\n" and reads the answer of the peer's ctld, which
+ * then closes:
  *
  *   <reply line>\n
  *   seq <N>\n          optional: raftd's change counter after the command
@@ -45,9 +48,10 @@ typedef void (*forward_cb)(int rv, const char *line, size_t len, uint64_t seq,
  * called exactly once, never from inside this call. Returns 0, or
  * DR_EINVAL for an unusable addr (no callback).
  */
-int forward_start(struct forward **out, uv_loop_t *loop, const char *addr,
-                  const char *line, size_t len, const void *body,
-                  size_t bodylen, unsigned reply_ms, forward_cb cb, void *arg);
+int forward_start(struct forward **out, uv_loop_t *loop, struct dr_tls *tls,
+                  const char *addr, const char *line, size_t len,
+                  const void *body, size_t bodylen, unsigned reply_ms,
+                  forward_cb cb, void *arg);
 
 /*
  * Runs the callback now with DR_ECLOSED if it has not run, and releases

@@ -6,21 +6,22 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <uv.h>
 
 #include "dispatch.h"
 #include "flags.h"
 #include "log.h"
-#include "startup.h"
 #include "notify.h"
 #include "server.h"
+#include "startup.h"
+#include "tls.h"
 #include "zoneload.h"
 
 struct ctld {
 	struct server server;
 	struct dispatch dispatch;
 	struct zoneload zoneload;
+	struct dr_tls *tls; /* owned: "ctl" TLS, NULL without a cluster key */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_signal_t sighup;
@@ -73,19 +74,6 @@ ctld_tune_malloc(void)
 		log_warnx("ctld, cannot tune malloc");
 }
 
-/* Every connection is a descriptor: allow as many as the hard limit. */
-static void
-ctld_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			log_warn("ctld, cannot raise the descriptor limit");
-	}
-}
-
 int
 main(int argc, char **argv)
 {
@@ -99,7 +87,6 @@ main(int argc, char **argv)
 		return rv;
 	(void)signal(SIGPIPE, SIG_IGN);
 	dr_parent_death_signal();
-	ctld_raise_nofile();
 	ctld_tune_malloc();
 	memset(&m, 0, sizeof(m));
 
@@ -107,9 +94,13 @@ main(int argc, char **argv)
 	if (rv != 0)
 		fatalx("ctld, cannot start the event loop (%s)",
 		       uv_strerror(rv));
+	rv = dr_tls_from_config(&cfg, "ctl", &m.tls);
+	if (rv != 0)
+		goto err_after_loop;
 	rv = dispatch_init(&m.dispatch, &loop, &cfg);
 	if (rv != 0)
 		goto err_after_loop;
+	m.dispatch.tls = m.tls;
 	rv = server_start(&m.server, &loop, &cfg, &m.dispatch);
 	if (rv != 0)
 		goto err_after_dispatch;
@@ -132,6 +123,7 @@ main(int argc, char **argv)
 		log_warnx("ctld, loop closed with open handles (%s)",
 		          uv_strerror(rv));
 	log_info("ctld, stopped");
+	dr_tls_free(m.tls);
 	dr_flags_free(&cfg);
 	return 0;
 
@@ -140,6 +132,7 @@ err_after_dispatch:
 err_after_loop:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
+	dr_tls_free(m.tls);
 	dr_flags_free(&cfg);
 	return 1;
 }

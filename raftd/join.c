@@ -1,7 +1,6 @@
 /* The joiner: asks a member's ctld to add this node until it succeeds. */
 #include "join.h"
 
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,155 +22,45 @@ join_schedule(struct join *j)
 }
 
 static void
-join_tcp_close_cb(uv_handle_t *h)
+join_reply_cb(int rv, const char *answer, size_t len, const char *why,
+              void *arg)
 {
-	struct join *j = h->data;
+	struct join *j = arg;
+	char reply[JOIN_REPLY_MAX];
+	size_t i;
 
-	if (j->succeeded) {
-		j->state = JOIN_DONE;
-		return;
-	}
-	join_schedule(j);
-}
-
-/* Ends the current attempt; why == NULL means success. */
-static void
-join_end(struct join *j, const char *why)
-{
-	if (j->state != JOIN_TALKING)
-		return;
-	uv_timer_stop(&j->timer);
-	j->state = JOIN_CLOSING;
-	j->succeeded = why == NULL;
-	if (why == NULL)
-		log_info("join, %s accepted %s into the cluster", j->target,
-		         j->node->cfg->id);
-	else if (!j->stopping)
-		log_warnx("join, via %s failed (%s); attempt %u, retrying in "
-		          "%u ms",
-		          j->target, why, j->attempts, j->backoff_ms);
-	uv_close((uv_handle_t *)&j->tcp, join_tcp_close_cb);
-}
-
-static void
-join_deadline_cb(uv_timer_t *t)
-{
-	join_end(t->data, "no reply in time");
-}
-
-static void
-join_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	struct join *j = h->data;
-
-	(void)hint;
-	buf->base = j->reply + j->reply_len;
-	buf->len = sizeof(j->reply) - j->reply_len;
-}
-
-static void
-join_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct join *j = s->data;
-	char *nl;
-
-	(void)buf;
-	if (j->state != JOIN_TALKING)
-		return;
-	if (nread < 0) {
-		join_end(j, nread == UV_EOF ? "connection closed without a "
-		                              "reply"
-		                            : uv_strerror((int)nread));
-		return;
-	}
-	j->reply_len += (size_t)nread;
-	nl = memchr(j->reply, '\n', j->reply_len);
-	if (nl == NULL) {
-		if (j->reply_len == sizeof(j->reply))
-			join_end(j, "reply line too long");
-		return;
-	}
-	*nl = '\0';
-	if (nl > j->reply && nl[-1] == '\r')
-		nl[-1] = '\0';
-	if (strcmp(j->reply, "SUCCESS") == 0) {
-		join_end(j, NULL);
-		return;
-	}
-	/* Keep it printable for the log: the peer is not trusted. */
-	for (nl = j->reply; *nl != '\0'; nl++)
-		if (*nl < ' ' || *nl > '~')
-			*nl = '?';
-	join_end(j, j->reply);
-}
-
-static void
-join_write_cb(uv_write_t *w, int status)
-{
-	struct join *j = w->data;
-
-	if (status < 0 && j->state == JOIN_TALKING)
-		join_end(j, uv_strerror(status));
-}
-
-static void
-join_connect_cb(uv_connect_t *c, int status)
-{
-	struct join *j = c->data;
-	uv_buf_t b = uv_buf_init(j->line, (unsigned)strlen(j->line));
-	int rv;
-
-	if (j->state != JOIN_TALKING)
-		return;
-	if (status < 0) {
-		join_end(j, uv_strerror(status));
-		return;
-	}
-	j->write.data = j;
-	if ((rv = uv_write(&j->write, (uv_stream_t *)&j->tcp, &b, 1,
-	                   join_write_cb)) != 0 ||
-	    (rv = uv_read_start((uv_stream_t *)&j->tcp, join_alloc_cb,
-	                        join_read_cb)) != 0)
-		join_end(j, uv_strerror(rv));
-}
-
-static void
-join_resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
-{
-	struct join *j = req->data;
-	int rv;
-
+	j->lc = NULL;
 	if (j->stopping) {
-		uv_freeaddrinfo(ai);
 		j->state = JOIN_IDLE;
 		return;
 	}
-	if (status < 0 || ai == NULL) {
-		log_warnx("join, cannot resolve %s (%s)", j->target,
-		          uv_strerror(status));
-		uv_freeaddrinfo(ai);
-		join_schedule(j);
-		return;
+	if (rv == 0) {
+		/* One line; keep it printable for the log. */
+		for (i = 0; i < len && i < sizeof(reply) - 1 &&
+		            answer[i] != '\n' && answer[i] != '\r';
+		     i++)
+			reply[i] = answer[i] >= ' ' && answer[i] <= '~'
+			               ? answer[i]
+			               : '?';
+		reply[i] = '\0';
+		if (strcmp(reply, "SUCCESS") == 0) {
+			log_info("join, %s accepted %s into the cluster",
+			         j->target, j->node->cfg->id);
+			j->state = JOIN_DONE;
+			return;
+		}
+		why = reply;
 	}
-	uv_tcp_init(j->loop, &j->tcp);
-	j->tcp.data = j;
-	j->connect.data = j;
-	j->reply_len = 0;
-	j->state = JOIN_TALKING;
-	uv_timer_start(&j->timer, join_deadline_cb, JOIN_ATTEMPT_MS, 0);
-	rv = uv_tcp_connect(&j->connect, &j->tcp, ai->ai_addr, join_connect_cb);
-	uv_freeaddrinfo(ai);
-	if (rv != 0)
-		join_end(j, uv_strerror(rv));
+	log_warnx("join, via %s failed (%s); attempt %u, retrying in %u ms",
+	          j->target, why, j->attempts, j->backoff_ms);
+	join_schedule(j);
 }
 
 static void
 join_attempt_cb(uv_timer_t *t)
 {
 	struct join *j = t->data;
-	struct addrinfo hints;
-	char port[8];
-	int rv;
+	struct dr_lineclient_opts o;
 
 	if (j->stopping)
 		return;
@@ -185,32 +74,35 @@ join_attempt_cb(uv_timer_t *t)
 	if (j->attempts == 1)
 		log_info("join, asking %s to add %s", j->target,
 		         j->node->cfg->id);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", j->addr.port);
-	j->state = JOIN_RESOLVING;
-	j->gai.data = j;
-	rv = uv_getaddrinfo(j->loop, &j->gai, join_resolved_cb, j->addr.host,
-	                    port, &hints);
-	if (rv != 0) {
-		log_warnx("join, cannot resolve %s (%s)", j->target,
-		          uv_strerror(rv));
+	memset(&o, 0, sizeof(o));
+	o.tls = j->tls;
+	o.connect_ms = JOIN_CONNECT_MS;
+	o.reply_ms = JOIN_ATTEMPT_MS;
+	o.lines = 1;
+	o.reply_max = JOIN_REPLY_MAX;
+	if (dr_lineclient_start(&j->lc, j->loop, j->target, j->line,
+	                        strlen(j->line), &o, join_reply_cb, j) != 0) {
+		log_warnx("join, invalid address %s", j->target);
 		join_schedule(j);
+		return;
 	}
+	j->state = JOIN_TALKING;
 }
 
 int
 join_start(struct join *j, uv_loop_t *loop, const struct dr_config *cfg,
-           struct node *node)
+           struct node *node, struct dr_tls *tls)
 {
+	struct dr_addr a;
+
 	memset(j, 0, sizeof(*j));
 	j->loop = loop;
 	j->node = node;
+	j->tls = tls;
 	if (cfg->join == NULL)
 		return 0;
 	if (dr_addr_advertise(cfg->join, j->target, sizeof(j->target)) != 0 ||
-	    dr_addr_parse(j->target, &j->addr) != 0) {
+	    dr_addr_parse(j->target, &a) != 0) {
 		log_warnx("join, invalid -raft.join address %s", cfg->join);
 		return DR_EINVAL;
 	}
@@ -238,8 +130,6 @@ join_stop(struct join *j)
 	j->stopping = true;
 	uv_timer_stop(&j->timer);
 	uv_close((uv_handle_t *)&j->timer, NULL);
-	if (j->state == JOIN_RESOLVING)
-		uv_cancel((uv_req_t *)&j->gai);
-	else if (j->state == JOIN_TALKING)
-		join_end(j, "shutting down");
+	if (j->lc != NULL)
+		dr_lineclient_cancel(j->lc);
 }

@@ -7,11 +7,11 @@
 #include "flags.h"
 #include "join.h"
 #include "log.h"
-#include "startup.h"
 #include "node.h"
 #include "notify.h"
 #include "publish.h"
 #include "serve.h"
+#include "startup.h"
 #include "store.h"
 #include "tls.h"
 
@@ -141,7 +141,8 @@ raftd_start(struct raftd *d)
 	dr_ipc_url(&d->cfg, "raftd", path, sizeof(path));
 	if ((rv = serve_start(&d->serve, &d->loop, path, &d->node)) != 0)
 		goto err_after_node;
-	if ((rv = join_start(&d->join, &d->loop, &d->cfg, &d->node)) != 0)
+	if ((rv = join_start(&d->join, &d->loop, &d->cfg, &d->node,
+	                     d->ctl_tls)) != 0)
 		goto err_after_node;
 	/*
 	 * Raft runs and both sockets are bound: ctld and dnsd can connect.

@@ -78,8 +78,8 @@ struct node {
 /*
  * Sets up c-raft on <data.dir>/raft (transport, storage, state machine,
  * timeouts from cfg) without starting it. raft_tls (borrowed, outlives
- * the node; NULL without a cluster key) secures the raft connections. DR_EINVAL / DR_EIO on failure,
- * logged; the node is then unusable and needs no close.
+ * the node; NULL without a cluster key) secures the raft connections. DR_EINVAL
+ * / DR_EIO on failure, logged; the node is then unusable and needs no close.
  */
 int node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
               struct store *store, const struct node_hooks *hooks,

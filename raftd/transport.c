@@ -137,8 +137,7 @@ transport_maybe_closed(struct transport *tr)
 {
 	raft_uv_transport_close_cb cb = tr->close_cb;
 
-	if (!tr->closing || tr->nopen > 0 || tr->conns != NULL ||
-	    tr->listening)
+	if (!tr->closing || tr->nopen > 0 || tr->conns != NULL || tr->listening)
 		return;
 	tr->close_cb = NULL;
 	if (cb != NULL)
@@ -223,13 +222,11 @@ conn_close(struct transport_conn *c)
 		dr_stream_close(c->stream, conn_stream_closed_cb);
 }
 
-static void conn_stream_alloc_cb(struct dr_stream *s, size_t sug,
-                                 uv_buf_t *b);
+static void conn_stream_alloc_cb(struct dr_stream *s, size_t sug, uv_buf_t *b);
 static void conn_stream_read_cb(struct dr_stream *s, ssize_t n,
                                 const uv_buf_t *b);
 static void conn_bridge_alloc_cb(uv_handle_t *h, size_t sug, uv_buf_t *b);
-static void conn_bridge_read_cb(uv_stream_t *st, ssize_t n,
-                                const uv_buf_t *b);
+static void conn_bridge_read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 
 static void
 conn_stream_read(struct transport_conn *c, bool on)
@@ -251,8 +248,7 @@ conn_bridge_read(struct transport_conn *c, bool on)
 {
 	if (on == c->bridge_reading || c->state != CONN_BRIDGED)
 		return;
-	if (on && uv_read_start((uv_stream_t *)&c->bridge,
-	                        conn_bridge_alloc_cb,
+	if (on && uv_read_start((uv_stream_t *)&c->bridge, conn_bridge_alloc_cb,
 	                        conn_bridge_read_cb) != 0) {
 		conn_close(c);
 		return;
@@ -340,9 +336,8 @@ conn_bridge_read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 
 	if (n == 0 || c->state != CONN_BRIDGED)
 		return;
-	if (n < 0 ||
-	    dr_stream_write(c->stream, b->base, (size_t)n,
-	                    conn_stream_written_cb) != 0) {
+	if (n < 0 || dr_stream_write(c->stream, b->base, (size_t)n,
+	                             conn_stream_written_cb) != 0) {
 		conn_close(c);
 		return;
 	}
@@ -484,8 +479,7 @@ conn_incoming_ready_cb(struct dr_stream *s, int status)
 	struct transport_conn *c = dr_stream_data(s);
 
 	if (status != 0) {
-		transport_refused(c->tr, dr_stream_peer(s),
-		                  dr_stream_error(s));
+		transport_refused(c->tr, dr_stream_peer(s), dr_stream_error(s));
 		conn_close(c);
 		return;
 	}
@@ -520,8 +514,7 @@ conn_source(struct transport_conn *c)
 	if (ss.ss_family == AF_INET)
 		uv_ip4_name((struct sockaddr_in *)&ss, c->src, sizeof(c->src));
 	else if (ss.ss_family == AF_INET6)
-		uv_ip6_name((struct sockaddr_in6 *)&ss, c->src,
-		            sizeof(c->src));
+		uv_ip6_name((struct sockaddr_in6 *)&ss, c->src, sizeof(c->src));
 }
 
 static unsigned

@@ -98,7 +98,6 @@ int transport_preamble_decode(const uint8_t *p, size_t len, raft_id *id,
  * TRANSPORT_ADDR_MAX bytes). Returns its length, or 0 when address does
  * not fit.
  */
-size_t transport_preamble_encode(raft_id id, const char *address,
-                                 uint8_t *out);
+size_t transport_preamble_encode(raft_id id, const char *address, uint8_t *out);
 
 #endif
