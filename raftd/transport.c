@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "frames.h"
+#include "wire.h"
 
 /* Read size on both sides of a bridge. */
 #define TRANSPORT_BUF (64 * 1024)
@@ -33,7 +35,8 @@ struct transport_conn {
 	uv_pipe_t bridge;         /* our end of the socketpair */
 	bool timer_open, bridge_open, stream_open;
 	bool bridge_reading, stream_reading;
-	size_t pipe_queued; /* written to the bridge, not yet taken */
+	size_t pipe_queued;   /* written to the bridge, not yet taken */
+	struct frames frames; /* incoming: checks what goes to c-raft */
 	/* outgoing: c-raft's request, answered once */
 	struct raft_uv_connect *req;
 	raft_id peer_id;
@@ -46,8 +49,7 @@ struct transport_conn {
 struct bridge_write {
 	uv_write_t req;
 	struct transport_conn *c;
-	size_t len;
-	char data[];
+	struct dr_buf data; /* owned */
 };
 
 static void conn_close(struct transport_conn *c);
@@ -151,6 +153,7 @@ conn_free_maybe(struct transport_conn *c)
 
 	if (c->timer_open || c->bridge_open || c->stream_open)
 		return;
+	frames_close(&c->frames);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -264,7 +267,8 @@ bridge_write_cb(uv_write_t *req, int status)
 	struct bridge_write *w = (struct bridge_write *)req;
 	struct transport_conn *c = w->c;
 
-	c->pipe_queued -= w->len;
+	c->pipe_queued -= w->data.len;
+	dr_buf_close(&w->data);
 	free(w);
 	if (c->state != CONN_BRIDGED)
 		return;
@@ -276,7 +280,16 @@ bridge_write_cb(uv_write_t *req, int status)
 		conn_stream_read(c, true);
 }
 
-/* Peer -> c-raft: plaintext from the stream into the bridge. */
+static void
+conn_frames_out(void *arg, const uint8_t *p, size_t len)
+{
+	dr_buf_put(arg, p, len);
+}
+
+/*
+ * Peer -> c-raft: plaintext from the stream, checked message by message
+ * (frames.h), into the bridge.
+ */
 static void
 conn_to_craft(struct transport_conn *c, const void *p, size_t len)
 {
@@ -285,20 +298,34 @@ conn_to_craft(struct transport_conn *c, const void *p, size_t len)
 
 	if (len == 0)
 		return;
-	w = malloc(sizeof(*w) + len);
+	w = malloc(sizeof(*w));
 	if (w == NULL)
 		abort();
 	w->c = c;
-	w->len = len;
-	memcpy(w->data, p, len);
-	b = uv_buf_init(w->data, (unsigned)len);
-	if (uv_write(&w->req, (uv_stream_t *)&c->bridge, &b, 1,
-	             bridge_write_cb) != 0) {
+	dr_buf_init(&w->data);
+	if (frames_feed(&c->frames, p, len, conn_frames_out, &w->data) != 0) {
+		log_warnx("raft, peer %s sent a malformed message (%s); "
+		          "connection dropped",
+		          dr_stream_peer(c->stream), c->frames.why);
+		dr_buf_close(&w->data);
 		free(w);
 		conn_close(c);
 		return;
 	}
-	c->pipe_queued += len;
+	if (w->data.len == 0) { /* a header still incomplete */
+		dr_buf_close(&w->data);
+		free(w);
+		return;
+	}
+	b = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->bridge, &b, 1,
+	             bridge_write_cb) != 0) {
+		dr_buf_close(&w->data);
+		free(w);
+		conn_close(c);
+		return;
+	}
+	c->pipe_queued += w->data.len;
 	if (c->pipe_queued > TRANSPORT_QUEUE_HIGH)
 		conn_stream_read(c, false);
 }
@@ -459,7 +486,8 @@ conn_stream_read_cb(struct dr_stream *s, ssize_t n, const uv_buf_t *b)
 		conn_preamble(c);
 		return;
 	}
-	if (c->state == CONN_BRIDGED)
+	/* On a connection we dialed the peer only ever closes. */
+	if (c->state == CONN_BRIDGED && c->incoming)
 		conn_to_craft(c, b->base, (size_t)n);
 }
 
@@ -495,6 +523,7 @@ conn_new(struct transport *tr, bool incoming)
 		abort();
 	c->tr = tr;
 	c->incoming = incoming;
+	frames_init(&c->frames);
 	c->next = tr->conns;
 	if (tr->conns != NULL)
 		tr->conns->prev = c;
