@@ -2,6 +2,9 @@
 """Writes the seed corpus of fuzz_peer (tests/fuzz/corpus/peer).
 
 Byte 0 of each input picks the decoder (0 preamble, 1 frames, 2 TLS).
+The files named by hashes were added by `fuzz_peer -merge=1` after a run of
+the libFuzzer build (-DDR_FUZZ=ON, clang).
+
 clienthello.bin is a ClientHello that `openssl s_client -psk_identity
 dns-raft/raft/0123456789abcdef -psk <HMAC-SHA256(0x5a*32, "dns-raft raft
 psk")>` sent, which is the key fuzz_peer.c's server holds.
