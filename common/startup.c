@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 
 #include "check.h"
+#include "err.h"
+#include "key.h"
 #include "log.h"
 
 /*
@@ -20,6 +22,32 @@ startup_nofile(void)
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
+/*
+ * Every process refuses a bad key file before it starts anything, even
+ * one that does not use the key itself (dnsd): an operator sees the error
+ * whichever unit starts first.
+ */
+static int
+startup_keys(const struct dr_config *cfg, const char *prog)
+{
+	struct dr_keyring kr;
+	char err[1024];
+
+	if (cfg->n_cluster_keys == 0)
+		return 0;
+	if (dr_keyring_load(cfg, &kr, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return DR_EINVAL;
+	}
+	if (kr.n > 1)
+		log_info("cluster key %s in use, %s accepted too",
+		         kr.keys[0].id, kr.keys[1].id);
+	else
+		log_info("cluster key %s in use", kr.keys[0].id);
+	dr_keyring_wipe(&kr);
+	return 0;
 }
 
 int
@@ -46,6 +74,10 @@ dr_startup(struct dr_config *cfg, int argc, char **argv, const char *prog,
 		rv = dr_check(cfg, prog, stdout, stderr, check_more);
 		dr_flags_free(cfg);
 		return rv == 0 ? 0 : 1;
+	}
+	if (startup_keys(cfg, prog) != 0) {
+		dr_flags_free(cfg);
+		return 2;
 	}
 	startup_nofile();
 	if (cfg->loopback_default)
