@@ -19,6 +19,8 @@ static const struct cmd_info cmd_table[DR_CMD_TYPE_MAX + 1] = {
 	[DR_CMD_RR_DEL] = { "rr_del", 4 },
 	[DR_CMD_ZONE_REPLACE] = { "zone_replace", 3 },
 	[DR_CMD_ZONE_DEL] = { "zone_del", 1 },
+	[DR_CMD_TOKEN_ADD] = { "token_add", 3 },
+	[DR_CMD_TOKEN_DEL] = { "token_del", 1 },
 };
 
 static const struct cmd_info *

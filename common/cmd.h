@@ -39,7 +39,15 @@ enum dr_cmd_type {
 	DR_CMD_RR_DEL = 6,       /* zone, owner, type, rdata */
 	DR_CMD_ZONE_REPLACE = 7, /* zone, source, records */
 	DR_CMD_ZONE_DEL = 8,     /* zone */
-	DR_CMD_TYPE_MAX = 8,
+	/*
+	 * Operator tokens (ctld auth): name as a node id ([A-Za-z0-9._-],
+	 * 1-64), role "read", "write" or "admin", hash the SHA-256 of the
+	 * token in 64 lowercase hex digits (the token itself never enters
+	 * the log). Adding a name that exists is refused.
+	 */
+	DR_CMD_TOKEN_ADD = 9,  /* name, role, hash */
+	DR_CMD_TOKEN_DEL = 10, /* name */
+	DR_CMD_TYPE_MAX = 10,
 };
 
 /*

@@ -77,6 +77,10 @@ static const struct flag flag_table[] = {
 	{ "ctl.idle-timeout", FLAG_UINT, "300000",
 	  "idle control session timeout (ms)", OFF(ctl_idle_timeout_ms), 100,
 	  86400000, 0, false },
+	{ "ctl.max-memory", FLAG_UINT, "256",
+	  "MiB that control connections may hold in all (zone replace "
+	  "bodies, unread replies)",
+	  OFF(ctl_max_memory_mb), 1, 1048576, 0, false },
 	{ "ctl.trust-loopback", FLAG_BOOL, "true",
 	  "loopback control clients need no auth TOKEN",
 	  OFF(ctl_trust_loopback), 0, 0, 0, false },
@@ -222,6 +226,7 @@ flags_defaults(struct dr_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->raft_addr, ":8300");
 	cfg->ctl_trust_loopback = true;
+	cfg->ctl_max_memory_mb = 256;
 	cfg->dns_rrl = 100;
 	cfg->dns_rrl_slip = 2;
 	cfg->dns_addr = ":8600";

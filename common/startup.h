@@ -12,9 +12,9 @@
  * help_extra (may be NULL) and returns 0. -check: runs dr_check with
  * check_more (may be NULL, see check.h) and returns 0 when it found no
  * problem, else 1. A -cluster.key file that dr_keyring_load refuses:
- * prints "prog: reason" and returns 2. Otherwise raises the open-file limit to its hard limit,
- * logs where raft and ctl listen when no cluster key made them loopback
- * only, and returns -1: the process goes on, and frees cfg with
+ * prints "prog: reason" and returns 2. Otherwise raises the open-file limit to
+ * its hard limit, logs where raft and ctl listen when no cluster key made them
+ * loopback only, and returns -1: the process goes on, and frees cfg with
  * dr_flags_free.
  */
 int dr_startup(struct dr_config *cfg, int argc, char **argv, const char *prog,

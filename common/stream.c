@@ -712,11 +712,20 @@ dr_stream_read_stop(struct dr_stream *s)
 	}
 }
 
+/* In the clear, a stream may be written before it is ready (refusals). */
+static bool
+stream_writable(const struct dr_stream *s)
+{
+	return s->state == ST_OPEN ||
+	       (s->ssl == NULL && s->tcp_inited &&
+	        (s->state == ST_SNIFF || s->state == ST_READY_PENDING));
+}
+
 int
 dr_stream_write(struct dr_stream *s, const void *data, size_t len,
                 dr_stream_write_cb cb)
 {
-	if (s->state != ST_OPEN)
+	if (!stream_writable(s))
 		return UV_EINVAL;
 	if (s->ssl == NULL)
 		return stream_tcp_write(s, data, len, cb);
@@ -749,7 +758,7 @@ dr_stream_shutdown(struct dr_stream *s, dr_stream_shutdown_cb cb)
 {
 	int rv;
 
-	if (s->state != ST_OPEN)
+	if (!stream_writable(s))
 		return UV_EINVAL;
 	if (s->ssl != NULL) {
 		(void)SSL_shutdown(s->ssl); /* queues close_notify */

@@ -94,8 +94,9 @@ void dr_stream_read_stop(struct dr_stream *s);
 
 /*
  * Queues len bytes (copied) for the peer; cb (may be NULL) runs once they
- * were written, or failed. 0, or a UV_* code / DR_EIO (TLS failed), in
- * which case cb does not run.
+ * were written, or failed. A stream not (yet) in TLS may also be written
+ * and shut down before it is ready, to refuse a client with a line. 0, or a
+ * UV_* code / DR_EIO (TLS failed), in which case cb does not run.
  */
 int dr_stream_write(struct dr_stream *s, const void *data, size_t len,
                     dr_stream_write_cb cb);

@@ -201,7 +201,7 @@ dr_wire_end(struct dr_buf *b)
 static int
 wire_type_known(uint8_t t)
 {
-	return (t >= DR_MSG_APPLY && t <= DR_MSG_ZONE_DUMP) ||
+	return (t >= DR_MSG_APPLY && t <= DR_MSG_MEMBER_UPDATE) ||
 	       (t >= DR_MSG_CHANGE && t <= DR_MSG_HEARTBEAT);
 }
 

@@ -42,8 +42,22 @@ enum dr_msg_type {
 	 */
 	DR_MSG_RR_GET = 9,     /* payload: str name, str type ("" = all) */
 	DR_MSG_ZONE_LIST = 10, /* reply: "zone serial records\n" per zone */
-	DR_MSG_ZONE_DUMP = 11, /* payload: str zone; reply: $ORIGIN-free
-	                          master file, SOA first, absolute names */
+	/*
+	 * payload: str zone, u64 cursor (0: start a dump), u32 chunk size;
+	 * reply: u64 cursor of the rest (0: this was the last chunk), then a
+	 * chunk of the $ORIGIN-free master file, SOA first, absolute names
+	 * (raftd/dumps.h).
+	 */
+	DR_MSG_ZONE_DUMP = 11,
+	/*
+	 * Operator tokens (ctld -> raftd, local reads). TOKEN_CHECK: payload
+	 * str hash (cmd.h); reply "NAME ROLE" or NOTFOUND. TOKEN_LIST:
+	 * reply "NAME ROLE\n" per token, NOTFOUND without one.
+	 */
+	DR_MSG_TOKEN_CHECK = 12,
+	DR_MSG_TOKEN_LIST = 13,
+	/* payload: str id, raft_addr, ctl_addr, dns_addr (leader only) */
+	DR_MSG_MEMBER_UPDATE = 14,
 	/*
 	 * raftd -> subscribers (pub/sub). seq is the state machine's change
 	 * counter after the change: every applied entry (also a KV write or

@@ -2,6 +2,9 @@
  */
 #include "commands.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,7 @@ struct command {
 	bool local_read;  /* waits for this ctld's acknowledged writes */
 	bool has_body;    /* record lines and "." follow */
 	enum commands_target target;
+	enum commands_role role;
 };
 
 static int build_session(const struct commands_parsed *, struct dr_buf *,
@@ -70,19 +74,31 @@ static int build_zone_replace(const struct commands_parsed *, struct dr_buf *,
                               struct dr_buf *, enum commands_action *);
 static int build_stats(const struct commands_parsed *, struct dr_buf *,
                        struct dr_buf *, enum commands_action *);
+static int build_auth(const struct commands_parsed *, struct dr_buf *,
+                      struct dr_buf *, enum commands_action *);
+static int build_token_add(const struct commands_parsed *, struct dr_buf *,
+                           struct dr_buf *, enum commands_action *);
+static int build_token_set(const struct commands_parsed *, struct dr_buf *,
+                           struct dr_buf *, enum commands_action *);
+static int build_token_list(const struct commands_parsed *, struct dr_buf *,
+                            struct dr_buf *, enum commands_action *);
+static int build_token_del(const struct commands_parsed *, struct dr_buf *,
+                           struct dr_buf *, enum commands_action *);
+static int build_update(const struct commands_parsed *, struct dr_buf *,
+                        struct dr_buf *, enum commands_action *);
 
-#define CMD(id_, group_, name_, min_, max_, flags_, usage_, build_)   \
-	{                                                             \
-		.id = (id_), .group = (group_), .name = (name_),      \
-		.min_args = (min_), .max_args = (max_),               \
-		.rest = ((flags_)&F_REST) != 0,                       \
-		.local_only = ((flags_)&F_LOCAL) != 0,                \
-		.forwardable = ((flags_)&F_WRITE) != 0,               \
-		.local_read = ((flags_)&F_READ) != 0,                 \
-		.has_body = ((flags_)&F_BODY) != 0,                   \
-		.target = ((flags_)&F_DNSD) != 0 ? COMMANDS_TO_DNSD   \
-		                                 : COMMANDS_TO_RAFTD, \
-		.usage = "ERROR usage: " usage_, .build = (build_)    \
+#define CMD(id_, group_, name_, min_, max_, flags_, role_, usage_, build_) \
+	{                                                                  \
+		.id = (id_), .group = (group_), .name = (name_),           \
+		.role = COMMANDS_ROLE_##role_, .min_args = (min_),         \
+		.max_args = (max_), .rest = ((flags_)&F_REST) != 0,        \
+		.local_only = ((flags_)&F_LOCAL) != 0,                     \
+		.forwardable = ((flags_)&F_WRITE) != 0,                    \
+		.local_read = ((flags_)&F_READ) != 0,                      \
+		.has_body = ((flags_)&F_BODY) != 0,                        \
+		.target = ((flags_)&F_DNSD) != 0 ? COMMANDS_TO_DNSD        \
+		                                 : COMMANDS_TO_RAFTD,      \
+		.usage = "ERROR usage: " usage_, .build = (build_)         \
 	}
 #define F_REST  1  /* the last argument is the rest of the line */
 #define F_LOCAL 2  /* session state: not after "forwarded" */
@@ -92,44 +108,59 @@ static int build_stats(const struct commands_parsed *, struct dr_buf *,
 #define F_DNSD  32 /* asks dnsd, not raftd */
 
 static const struct command command_table[] = {
-	CMD(COMMANDS_SESSION, NULL, "session", 0, 0, F_LOCAL, "session",
+	CMD(COMMANDS_SESSION, NULL, "session", 0, 0, F_LOCAL, READ, "session",
 	    build_session),
-	CMD(COMMANDS_QUIT, NULL, "quit", 0, 0, F_LOCAL, "quit", build_quit),
-	CMD(COMMANDS_KV_PING, "kv", "ping", 0, 0, 0, "kv ping", build_ping),
-	CMD(COMMANDS_KV_SET, "kv", "set", 2, 2, F_REST | F_WRITE,
+	CMD(COMMANDS_QUIT, NULL, "quit", 0, 0, F_LOCAL, NONE, "quit",
+	    build_quit),
+	CMD(COMMANDS_AUTH, NULL, "auth", 1, 1, F_LOCAL, NONE, "auth TOKEN",
+	    build_auth),
+	CMD(COMMANDS_KV_PING, "kv", "ping", 0, 0, 0, READ, "kv ping",
+	    build_ping),
+	CMD(COMMANDS_KV_SET, "kv", "set", 2, 2, F_REST | F_WRITE, WRITE,
 	    "kv set KEY VALUE", build_kv_set),
-	CMD(COMMANDS_KV_GET, "kv", "get", 1, 2, F_READ,
+	CMD(COMMANDS_KV_GET, "kv", "get", 1, 2, F_READ, READ,
 	    "kv get KEY [consistent]", build_kv_get),
-	CMD(COMMANDS_KV_DEL, "kv", "del", 1, 1, F_WRITE, "kv del KEY",
+	CMD(COMMANDS_KV_DEL, "kv", "del", 1, 1, F_WRITE, WRITE, "kv del KEY",
 	    build_kv_del),
-	CMD(COMMANDS_CLUSTER_STATUS, "cluster", "status", 0, 0, 0,
+	CMD(COMMANDS_CLUSTER_STATUS, "cluster", "status", 0, 0, 0, READ,
 	    "cluster status", build_status),
-	CMD(COMMANDS_CLUSTER_MEMBERS, "cluster", "members", 0, 0, 0,
+	CMD(COMMANDS_CLUSTER_MEMBERS, "cluster", "members", 0, 0, 0, READ,
 	    "cluster members", build_members),
-	CMD(COMMANDS_CLUSTER_JOIN, "cluster", "join", 4, 4, F_WRITE,
+	CMD(COMMANDS_CLUSTER_JOIN, "cluster", "join", 4, 4, F_WRITE, ADMIN,
 	    "cluster join ID RAFT_ADDR CTL_ADDR DNS_ADDR", build_join),
-	CMD(COMMANDS_CLUSTER_REMOVE, "cluster", "remove", 1, 1, F_WRITE,
+	CMD(COMMANDS_CLUSTER_UPDATE, "cluster", "update", 4, 4, F_WRITE, ADMIN,
+	    "cluster update ID RAFT_ADDR CTL_ADDR DNS_ADDR", build_update),
+	CMD(COMMANDS_CLUSTER_REMOVE, "cluster", "remove", 1, 1, F_WRITE, ADMIN,
 	    "cluster remove ID", build_remove),
 	CMD(COMMANDS_CLUSTER_TRANSFER, "cluster", "transfer", 0, 1, F_WRITE,
-	    "cluster transfer [ID]", build_transfer),
-	CMD(COMMANDS_RR_ADD, "rr", "add", 2, 2, F_REST | F_WRITE,
+	    ADMIN, "cluster transfer [ID]", build_transfer),
+	CMD(COMMANDS_RR_ADD, "rr", "add", 2, 2, F_REST | F_WRITE, WRITE,
 	    "rr add ZONE RR", build_rr),
-	CMD(COMMANDS_RR_DEL, "rr", "del", 2, 2, F_REST | F_WRITE,
+	CMD(COMMANDS_RR_DEL, "rr", "del", 2, 2, F_REST | F_WRITE, WRITE,
 	    "rr del ZONE RR", build_rr),
-	CMD(COMMANDS_RR_GET, "rr", "get", 1, 2, F_READ, "rr get NAME [TYPE]",
-	    build_rr_get),
-	CMD(COMMANDS_ZONE_LIST, "zone", "list", 0, 0, F_READ, "zone list",
+	CMD(COMMANDS_RR_GET, "rr", "get", 1, 2, F_READ, READ,
+	    "rr get NAME [TYPE]", build_rr_get),
+	CMD(COMMANDS_ZONE_LIST, "zone", "list", 0, 0, F_READ, READ, "zone list",
 	    build_zone_list),
-	CMD(COMMANDS_ZONE_DUMP, "zone", "dump", 1, 1, F_READ, "zone dump ZONE",
-	    build_zone_dump),
-	CMD(COMMANDS_ZONE_DEL, "zone", "del", 1, 1, F_WRITE, "zone del ZONE",
-	    build_zone_del),
-	CMD(COMMANDS_ZONE_RELOAD, "zone", "reload", 0, 0, F_LOCAL,
+	CMD(COMMANDS_ZONE_DUMP, "zone", "dump", 1, 1, F_READ, READ,
+	    "zone dump ZONE", build_zone_dump),
+	CMD(COMMANDS_ZONE_DEL, "zone", "del", 1, 1, F_WRITE, WRITE,
+	    "zone del ZONE", build_zone_del),
+	CMD(COMMANDS_ZONE_RELOAD, "zone", "reload", 0, 0, F_LOCAL, WRITE,
 	    "zone reload", build_zone_reload),
 	CMD(COMMANDS_ZONE_REPLACE, "zone", "replace", 1, 2,
-	    F_REST | F_WRITE | F_BODY, "zone replace ZONE [SOURCE]",
+	    F_REST | F_WRITE | F_BODY, WRITE, "zone replace ZONE [SOURCE]",
 	    build_zone_replace),
-	CMD(COMMANDS_STATS, NULL, "stats", 0, 0, F_DNSD, "stats", build_stats),
+	CMD(COMMANDS_STATS, NULL, "stats", 0, 0, F_DNSD, READ, "stats",
+	    build_stats),
+	CMD(COMMANDS_TOKEN_ADD, "token", "add", 2, 2, F_LOCAL, ADMIN,
+	    "token add NAME ROLE", build_token_add),
+	CMD(COMMANDS_TOKEN_SET, "token", "set", 3, 3, F_WRITE, PEER,
+	    "token set NAME ROLE HASH", build_token_set),
+	CMD(COMMANDS_TOKEN_LIST, "token", "list", 0, 0, F_READ, ADMIN,
+	    "token list", build_token_list),
+	CMD(COMMANDS_TOKEN_DEL, "token", "del", 1, 1, F_WRITE, ADMIN,
+	    "token del NAME", build_token_del),
 };
 
 #define N_COMMANDS (sizeof(command_table) / sizeof(command_table[0]))
@@ -221,6 +252,7 @@ commands_parse(const char *line, size_t len, struct commands_parsed *p,
 	p->local_read = c->local_read;
 	p->has_body = c->has_body;
 	p->target = c->target;
+	p->role = p->forwarded ? COMMANDS_ROLE_PEER : c->role;
 	*err = c->usage;
 	while (p->nargs < c->max_args) {
 		if (c->rest && p->nargs == c->max_args - 1) {
@@ -275,6 +307,12 @@ commands_name(const struct commands_parsed *p)
 		[COMMANDS_ZONE_RELOAD] = "zone reload",
 		[COMMANDS_ZONE_REPLACE] = "zone replace",
 		[COMMANDS_STATS] = "stats",
+		[COMMANDS_AUTH] = "auth",
+		[COMMANDS_TOKEN_ADD] = "token add",
+		[COMMANDS_TOKEN_SET] = "token set",
+		[COMMANDS_TOKEN_LIST] = "token list",
+		[COMMANDS_TOKEN_DEL] = "token del",
+		[COMMANDS_CLUSTER_UPDATE] = "cluster update",
 	};
 
 	return names[p->id];
@@ -322,7 +360,7 @@ commands_put_error(struct dr_buf *out, const char *reason, size_t len)
 }
 
 void
-commands_put_text(struct dr_buf *out, const uint8_t *text, size_t len)
+commands_put_lines(struct dr_buf *out, const uint8_t *text, size_t len)
 {
 	const char *p = (const char *)text, *end = p + len;
 
@@ -340,6 +378,12 @@ commands_put_text(struct dr_buf *out, const uint8_t *text, size_t len)
 		}
 		p = nl ? nl + 1 : end;
 	}
+}
+
+void
+commands_put_text(struct dr_buf *out, const uint8_t *text, size_t len)
+{
+	commands_put_lines(out, text, len);
 	dr_buf_put(out, ".\n", 2);
 }
 
@@ -480,6 +524,7 @@ commands_format(const struct commands_parsed *p, int status,
 	case COMMANDS_ZONE_LIST:
 	case COMMANDS_ZONE_DUMP:
 	case COMMANDS_STATS:
+	case COMMANDS_TOKEN_LIST:
 		commands_put_text(out, payload, len);
 		return;
 	case COMMANDS_ZONE_REPLACE:
@@ -615,9 +660,10 @@ addr_ok(struct dr_str s)
 	return dr_addr_parse(tmp, &a) == 0;
 }
 
+/* JOIN or MEMBER_UPDATE: id and three addresses. */
 static int
-build_join(const struct commands_parsed *p, struct dr_buf *msg,
-           struct dr_buf *out, enum commands_action *act)
+build_member_addrs(const struct commands_parsed *p, uint8_t type,
+                   struct dr_buf *msg, struct dr_buf *out)
 {
 	unsigned i;
 
@@ -632,11 +678,25 @@ build_join(const struct commands_parsed *p, struct dr_buf *msg,
 			dr_buf_put_u8(out, '\n');
 			return COMMANDS_DONE;
 		}
-	msg_begin(msg, DR_MSG_JOIN, 0);
+	msg_begin(msg, type, 0);
 	for (i = 0; i < 4; i++)
 		dr_buf_put_str(msg, p->args[i].p, p->args[i].len);
 	dr_wire_end(msg);
 	return COMMANDS_SEND;
+}
+
+static int
+build_join(const struct commands_parsed *p, struct dr_buf *msg,
+           struct dr_buf *out, enum commands_action *act)
+{
+	return build_member_addrs(p, DR_MSG_JOIN, msg, out);
+}
+
+static int
+build_update(const struct commands_parsed *p, struct dr_buf *msg,
+             struct dr_buf *out, enum commands_action *act)
+{
+	return build_member_addrs(p, DR_MSG_MEMBER_UPDATE, msg, out);
 }
 
 static int
@@ -812,17 +872,29 @@ build_zone_list(const struct commands_parsed *p, struct dr_buf *msg,
 	return COMMANDS_SEND;
 }
 
-static int
-build_zone_dump(const struct commands_parsed *p, struct dr_buf *msg,
-                struct dr_buf *out, enum commands_action *act)
+int
+commands_dump_msg(const struct commands_parsed *p, uint64_t cursor,
+                  struct dr_buf *msg)
 {
 	char zone[COMMANDS_NAME_LEN];
 
 	if (commands_name_arg(p->args[0], zone) != 0)
-		return put_invalid(out, "zone name", p->args[0]);
+		return DR_EINVAL;
+	dr_buf_reset(msg);
 	msg_begin(msg, DR_MSG_ZONE_DUMP, 0);
 	dr_buf_put_cstr(msg, zone);
+	dr_buf_put_u64(msg, cursor);
+	dr_buf_put_u32(msg, COMMANDS_DUMP_CHUNK);
 	dr_wire_end(msg);
+	return 0;
+}
+
+static int
+build_zone_dump(const struct commands_parsed *p, struct dr_buf *msg,
+                struct dr_buf *out, enum commands_action *act)
+{
+	if (commands_dump_msg(p, 0, msg) != 0)
+		return put_invalid(out, "zone name", p->args[0]);
 	return COMMANDS_SEND;
 }
 
@@ -883,4 +955,140 @@ build_stats(const struct commands_parsed *p, struct dr_buf *msg,
 	msg_begin(msg, DR_MSG_STATUS, 0);
 	dr_wire_end(msg);
 	return COMMANDS_SEND;
+}
+
+/* --- operators' tokens --- */
+
+const char *
+commands_role_name(enum commands_role r)
+{
+	static const char *const names[] = { "none", "read", "write", "admin",
+		                             "peer" };
+
+	return r <= COMMANDS_ROLE_PEER ? names[r] : "none";
+}
+
+int
+commands_role_parse(struct dr_str s, enum commands_role *r)
+{
+	enum commands_role i;
+
+	for (i = COMMANDS_ROLE_READ; i <= COMMANDS_ROLE_ADMIN; i++)
+		if (word_is(s, commands_role_name(i))) {
+			*r = i;
+			return 0;
+		}
+	return DR_EINVAL;
+}
+
+static void
+hex_of(const uint8_t *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+commands_token_hash(const char *token, size_t len, char *hash)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)token, len, md);
+	hex_of(md, sizeof(md), hash);
+}
+
+void
+commands_token_new(char *token, char *hash)
+{
+	uint8_t r[32];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		abort(); /* no randomness: nothing safe to hand out */
+	memcpy(token, "drt_", 4);
+	hex_of(r, sizeof(r), token + 4);
+	OPENSSL_cleanse(r, sizeof(r));
+	commands_token_hash(token, COMMANDS_TOKEN_LEN, hash);
+}
+
+/* auth TOKEN: raftd looks the token's hash up. */
+static int
+build_auth(const struct commands_parsed *p, struct dr_buf *msg,
+           struct dr_buf *out, enum commands_action *act)
+{
+	char hash[COMMANDS_HASH_LEN + 1];
+
+	commands_token_hash(p->args[0].p, p->args[0].len, hash);
+	msg_begin(msg, DR_MSG_TOKEN_CHECK, 0);
+	dr_buf_put_cstr(msg, hash);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+/* The caller (dispatch.c) turns token add into token set with a hash. */
+static int
+build_token_add(const struct commands_parsed *p, struct dr_buf *msg,
+                struct dr_buf *out, enum commands_action *act)
+{
+	commands_put_line(out, "ERROR token add needs the dispatcher");
+	return COMMANDS_DONE;
+}
+
+static bool
+name_ok(struct dr_str s)
+{
+	return dr_id_valid(s.p, s.len);
+}
+
+static int
+build_token_set(const struct commands_parsed *p, struct dr_buf *msg,
+                struct dr_buf *out, enum commands_action *act)
+{
+	enum commands_role role;
+	struct dr_cmd c;
+
+	if (!name_ok(p->args[0]))
+		return put_invalid(out, "token name", p->args[0]);
+	if (commands_role_parse(p->args[1], &role) != 0)
+		return put_invalid(out, "role (read, write or admin)",
+		                   p->args[1]);
+	if (p->args[2].len != COMMANDS_HASH_LEN ||
+	    strspn(p->args[2].p, "0123456789abcdef") < COMMANDS_HASH_LEN)
+		return put_invalid(out, "token hash", p->args[2]);
+	memset(&c, 0, sizeof(c));
+	c.type = DR_CMD_TOKEN_ADD;
+	c.nargs = 3;
+	c.args[0] = p->args[0];
+	c.args[1] = str_of(commands_role_name(role));
+	c.args[2] = p->args[2];
+	return build_apply(&c, msg, out);
+}
+
+static int
+build_token_list(const struct commands_parsed *p, struct dr_buf *msg,
+                 struct dr_buf *out, enum commands_action *act)
+{
+	msg_begin(msg, DR_MSG_TOKEN_LIST, 0);
+	dr_wire_end(msg);
+	return COMMANDS_SEND;
+}
+
+static int
+build_token_del(const struct commands_parsed *p, struct dr_buf *msg,
+                struct dr_buf *out, enum commands_action *act)
+{
+	struct dr_cmd c;
+
+	if (!name_ok(p->args[0]))
+		return put_invalid(out, "token name", p->args[0]);
+	memset(&c, 0, sizeof(c));
+	c.type = DR_CMD_TOKEN_DEL;
+	c.nargs = 1;
+	c.args[0] = p->args[0];
+	return build_apply(&c, msg, out);
 }

@@ -36,6 +36,18 @@
  *                         followed by the zone's records, one per line, and
  *                         a line "." (see body.h); SOURCE names them in logs
  *   stats                 dnsd's counters, "key value" lines, then "."
+ *
+ * Operators and members:
+ *
+ *   auth TOKEN            gives the connection the token's role
+ *   token add NAME ROLE   a new token; the reply is the token, once
+ *   token set NAME ROLE HASH
+ *                         what token add sends to the leader: only the
+ *                         hash travels (peer role)
+ *   token list            "NAME ROLE" per token, then "."
+ *   token del NAME
+ *   cluster update ID RAFT CTL DNS
+ *                         changes a member's recorded addresses
  */
 
 enum commands_id {
@@ -59,9 +71,44 @@ enum commands_id {
 	COMMANDS_ZONE_RELOAD,
 	COMMANDS_ZONE_REPLACE,
 	COMMANDS_STATS,
+	COMMANDS_AUTH,
+	COMMANDS_TOKEN_ADD,
+	COMMANDS_TOKEN_SET,
+	COMMANDS_TOKEN_LIST,
+	COMMANDS_TOKEN_DEL,
+	COMMANDS_CLUSTER_UPDATE,
 };
 
+/*
+ * Who may run a command. A connection starts with a role (server.c):
+ * loopback clients admin (with -ctl.trust-loopback), a peer that proved
+ * the cluster key peer, everyone else none until "auth TOKEN" gives the
+ * token's role. Each role may do what the ones below it may:
+ *
+ *   none   quit, auth
+ *   read   session, kv ping, kv get, rr get, zone list, zone dump, cluster
+ * status, cluster members, stats write  kv set, kv del, rr add, rr del, zone
+ * del, zone replace, zone reload admin  cluster join, remove, transfer, update;
+ * token add, list, del peer   "forwarded ..." lines and token set (a peer's
+ * token add)
+ */
+enum commands_role {
+	COMMANDS_ROLE_NONE,
+	COMMANDS_ROLE_READ,
+	COMMANDS_ROLE_WRITE,
+	COMMANDS_ROLE_ADMIN,
+	COMMANDS_ROLE_PEER,
+};
+
+/* "none", "read", "write", "admin" or "peer". */
+const char *commands_role_name(enum commands_role r);
+/* Parses "read", "write" or "admin". 0 or DR_EINVAL. */
+int commands_role_parse(struct dr_str s, enum commands_role *r);
+
 #define COMMANDS_MAX_ARGS 4
+/* Operator tokens: "drt_" and 64 hex digits; hashes: 64 hex digits. */
+#define COMMANDS_TOKEN_LEN 68
+#define COMMANDS_HASH_LEN  64
 
 /* Which process a request built by commands_build goes to. */
 enum commands_target {
@@ -81,6 +128,7 @@ struct commands_parsed {
 	    local_read; /* answered from this node's state (read your writes) */
 	bool has_body;  /* record lines and "." follow the line (body.h) */
 	enum commands_target target;
+	enum commands_role role; /* needed to run it */
 	unsigned nargs;
 	struct dr_str args[COMMANDS_MAX_ARGS]; /* borrowed from the line */
 	struct dr_str body; /* the line without "forwarded " (borrowed) */
@@ -150,6 +198,17 @@ void commands_put_line(struct dr_buf *out, const char *s);
  * becomes "..", empty lines are dropped, and "." ends it.
  */
 void commands_put_text(struct dr_buf *out, const uint8_t *text, size_t len);
+/* The same without the final ".": a part of a longer reply. */
+void commands_put_lines(struct dr_buf *out, const uint8_t *text, size_t len);
+
+/* Bytes of master file a zone dump asks raftd for at once. */
+#define COMMANDS_DUMP_CHUNK (128 * 1024)
+/*
+ * The request (into msg, reset first) for the chunk at cursor of the
+ * "zone dump" p (raftd/dumps.h). DR_EINVAL for a bad zone name.
+ */
+int commands_dump_msg(const struct commands_parsed *p, uint64_t cursor,
+                      struct dr_buf *msg);
 
 /*
  * Reads the value of the "key value" line named key in text as a number.
@@ -182,6 +241,14 @@ void commands_status_processes(const uint8_t *raftd, size_t rlen,
  * dot) into out (COMMANDS_NAME_LEN bytes). Returns 0 or DR_EINVAL.
  */
 int commands_name_arg(struct dr_str s, char *out);
+
+/*
+ * A new random token (COMMANDS_TOKEN_LEN + 1 bytes) and its hash
+ * (COMMANDS_HASH_LEN + 1 bytes, see commands_token_hash).
+ */
+void commands_token_new(char *token, char *hash);
+/* The stored form of a token: SHA-256 of its text, lowercase hex. */
+void commands_token_hash(const char *token, size_t len, char *hash);
 
 /* Name of the command for logs ("kv set"). */
 const char *commands_name(const struct commands_parsed *p);

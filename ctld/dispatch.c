@@ -2,9 +2,11 @@
 #include "dispatch.h"
 
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bus.h"
 #include "err.h"
@@ -18,6 +20,7 @@ enum req_state {
 	REQ_BACKOFF, /* waiting before the next try (or catch-up poll) */
 	REQ_DNSD,    /* cluster status: waiting for dnsd's counters */
 	REQ_LOCAL,   /* zone reload: waiting for the zone loader */
+	REQ_MORE,    /* zone dump: a part is out, waiting for dispatch_more */
 };
 
 struct dispatch_req {
@@ -31,7 +34,8 @@ struct dispatch_req {
 	uint64_t deadline; /* uv_now() after which no retry starts */
 	unsigned backoff_ms;
 	unsigned tries;
-	uint64_t min_seq; /* a local read needs raftd at this seq */
+	uint64_t min_seq;     /* a local read needs raftd at this seq */
+	uint64_t dump_cursor; /* zone dump: where the next chunk starts */
 	uint64_t catchup_deadline;
 	uv_timer_t *timer;       /* owned, created on the first backoff */
 	struct forward *fwd;     /* in REQ_FORWARD */
@@ -41,6 +45,11 @@ struct dispatch_req {
 	bool raftd_up;           /* cluster status: raftd answered */
 	dispatch_done_cb cb;     /* NULL once detached */
 	void *arg;
+	struct dispatch_client *cl; /* borrowed; NULL once detached */
+	/* token add: the token, sent instead of the SUCCESS of token set */
+	char secret[COMMANDS_TOKEN_LEN + 1];
+	unsigned flags; /* DISPATCH_F_* of the reply */
+	unsigned parts; /* zone dump: parts delivered */
 };
 
 int
@@ -90,8 +99,15 @@ req_finish(struct dispatch_req *r)
 {
 	struct dispatch *d = r->d;
 
+	if (r->secret[0] != '\0' && r->reply.len == 8 &&
+	    memcmp(r->reply.data, "SUCCESS\n", 8) == 0) {
+		dr_buf_reset(&r->reply);
+		commands_put_line(&r->reply, r->secret);
+	}
+	OPENSSL_cleanse(r->secret, sizeof(r->secret));
 	if (r->cb != NULL)
-		r->cb((const char *)r->reply.data, r->reply.len, r->arg);
+		r->cb((const char *)r->reply.data, r->reply.len, r->flags,
+		      r->arg);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -351,6 +367,103 @@ req_status_dnsd(struct dispatch_req *r, const uint8_t *p, size_t len)
 	                      r) == 0;
 }
 
+/* Counts and logs (at a bounded rate) a refused client. */
+static void
+dispatch_refused(struct dispatch *d, struct dr_ratelog *rl, const char *peer,
+                 const char *what, const char *cmd)
+{
+	uint64_t quiet;
+
+	if (!dr_ratelog_allow(rl, uv_now(d->loop), &quiet))
+		return;
+	if (quiet > 0)
+		log_warnx("control, %s from %s (%s) (and %" PRIu64
+		          " more not logged)",
+		          what, peer, cmd, quiet);
+	else
+		log_warnx("control, %s from %s (%s)", what, peer, cmd);
+}
+
+/*
+ * auth: raftd answered the token's hash with "NAME ROLE", or NOTFOUND. A
+ * failure ends the connection.
+ */
+static void
+req_auth_answer(struct dispatch_req *r, int status, const uint8_t *p,
+                size_t len)
+{
+	struct dispatch *d = r->d;
+	const uint8_t *sp = len > 0 ? memchr(p, ' ', len) : NULL;
+	enum commands_role role;
+	struct dr_str w;
+
+	if (status == DR_ST_OK && sp != NULL) {
+		w.p = (const char *)sp + 1;
+		w.len = len - (size_t)(sp + 1 - p);
+		if (commands_role_parse(w, &role) == 0) {
+			if (r->cl != NULL) {
+				r->cl->role = role;
+				log_debug("control, %s authenticated as token "
+				          "%.*s (%s)",
+				          r->cl->peer, (int)(sp - p),
+				          (const char *)p,
+				          commands_role_name(role));
+			}
+			commands_put_line(&r->reply, "OK");
+			r->flags |= DISPATCH_F_AUTH;
+			req_finish(r);
+			return;
+		}
+	}
+	r->flags |= DISPATCH_F_CLOSE;
+	if (status != DR_ST_OK && status != DR_ST_NOTFOUND) {
+		commands_put_line(&r->reply, "ERROR raftd unavailable");
+	} else {
+		d->auth_failed++;
+		dispatch_refused(d, &d->denied_log,
+		                 r->cl != NULL ? r->cl->peer : "?",
+		                 "auth failed", "unknown token");
+		commands_put_line(&r->reply, "ERROR auth failed");
+	}
+	req_finish(r);
+}
+
+/*
+ * A chunk of a zone dump: u64 cursor of the rest, then master-file lines.
+ * Every chunk but the last is delivered as a DISPATCH_F_MORE part; a
+ * failure after the first part can only end the connection (the reply
+ * is then incomplete, without its ".").
+ */
+static void
+req_dump_part(struct dispatch_req *r, int status, const uint8_t *p, size_t len)
+{
+	uint64_t next = 0;
+	int i;
+
+	if (status != DR_ST_OK || len < 8) {
+		log_warnx("zone dump, ended after %u parts (%s)", r->parts,
+		          status == DR_ST_OK ? "malformed reply" : "raftd");
+		r->flags |= DISPATCH_F_CLOSE;
+		req_finish(r);
+		return;
+	}
+	for (i = 0; i < 8; i++)
+		next = next << 8 | p[i];
+	commands_put_lines(&r->reply, p + 8, len - 8);
+	if (next == 0 || r->cb == NULL) {
+		if (next == 0)
+			dr_buf_put(&r->reply, ".\n", 2);
+		req_finish(r);
+		return;
+	}
+	r->parts++;
+	r->dump_cursor = next;
+	r->cb((const char *)r->reply.data, r->reply.len, DISPATCH_F_MORE,
+	      r->arg);
+	dr_buf_reset(&r->reply);
+	r->state = REQ_MORE;
+}
+
 static void
 req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 {
@@ -365,6 +478,8 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 		if (r->p.id == COMMANDS_CLUSTER_STATUS && !r->d->stopping &&
 		    req_status_dnsd(r, NULL, 0))
 			return;
+		if (r->p.id == COMMANDS_AUTH)
+			r->flags |= DISPATCH_F_CLOSE;
 		req_finish_line(r, r->p.target == COMMANDS_TO_DNSD
 		                       ? "ERROR dnsd not reachable"
 		                       : "ERROR raftd unavailable");
@@ -388,7 +503,7 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 			return;
 		}
 	}
-	if (h.seq < r->min_seq &&
+	if (h.seq < r->min_seq && r->parts == 0 &&
 	    (h.status == DR_ST_OK || h.status == DR_ST_NOTFOUND)) {
 		if (uv_now(r->d->loop) < r->catchup_deadline) {
 			req_wait(r, DISPATCH_CATCHUP_POLL_MS);
@@ -404,6 +519,15 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 	if (r->p.id == COMMANDS_CLUSTER_STATUS && h.status == DR_ST_OK &&
 	    !r->d->stopping && req_status_dnsd(r, c.p, c.left))
 		return;
+	if (r->p.id == COMMANDS_AUTH) {
+		req_auth_answer(r, h.status, c.p, c.left);
+		return;
+	}
+	if (r->p.id == COMMANDS_ZONE_DUMP &&
+	    (h.status == DR_ST_OK || r->parts > 0)) {
+		req_dump_part(r, h.status, c.p, c.left);
+		return;
+	}
 	commands_format(&r->p, h.status, c.p, c.left, &r->reply);
 	if (r->p.forwarded) {
 		/* For the forwarding ctld: see forward.h. */
@@ -436,8 +560,8 @@ req_send(struct dispatch_req *r)
 
 /* A request for line (copied and parsed again, so p points into it). */
 static struct dispatch_req *
-req_new(struct dispatch *d, const char *line, size_t len, dispatch_done_cb cb,
-        void *arg)
+req_new(struct dispatch *d, struct dispatch_client *cl, const char *line,
+        size_t len, dispatch_done_cb cb, void *arg)
 {
 	struct dispatch_req *r;
 	const char *err;
@@ -460,6 +584,7 @@ req_new(struct dispatch *d, const char *line, size_t len, dispatch_done_cb cb,
 	dr_buf_init(&r->text);
 	r->cb = cb;
 	r->arg = arg;
+	r->cl = cl;
 	r->deadline = uv_now(d->loop) + DISPATCH_LEADER_DEADLINE_MS;
 	r->backoff_ms = DISPATCH_BACKOFF_MIN_MS;
 	if (r->p.local_read) {
@@ -517,7 +642,7 @@ req_start(struct dispatch_req *r, struct dr_buf *out,
 }
 
 static void
-req_local_cb(const char *reply, size_t len, void *arg)
+req_local_cb(const char *reply, size_t len, unsigned flags, void *arg)
 {
 	struct dispatch_req *r = arg;
 
@@ -536,7 +661,7 @@ req_reload(struct dispatch *d, const char *line, size_t len, struct dr_buf *out,
 		commands_put_line(out, "ERROR zone reload unavailable");
 		return DISPATCH_DONE;
 	}
-	r = req_new(d, line, len, cb, arg);
+	r = req_new(d, NULL, line, len, cb, arg);
 	r->state = REQ_LOCAL;
 	req_link(r, reqp);
 	d->reload(d->reload_arg, req_local_cb, r);
@@ -552,15 +677,15 @@ dispatch_rejected(struct dispatch *d, const char *line, size_t len,
                   const char *reason, size_t rlen)
 {
 	char shown[65], why[129];
-	uint64_t now = uv_now(d->loop);
+	uint64_t quiet;
 	size_t i;
 
 	d->rejected++;
-	if (d->rejected_log_ms != 0 &&
-	    now < d->rejected_log_ms + DISPATCH_REJECT_LOG_MS) {
-		d->rejected_quiet++;
+	if (!dr_ratelog_allow(&d->rejected_log, uv_now(d->loop), &quiet))
 		return;
-	}
+	/* A line of "auth" may hold a token: never log more of it. */
+	if (len >= 4 && strncasecmp(line, "auth", 4) == 0)
+		len = 4;
 	for (i = 0; i < len && i < sizeof(shown) - 1; i++)
 		shown[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
 	shown[i] = '\0';
@@ -568,21 +693,78 @@ dispatch_rejected(struct dispatch *d, const char *line, size_t len,
 		why[i] =
 		    reason[i] >= 0x20 && reason[i] < 0x7f ? reason[i] : '?';
 	why[i] = '\0';
-	if (d->rejected_quiet > 0)
+	if (quiet > 0)
 		log_warnx("control, line rejected (%s): \"%s%s\" (and %" PRIu64
 		          " more not logged)",
-		          why, shown, len >= sizeof(shown) ? "..." : "",
-		          d->rejected_quiet);
+		          why, shown, len >= sizeof(shown) ? "..." : "", quiet);
 	else
 		log_warnx("control, line rejected (%s): \"%s%s\"", why, shown,
 		          len >= sizeof(shown) ? "..." : "");
-	d->rejected_quiet = 0;
-	d->rejected_log_ms = now == 0 ? 1 : now;
+}
+
+/*
+ * The connection's role must reach the command's: false with the refusal
+ * in out (and *act) when it does not.
+ */
+static bool
+dispatch_allowed(struct dispatch *d, struct dispatch_client *cl,
+                 const struct commands_parsed *p, struct dr_buf *out,
+                 enum commands_action *act)
+{
+	if (cl->role >= p->role)
+		return true;
+	d->denied++;
+	if (cl->role == COMMANDS_ROLE_NONE) {
+		dispatch_refused(d, &d->denied_log, cl->peer, "auth required",
+		                 commands_name(p));
+		commands_put_line(out, "ERROR auth required");
+		*act = COMMANDS_CLOSE;
+	} else {
+		dispatch_refused(
+		    d, &d->denied_log, cl->peer, "permission denied",
+		    p->forwarded ? "forwarded line" : commands_name(p));
+		commands_put_line(out, "ERROR permission denied");
+	}
+	return false;
+}
+
+/*
+ * token add NAME ROLE: the token is made here, and what runs (here or at
+ * the leader) is "token set NAME ROLE HASH"; the reply is the token.
+ */
+static int
+dispatch_token_add(struct dispatch *d, struct dispatch_client *cl,
+                   const struct commands_parsed *p, struct dr_buf *out,
+                   dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
+{
+	char token[COMMANDS_TOKEN_LEN + 1], hash[COMMANDS_HASH_LEN + 1];
+	char line[LINE_MAX_LEN + 1];
+	enum commands_action act;
+	struct dispatch_req *r;
+	int n;
+
+	n = snprintf(line, sizeof(line), "token set %.*s %.*s ",
+	             (int)p->args[0].len, p->args[0].p, (int)p->args[1].len,
+	             p->args[1].p);
+	if (n < 0 || (size_t)n + COMMANDS_HASH_LEN >= sizeof(line)) {
+		commands_put_line(out, "ERROR line too long");
+		return DISPATCH_DONE;
+	}
+	commands_token_new(token, hash);
+	memcpy(line + n, hash, COMMANDS_HASH_LEN + 1);
+	r = req_new(d, cl, line, strlen(line), cb, arg);
+	memcpy(r->secret, token, sizeof(r->secret));
+	OPENSSL_cleanse(token, sizeof(token));
+	if (commands_build(&r->p, &r->msg, out, &act) != COMMANDS_SEND) {
+		req_drop(r);
+		return DISPATCH_DONE;
+	}
+	return req_start(r, out, reqp);
 }
 
 int
-dispatch_line(struct dispatch *d, const char *line, size_t len,
-              struct dr_buf *out, enum commands_action *act,
+dispatch_line(struct dispatch *d, struct dispatch_client *cl, const char *line,
+              size_t len, struct dr_buf *out, enum commands_action *act,
               dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
 {
 	struct dispatch_req *r;
@@ -593,15 +775,28 @@ dispatch_line(struct dispatch *d, const char *line, size_t len,
 	int rv;
 
 	*act = COMMANDS_CONTINUE;
+	start = out->len;
 	if (commands_parse(line, len, &p, &err) != 0) {
 		commands_put_line(out, err);
 		dispatch_rejected(d, line, len, err + 6, strlen(err + 6));
 		return DISPATCH_DONE;
 	}
+	if (!dispatch_allowed(d, cl, &p, out, act)) {
+		if (!p.has_body || cl->role == COMMANDS_ROLE_NONE)
+			return DISPATCH_DONE;
+		out->len = start; /* answered after the body */
+		return DISPATCH_BODY_DENIED;
+	}
 	if (p.has_body)
 		return DISPATCH_BODY;
+	if (p.id == COMMANDS_TOKEN_ADD) {
+		if (d->stopping) {
+			commands_put_line(out, "ERROR shutting down");
+			return DISPATCH_DONE;
+		}
+		return dispatch_token_add(d, cl, &p, out, cb, arg, reqp);
+	}
 	dr_buf_init(&msg);
-	start = out->len;
 	rv = commands_build(&p, &msg, out, act);
 	if (rv == COMMANDS_DONE) {
 		/* Local commands answer here too: only ERROR is a refusal. */
@@ -622,7 +817,7 @@ dispatch_line(struct dispatch *d, const char *line, size_t len,
 		dr_buf_close(&msg);
 		return req_reload(d, line, len, out, cb, arg, reqp);
 	}
-	r = req_new(d, line, len, cb, arg);
+	r = req_new(d, cl, line, len, cb, arg);
 	dr_buf_close(&r->msg);
 	r->msg = msg;
 	return req_start(r, out, reqp);
@@ -645,7 +840,7 @@ dispatch_replace(struct dispatch *d, struct replace *rp, struct dr_buf *out,
 		replace_free(rp);
 		return DISPATCH_DONE;
 	}
-	r = req_new(d, rp->line, rp->len, cb, arg);
+	r = req_new(d, NULL, rp->line, rp->len, cb, arg);
 	r->replace = rp;
 	r->p.records.p = (const char *)rp->records.data;
 	r->p.records.len = rp->records.len;
@@ -660,6 +855,23 @@ void
 dispatch_detach(struct dispatch_req *r)
 {
 	r->cb = NULL;
+	r->cl = NULL;
+	if (r->state == REQ_MORE) /* nobody wants the rest */
+		req_finish(r);
+}
+
+void
+dispatch_more(struct dispatch_req *r)
+{
+	if (r->state != REQ_MORE)
+		return;
+	if (r->d->stopping ||
+	    commands_dump_msg(&r->p, r->dump_cursor, &r->msg) != 0) {
+		r->flags |= DISPATCH_F_CLOSE;
+		req_finish(r);
+		return;
+	}
+	req_send(r);
 }
 
 void
@@ -673,6 +885,9 @@ dispatch_close(struct dispatch *d)
 		if (r->state == REQ_BACKOFF) {
 			uv_timer_stop(r->timer);
 			req_finish_line(r, "ERROR shutting down");
+		} else if (r->state == REQ_MORE) {
+			r->flags |= DISPATCH_F_CLOSE;
+			req_finish(r);
 		} else if (r->state == REQ_LOCAL) {
 			/* The loader was stopped first and answered. */
 			log_warnx("%s, still running at stop",

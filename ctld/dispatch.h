@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "flags.h"
+#include "log.h"
 #include "replace.h"
 #include "tls.h"
 #include "wire.h"
@@ -54,9 +55,21 @@ struct dispatch_req;
 
 /*
  * Delivers the reply of a pending command: reply holds whole lines ending
- * in "\n" and is borrowed for the call. The request is freed after.
+ * in "\n" and is borrowed for the call; flags are DISPATCH_F_*. The
+ * request is freed after, unless DISPATCH_F_MORE.
  */
-typedef void (*dispatch_done_cb)(const char *reply, size_t len, void *arg);
+typedef void (*dispatch_done_cb)(const char *reply, size_t len, unsigned flags,
+                                 void *arg);
+
+/* The connection must end after this reply (a failed auth). */
+#define DISPATCH_F_CLOSE 1u
+/* A good auth: the connection's next line counts as its first. */
+#define DISPATCH_F_AUTH 2u
+/*
+ * One part of a long reply (zone dump): more follows once the caller,
+ * having passed this part on, calls dispatch_more.
+ */
+#define DISPATCH_F_MORE 4u
 
 /*
  * Runs "zone reload" (the zone loader, zoneload.h): must call cb exactly
@@ -88,8 +101,11 @@ struct dispatch {
 	 * went unlogged before it, so a client cannot flood the log.
 	 */
 	uint64_t rejected;
-	uint64_t rejected_quiet; /* not logged since the last line */
-	uint64_t rejected_log_ms;
+	struct dr_ratelog rejected_log;
+	/* auth failures and permission refusals: counted, logged as above */
+	uint64_t auth_failed;
+	uint64_t denied;
+	struct dr_ratelog denied_log;
 	struct dispatch_req *reqs; /* every request in flight */
 	unsigned nreqs;
 	bool stopping;
@@ -98,6 +114,12 @@ struct dispatch {
 #define DISPATCH_DONE    0
 #define DISPATCH_PENDING 1
 #define DISPATCH_BODY    2 /* record lines follow: see dispatch_replace */
+/*
+ * The same, but the command is above the client's role: its record lines
+ * are read and dropped (replace_deny) so the connection stays in step, and
+ * the reply is "ERROR permission denied".
+ */
+#define DISPATCH_BODY_DENIED 3
 
 /*
  * Starts the raftd and dnsd clients (dialed in the background). DR_EIO
@@ -117,17 +139,33 @@ void dispatch_set_reload(struct dispatch *d, dispatch_reload_fn fn, void *arg);
 void dispatch_close(struct dispatch *d);
 
 /*
- * Runs one line (content only). Returns DISPATCH_DONE when the reply is
- * already appended to out, with *act telling the connection what to do
- * next; or DISPATCH_PENDING when cb will deliver it later (never from
- * inside this call) and *reqp identifies the request for
+ * The caller's side of a command: who asks. role is the connection's
+ * (commands.h); a good "auth TOKEN" raises it when its answer comes (the
+ * connection must then still be attached). peer names it in logs.
+ */
+struct dispatch_client {
+	enum commands_role role;
+	const char *peer; /* borrowed */
+};
+
+/*
+ * Runs one line (content only) for client cl. Returns DISPATCH_DONE when
+ * the reply is already appended to out, with *act telling the connection
+ * what to do next; or DISPATCH_PENDING when cb will deliver it later
+ * (never from inside this call) and *reqp identifies the request for
  * dispatch_detach. The line is copied. DISPATCH_BODY: the line starts a
  * command followed by record lines; the caller collects them
  * (replace_new with this line) and then calls dispatch_replace.
+ *
+ * A command above cl's role is answered "ERROR permission denied" (or,
+ * for a client without one, "ERROR auth required" with *act
+ * COMMANDS_CLOSE); "auth" with a bad token "ERROR auth failed" and
+ * COMMANDS_CLOSE. Both are logged at a bounded rate.
  */
-int dispatch_line(struct dispatch *d, const char *line, size_t len,
-                  struct dr_buf *out, enum commands_action *act,
-                  dispatch_done_cb cb, void *arg, struct dispatch_req **reqp);
+int dispatch_line(struct dispatch *d, struct dispatch_client *cl,
+                  const char *line, size_t len, struct dr_buf *out,
+                  enum commands_action *act, dispatch_done_cb cb, void *arg,
+                  struct dispatch_req **reqp);
 
 /*
  * Runs a "zone replace" whose lines are all in r (replace_finish is called
@@ -144,5 +182,8 @@ int dispatch_replace(struct dispatch *d, struct replace *r, struct dr_buf *out,
  * request still runs to its end, so a write is not cut in half.
  */
 void dispatch_detach(struct dispatch_req *r);
+
+/* After a DISPATCH_F_MORE part: fetch and deliver the next one. */
+void dispatch_more(struct dispatch_req *r);
 
 #endif

@@ -183,3 +183,11 @@ replace_free(struct replace *r)
 	free(r->line);
 	free(r);
 }
+
+void
+replace_deny(struct replace *r, const char *reason)
+{
+	snprintf(r->err, sizeof(r->err), "%s", reason);
+	dr_buf_close(&r->records);
+	dr_buf_init(&r->records);
+}

@@ -70,6 +70,12 @@ int replace_line(struct replace *r, const char *line, size_t len);
  */
 int replace_finish(struct replace *r);
 
+/*
+ * Marks r as refused with reason (copied): its lines are read and
+ * dropped, and replace_finish fails with that reason.
+ */
+void replace_deny(struct replace *r, const char *reason);
+
 void replace_free(struct replace *r);
 
 #endif

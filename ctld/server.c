@@ -1,6 +1,8 @@
 /* The control protocol's TCP side: listener, connections, line framing. */
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,15 +10,18 @@
 #include "line.h"
 #include "log.h"
 #include "replace.h"
+#include "stream.h"
 
 /*
- * A connection is OPEN while it reads and answers lines, one at a time and
- * in order. Its last reply sends it to ENDING: the reply is written, the
- * write side shut down, and in LINGER the input is drained until the peer
- * closes (or SERVER_LINGER_MS), so that closing never resets a connection
- * whose reply the peer has not read yet.
+ * A connection WAITs until its stream is ready (TLS done, or its first
+ * bytes seen), is OPEN while it reads and answers lines, one at a time
+ * and in order. Its last reply sends it to ENDING: the reply is written,
+ * the write side shut down, and in LINGER the input is drained until the
+ * peer closes (or SERVER_LINGER_MS), so that closing never resets a
+ * connection whose reply the peer has not read yet.
  */
 enum conn_state {
+	CONN_WAIT,
 	CONN_OPEN,
 	CONN_ENDING,
 	CONN_LINGER,
@@ -26,44 +31,86 @@ enum conn_state {
 struct conn {
 	struct server *s;
 	struct conn *prev, *next;
-	uv_tcp_t tcp;
-	uv_timer_t timer; /* line, idle, yield or linger timeout */
-	uv_shutdown_t shutdown;
+	struct dr_stream *stream; /* owned until closed */
+	uv_timer_t timer;         /* line, idle, body, yield or linger */
 	enum conn_state state;
 	char *in; /* owned: input; in[inpos..inlen) not yet processed */
 	size_t inpos, inlen, incap;
 	size_t scanned;           /* see line_next */
-	struct dr_buf out;        /* replies not yet handed to libuv */
+	struct dr_buf out;        /* replies not yet handed to the stream */
 	struct dispatch_req *req; /* the command in flight */
 	struct replace *replace;  /* owned: collecting a zone's lines */
-	unsigned nopen;           /* handles not yet closed */
+	size_t body_bytes;        /* a replace's records, collected or run */
+	size_t mem;               /* what this connection adds to s->mem */
+	struct dispatch_client cl;
+	unsigned nopen; /* handles not yet closed */
 	bool session;
 	bool reading;
 	bool eof;
-	bool counted;  /* in s->nconns */
+	bool loopback;
+	bool counted;  /* in s->nconns (and s->nremote unless loopback) */
+	bool unauth;   /* in s->nunauth */
 	bool refused;  /* in s->nrefused */
 	bool yielding; /* timer set to resume processing */
-	char peer[64];
-};
-
-struct conn_write {
-	uv_write_t req;
-	struct dr_buf data; /* owned */
+	bool more;     /* a part of a reply came: ask for the next */
+	char src[INET6_ADDRSTRLEN];
+	char peer[INET6_ADDRSTRLEN + 8];
 };
 
 static void conn_process(struct conn *c, bool progressed);
+static void conn_timer_cb(uv_timer_t *t);
+
+/* Keeps s->mem equal to the sum of every connection's holdings. */
+static void
+conn_mem_sync(struct conn *c)
+{
+	size_t now =
+	    c->state == CONN_CLOSED
+	        ? 0
+	        : c->out.len + c->body_bytes +
+	              (c->stream != NULL ? dr_stream_queued(c->stream) : 0);
+
+	c->s->mem = c->s->mem - c->mem + now;
+	c->mem = now;
+}
 
 static void
-conn_close_cb(uv_handle_t *h)
+conn_free_maybe(struct conn *c)
 {
-	struct conn *c = h->data;
-
-	if (--c->nopen > 0)
+	if (c->nopen > 0)
 		return;
 	free(c->in);
 	dr_buf_close(&c->out);
 	replace_free(c->replace);
 	free(c);
+}
+
+static void
+conn_timer_closed_cb(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	c->nopen--;
+	conn_free_maybe(c);
+}
+
+static void
+conn_stream_closed_cb(struct dr_stream *st)
+{
+	struct conn *c = dr_stream_data(st);
+
+	c->nopen--;
+	conn_free_maybe(c);
+}
+
+/* Leaves the unauthenticated count (a role came, or the end). */
+static void
+conn_authenticated(struct conn *c)
+{
+	if (c->unauth) {
+		c->unauth = false;
+		c->s->nunauth--;
+	}
 }
 
 /* Drops the connection at once; pending writes are cancelled. */
@@ -79,46 +126,48 @@ conn_close(struct conn *c)
 		dispatch_detach(c->req);
 		c->req = NULL;
 	}
+	conn_authenticated(c);
 	if (c->counted) {
 		s->nconns--;
-		if (s->full) {
-			s->full = false;
-			log_info("connections, below the limit of %u again",
-			         s->cfg->ctl_max_conns);
-		}
+		if (!c->loopback)
+			s->nremote--;
 	}
 	if (c->refused)
 		s->nrefused--;
+	c->body_bytes = 0;
+	conn_mem_sync(c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
 		s->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
-	uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+	dr_stream_close(c->stream, conn_stream_closed_cb);
+	uv_close((uv_handle_t *)&c->timer, conn_timer_closed_cb);
 }
 
 static void
 conn_read_stop(struct conn *c)
 {
 	if (c->reading) {
-		uv_read_stop((uv_stream_t *)&c->tcp);
+		dr_stream_read_stop(c->stream);
 		c->reading = false;
 	}
 }
 
-static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
+static void conn_alloc_cb(struct dr_stream *st, size_t suggested,
+                          uv_buf_t *buf);
+static void conn_read_cb(struct dr_stream *st, ssize_t nread,
+                         const uv_buf_t *b);
 
 static void
 conn_read_start(struct conn *c)
 {
 	int rv;
 
-	if (c->reading || c->eof)
+	if (c->reading || c->eof || c->state == CONN_WAIT)
 		return;
-	rv = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+	rv = dr_stream_read_start(c->stream, conn_alloc_cb, conn_read_cb);
 	if (rv != 0) {
 		log_debug("conn %s, cannot read (%s)", c->peer,
 		          uv_strerror(rv));
@@ -128,14 +177,23 @@ conn_read_start(struct conn *c)
 	c->reading = true;
 }
 
+/* Asks for the next part of a long reply once the client took this one. */
 static void
-conn_write_cb(uv_write_t *req, int status)
+conn_more(struct conn *c)
 {
-	struct conn_write *w = (struct conn_write *)req;
-	struct conn *c = req->handle->data;
+	if (!c->more || c->req == NULL ||
+	    dr_stream_queued(c->stream) >= SERVER_OUTPUT_MAX / 2)
+		return;
+	c->more = false;
+	dispatch_more(c->req);
+}
 
-	dr_buf_close(&w->data);
-	free(w);
+static void
+conn_write_cb(struct dr_stream *st, int status)
+{
+	struct conn *c = dr_stream_data(st);
+
+	conn_mem_sync(c);
 	if (c->state == CONN_CLOSED)
 		return;
 	if (status < 0) {
@@ -144,66 +202,33 @@ conn_write_cb(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	conn_more(c);
 	if (c->state == CONN_OPEN &&
-	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <
-	        SERVER_OUTPUT_MAX / 2)
+	    dr_stream_queued(c->stream) < SERVER_OUTPUT_MAX / 2)
 		conn_process(c, false);
 }
 
-/* Hands the pending replies to libuv in one write. */
+/* Hands the pending replies to the stream in one write. */
 static void
 conn_flush(struct conn *c)
 {
-	struct conn_write *w;
-	uv_buf_t b;
 	int rv;
 
 	if (c->out.len == 0 || c->state == CONN_CLOSED)
 		return;
-	w = malloc(sizeof(*w));
-	if (w == NULL)
-		abort();
-	w->data = c->out;
-	dr_buf_init(&c->out);
-	b = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
-	rv = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb);
+	rv = dr_stream_write(c->stream, c->out.data, c->out.len, conn_write_cb);
+	dr_buf_reset(&c->out);
+	conn_mem_sync(c);
 	if (rv != 0) {
-		dr_buf_close(&w->data);
-		free(w);
-		log_debug("conn %s, write failed (%s)", c->peer,
-		          uv_strerror(rv));
+		log_debug("conn %s, write failed", c->peer);
 		conn_close(c);
 	}
 }
 
 static void
-conn_timer_cb(uv_timer_t *t)
+conn_shutdown_cb(struct dr_stream *st, int status)
 {
-	struct conn *c = t->data;
-
-	if (c->yielding) {
-		c->yielding = false;
-		conn_process(c, true);
-		return;
-	}
-	switch (c->state) {
-	case CONN_OPEN:
-		log_debug("conn %s, closed (%s)", c->peer,
-		          c->session ? "idle timeout" : "no line in time");
-		break;
-	case CONN_ENDING:
-		log_debug("conn %s, closed (reply not read in time)", c->peer);
-		break;
-	default:
-		break;
-	}
-	conn_close(c);
-}
-
-static void
-conn_shutdown_cb(uv_shutdown_t *req, int status)
-{
-	struct conn *c = req->data;
+	struct conn *c = dr_stream_data(st);
 
 	if (c->state == CONN_CLOSED)
 		return;
@@ -219,12 +244,10 @@ conn_shutdown_cb(uv_shutdown_t *req, int status)
 static void
 conn_end(struct conn *c)
 {
-	int rv;
-
-	if (c->state != CONN_OPEN)
+	if (c->state != CONN_OPEN && c->state != CONN_WAIT)
 		return;
 	conn_flush(c);
-	if (c->state != CONN_OPEN)
+	if (c->state == CONN_CLOSED)
 		return;
 	c->state = CONN_ENDING;
 	c->inlen = 0;
@@ -232,14 +255,42 @@ conn_end(struct conn *c)
 	c->yielding = false;
 	/* Bounds the time a peer that never reads can hold us. */
 	uv_timer_start(&c->timer, conn_timer_cb, SERVER_LINE_TIMEOUT_MS, 0);
-	c->shutdown.data = c;
-	rv =
-	    uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, conn_shutdown_cb);
-	if (rv != 0) {
+	if (dr_stream_shutdown(c->stream, conn_shutdown_cb) != 0) {
 		conn_close(c);
 		return;
 	}
-	conn_read_start(c); /* drain, so closing does not reset */
+	if (!c->reading && !c->eof &&
+	    dr_stream_read_start(c->stream, conn_alloc_cb, conn_read_cb) == 0)
+		c->reading = true; /* drain, so closing does not reset */
+}
+
+static void
+conn_timer_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	if (c->yielding) {
+		c->yielding = false;
+		conn_process(c, true);
+		return;
+	}
+	switch (c->state) {
+	case CONN_WAIT:
+		log_debug("conn %s, closed (nothing in time)", c->peer);
+		break;
+	case CONN_OPEN:
+		log_debug("conn %s, closed (%s)", c->peer,
+		          c->replace != NULL ? "zone replace body too slow"
+		          : c->session       ? "idle timeout"
+		                             : "no line in time");
+		break;
+	case CONN_ENDING:
+		log_debug("conn %s, closed (reply not read in time)", c->peer);
+		break;
+	default:
+		break;
+	}
+	conn_close(c);
 }
 
 /* Moves the unprocessed input to the front of the buffer. */
@@ -254,9 +305,9 @@ conn_compact(struct conn *c)
 }
 
 static void
-conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+conn_alloc_cb(struct dr_stream *st, size_t suggested, uv_buf_t *buf)
 {
-	struct conn *c = h->data;
+	struct conn *c = dr_stream_data(st);
 	size_t cap;
 
 	if (c->state != CONN_OPEN)
@@ -276,25 +327,22 @@ conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
-conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+conn_read_cb(struct dr_stream *st, ssize_t nread, const uv_buf_t *b)
 {
-	struct conn *c = st->data;
+	struct conn *c = dr_stream_data(st);
 
 	if (nread == 0 || c->state == CONN_CLOSED)
 		return;
-	if (nread == UV_EOF) {
-		c->eof = true;
-		conn_read_stop(c);
-		if (c->state == CONN_OPEN)
-			conn_process(c, false);
-		else if (c->state == CONN_LINGER)
-			conn_close(c);
-		return;
-	}
 	if (nread < 0) {
-		log_debug("conn %s, read failed (%s)", c->peer,
-		          uv_strerror((int)nread));
-		conn_close(c);
+		c->eof = true;
+		c->reading = false;
+		if (nread != UV_EOF)
+			log_debug("conn %s, read failed (%s)", c->peer,
+			          uv_strerror((int)nread));
+		if (c->state == CONN_OPEN && nread == UV_EOF)
+			conn_process(c, false);
+		else
+			conn_close(c);
 		return;
 	}
 	if (c->state != CONN_OPEN)
@@ -305,13 +353,42 @@ conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	conn_process(c, false);
 }
 
+/* The connection's first line has its SERVER_LINE_TIMEOUT_MS again. */
 static void
-conn_reply_cb(const char *reply, size_t len, void *arg)
+conn_restart_line_timer(struct conn *c)
+{
+	uv_timer_start(&c->timer, conn_timer_cb,
+	               c->session ? c->s->cfg->ctl_idle_timeout_ms
+	                          : SERVER_LINE_TIMEOUT_MS,
+	               0);
+}
+
+static void
+conn_reply_cb(const char *reply, size_t len, unsigned flags, void *arg)
 {
 	struct conn *c = arg;
 
-	c->req = NULL;
 	dr_buf_put(&c->out, reply, len);
+	conn_mem_sync(c);
+	if (flags & DISPATCH_F_MORE) {
+		c->more = true;
+		conn_flush(c);
+		conn_more(c);
+		return;
+	}
+	c->req = NULL;
+	c->body_bytes = 0;
+	conn_mem_sync(c);
+	if (flags & DISPATCH_F_CLOSE) {
+		conn_end(c);
+		return;
+	}
+	if (flags & DISPATCH_F_AUTH) {
+		conn_authenticated(c);
+		conn_restart_line_timer(c);
+		conn_process(c, false);
+		return;
+	}
 	if (!c->session)
 		conn_end(c);
 	else
@@ -365,14 +442,55 @@ conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
 
 	rv = replace_line(r, c->in + c->inpos, linelen);
 	conn_consume(c, consumed);
-	if (rv == REPLACE_MORE)
-		return CONN_NEXT_LINE;
+	c->body_bytes = r->records.len;
+	conn_mem_sync(c);
+	if (rv == REPLACE_MORE) {
+		if (c->s->mem <= c->s->mem_max)
+			return CONN_NEXT_LINE;
+		log_warnx("conn %s, zone replace %s refused (memory budget of "
+		          "%zu MiB reached)",
+		          c->peer, r->zone, c->s->mem_max >> 20);
+		commands_put_line(&c->out, "ERROR busy (memory budget)");
+		conn_end(c);
+		return CONN_NEXT_GONE;
+	}
 	c->replace = NULL;
 	log_debug("conn %s, zone replace %s with %zu records", c->peer, r->zone,
 	          r->nrecords);
 	rv = dispatch_replace(c->s->dispatch, r, &c->out, conn_reply_cb, c,
 	                      &c->req);
+	if (rv != DISPATCH_PENDING)
+		c->body_bytes = 0;
+	conn_mem_sync(c);
 	return conn_dispatched(c, rv, COMMANDS_CONTINUE);
+}
+
+/* A command line: run it, or start collecting its body. */
+static enum conn_next
+conn_command_line(struct conn *c, size_t linelen, size_t consumed)
+{
+	struct server *s = c->s;
+	enum commands_action act = COMMANDS_CONTINUE;
+	int rv;
+
+	if (s->mem > s->mem_max) {
+		conn_consume(c, consumed);
+		commands_put_line(&c->out, "ERROR busy (memory budget)");
+		return conn_dispatched(c, DISPATCH_DONE, act);
+	}
+	rv = dispatch_line(s->dispatch, &c->cl, c->in + c->inpos, linelen,
+	                   &c->out, &act, conn_reply_cb, c, &c->req);
+	if (rv == DISPATCH_BODY || rv == DISPATCH_BODY_DENIED) {
+		c->replace = replace_new(c->in + c->inpos, linelen);
+		if (rv == DISPATCH_BODY_DENIED)
+			replace_deny(c->replace, "permission denied");
+		/* The whole body has one deadline; lines do not extend it. */
+		uv_timer_start(&c->timer, conn_timer_cb, SERVER_BODY_TIMEOUT_MS,
+		               0);
+	}
+	conn_consume(c, consumed);
+	return c->replace != NULL ? CONN_NEXT_LINE
+	                          : conn_dispatched(c, rv, act);
 }
 
 /*
@@ -385,18 +503,15 @@ static void
 conn_process(struct conn *c, bool progressed)
 {
 	struct server *s = c->s;
-	enum commands_action act;
 	enum line_status st;
 	enum conn_next next;
 	size_t linelen, consumed;
 	unsigned n = 0, nbody = 0;
-	int rv;
 
 	if (c->state != CONN_OPEN || c->req != NULL || c->yielding)
 		return;
 	for (;;) {
-		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
-		    SERVER_OUTPUT_MAX)
+		if (dr_stream_queued(c->stream) > SERVER_OUTPUT_MAX)
 			break; /* resumed by conn_write_cb */
 		if (n == SERVER_BATCH || nbody == SERVER_BODY_BATCH) {
 			c->yielding = true;
@@ -418,7 +533,7 @@ conn_process(struct conn *c, bool progressed)
 		}
 		if (st != LINE_OK) {
 			/* One per connection: it is closed right after. */
-			log_warnx("conn %s, rejected and closed (%s)", c->peer,
+			log_debug("conn %s, rejected and closed (%s)", c->peer,
 			          st == LINE_TOO_LONG ? "line too long"
 			                              : "invalid input");
 			commands_put_line(&c->out, st == LINE_TOO_LONG
@@ -432,16 +547,7 @@ conn_process(struct conn *c, bool progressed)
 			next = conn_replace_line(c, linelen, consumed);
 		} else {
 			n++;
-			rv = dispatch_line(s->dispatch, c->in + c->inpos,
-			                   linelen, &c->out, &act,
-			                   conn_reply_cb, c, &c->req);
-			if (rv == DISPATCH_BODY)
-				c->replace =
-				    replace_new(c->in + c->inpos, linelen);
-			conn_consume(c, consumed);
-			next = rv == DISPATCH_BODY
-			           ? CONN_NEXT_LINE
-			           : conn_dispatched(c, rv, act);
+			next = conn_command_line(c, linelen, consumed);
 		}
 		if (next == CONN_NEXT_GONE)
 			return;
@@ -456,44 +562,150 @@ conn_process(struct conn *c, bool progressed)
 		conn_read_start(c);
 	if (c->state != CONN_OPEN || c->req != NULL || c->yielding)
 		return;
-	if (c->session && (n > 0 || progressed))
+	/* Only a whole command restarts the idle timer, never bytes. */
+	if (c->session && c->replace == NULL && (n > 0 || progressed))
 		uv_timer_start(&c->timer, conn_timer_cb,
 		               s->cfg->ctl_idle_timeout_ms, 0);
-	else if (c->replace != NULL && nbody > 0)
-		/* Record lines keep coming: the timeout starts over. */
-		uv_timer_start(&c->timer, conn_timer_cb,
-		               c->session ? s->cfg->ctl_idle_timeout_ms
-		                          : SERVER_LINE_TIMEOUT_MS,
-		               0);
+}
+
+/*
+ * Who a new connection is (commands.h has the roles): a peer that proved
+ * the cluster key; a loopback client, trusted unless
+ * -ctl.trust-loopback=false (without a key the whole cluster is on
+ * loopback, so such a client is also taken as a peer); anyone else must
+ * send "auth TOKEN" first.
+ */
+static enum commands_role
+server_initial_role(const struct server *s, const struct conn *c)
+{
+	if (dr_stream_is_tls(c->stream))
+		return COMMANDS_ROLE_PEER;
+	if (c->loopback && s->cfg->ctl_trust_loopback)
+		return s->cfg->n_cluster_keys == 0 ? COMMANDS_ROLE_PEER
+		                                   : COMMANDS_ROLE_ADMIN;
+	return COMMANDS_ROLE_NONE;
 }
 
 static void
-conn_peer_name(struct conn *c)
+conn_ready_cb(struct dr_stream *st, int status)
 {
-	struct sockaddr_storage ss;
-	int len = sizeof(ss);
-	char ip[INET6_ADDRSTRLEN];
-	unsigned port = 0;
+	struct conn *c = dr_stream_data(st);
+	struct server *s = c->s;
+	uint64_t quiet;
 
-	strcpy(c->peer, "?");
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+	if (c->state != CONN_WAIT)
 		return;
-	if (ss.ss_family == AF_INET) {
-		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
+	if (status != 0) {
+		if (dr_ratelog_allow(&s->refused_log, uv_now(s->loop), &quiet))
+			log_warnx("conn %s, closed (%s)%s", c->peer,
+			          dr_stream_error(st),
+			          quiet > 0 ? " (and more not logged)" : "");
+		conn_close(c);
 		return;
 	}
-	(void)snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, port);
+	c->state = CONN_OPEN;
+	c->cl.role = server_initial_role(s, c);
+	if (c->cl.role != COMMANDS_ROLE_NONE)
+		conn_authenticated(c);
+	log_debug("conn %s, %s (role %s)", c->peer,
+	          dr_stream_is_tls(st) ? "peer proved the cluster key"
+	                               : "accepted",
+	          commands_role_name(c->cl.role));
+	conn_read_start(c);
+}
+
+static unsigned
+server_count_from(const struct server *s, const char *src, bool unauth)
+{
+	const struct conn *c;
+	unsigned n = 0;
+
+	for (c = s->conns; c != NULL; c = c->next)
+		if (c->counted && strcmp(c->src, src) == 0 &&
+		    (!unauth || c->unauth))
+			n++;
+	return n;
+}
+
+/*
+ * Why a new connection from c->src may not have a slot (see server.h), or
+ * NULL when it may.
+ */
+static const char *
+server_admit(const struct server *s, const struct conn *c)
+{
+	unsigned max = s->cfg->ctl_max_conns;
+	unsigned remote_max =
+	    max > 2 * SERVER_RESERVED ? max - SERVER_RESERVED : max / 2 + 1;
+
+	if (s->nconns >= max)
+		return "connection limit";
+	if (c->loopback)
+		return NULL;
+	if (s->nremote >= remote_max)
+		return "limit for non-loopback clients";
+	if (server_count_from(s, c->src, false) >= SERVER_PER_SOURCE)
+		return "limit per source address";
+	if (s->nunauth >= SERVER_UNAUTH_MAX)
+		return "limit for unauthenticated clients";
+	if (server_count_from(s, c->src, true) >= SERVER_UNAUTH_PER_SOURCE)
+		return "unauthenticated limit per source address";
+	return NULL;
+}
+
+static void
+conn_source(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	char host[sizeof(c->src)] = "?";
+
+	snprintf(c->peer, sizeof(c->peer), "%s", dr_stream_peer(c->stream));
+	if (!dr_stream_peer_addr(c->stream, &ss))
+		return;
+	if (ss.ss_family == AF_INET)
+		uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+	else if (ss.ss_family == AF_INET6)
+		uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+	snprintf(c->src, sizeof(c->src), "%s", host);
+	c->loopback =
+	    dr_host_is_loopback(host) ||
+	    (ss.ss_family == AF_INET6 &&
+	     IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr) &&
+	     ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[12] == 127);
+}
+
+/* Tells a client over a limit so, at a bounded rate in the log. */
+static void
+server_refuse(struct server *s, struct conn *c, const char *why)
+{
+	uint64_t quiet;
+
+	s->refused++;
+	if (dr_ratelog_allow(&s->refused_log, uv_now(s->loop), &quiet)) {
+		if (quiet > 0)
+			log_warnx("connections, %s refused (%s) (and %" PRIu64
+			          " more not logged)",
+			          c->peer, why, quiet);
+		else
+			log_warnx("connections, %s refused (%s)", c->peer, why);
+	}
+	if (s->nrefused >= SERVER_REFUSED_MAX) {
+		conn_close(c); /* do not even answer */
+		return;
+	}
+	c->refused = true;
+	s->nrefused++;
+	commands_put_line(&c->out, "ERROR too many connections");
+	conn_end(c);
 }
 
 static void
 server_connection_cb(uv_stream_t *listener, int status)
 {
-	struct server *s = listener->data;
+	struct server_listener *l = listener->data;
+	struct server *s = l->s;
+	struct dr_stream_opts o;
+	const char *why;
 	struct conn *c;
 
 	if (status < 0) {
@@ -505,49 +717,84 @@ server_connection_cb(uv_stream_t *listener, int status)
 		abort();
 	c->s = s;
 	dr_buf_init(&c->out);
-	uv_tcp_init(s->loop, &c->tcp);
+	memset(&o, 0, sizeof(o));
+	o.tls = s->dispatch->tls;
+	o.mode = o.tls != NULL ? DR_STREAM_SNIFF : DR_STREAM_PLAIN;
+	o.ready_cb = conn_ready_cb;
+	o.data = c;
+	if (dr_stream_accept(&c->stream, s->loop, listener, &o) != 0) {
+		free(c);
+		return;
+	}
 	uv_timer_init(s->loop, &c->timer);
-	c->tcp.data = c;
 	c->timer.data = c;
 	c->nopen = 2;
 	c->next = s->conns;
 	if (s->conns != NULL)
 		s->conns->prev = c;
 	s->conns = c;
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 || s->stopping) {
+	c->cl.peer = c->peer;
+	conn_source(c);
+	if (s->stopping) {
 		conn_close(c);
 		return;
 	}
-	conn_peer_name(c);
-	uv_tcp_nodelay(&c->tcp, 1);
-	if (s->nconns >= s->cfg->ctl_max_conns) {
-		if (!s->full)
-			log_warnx("connections, limit of %u reached, refusing",
-			          s->cfg->ctl_max_conns);
-		if (s->nrefused >= s->cfg->ctl_max_conns) {
-			conn_close(c); /* do not even answer */
-			return;
-		}
-		s->full = true;
-		c->refused = true;
-		s->nrefused++;
-		commands_put_line(&c->out, "ERROR too many connections");
-		conn_end(c);
+	why = server_admit(s, c);
+	if (why != NULL) {
+		server_refuse(s, c, why);
 		return;
 	}
 	c->counted = true;
 	s->nconns++;
+	if (!c->loopback) {
+		s->nremote++;
+		c->unauth = true;
+		s->nunauth++;
+	}
 	log_debug("conn %s, accepted", c->peer);
+	/* The first line has this long, however its bytes trickle in. */
 	uv_timer_start(&c->timer, conn_timer_cb, SERVER_LINE_TIMEOUT_MS, 0);
-	conn_read_start(c);
+}
+
+static int
+server_listen(struct server *s, struct server_listener *l, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct dr_addr a;
+	int rv;
+
+	if (dr_addr_parse(addr, &a) != 0) {
+		log_warnx("listener, invalid address %s", addr);
+		return DR_EINVAL;
+	}
+	rv = dr_addr_resolve(&a, &ss, &sslen);
+	if (rv != 0)
+		return rv;
+	l->s = s;
+	uv_tcp_init(s->loop, &l->tcp);
+	l->tcp.data = l;
+	l->open = true;
+	rv = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
+	if (rv == 0)
+		rv = uv_listen((uv_stream_t *)&l->tcp, 4096,
+		               server_connection_cb);
+	if (rv != 0) {
+		log_warnx("listener, cannot listen on %s (%s)", addr,
+		          uv_strerror(rv));
+		return DR_EIO;
+	}
+	log_info("listener, serving the control protocol on %s%s", addr,
+	         s->dispatch->tls != NULL ? " (peers: TLS with the cluster key)"
+	                                  : "");
+	return 0;
 }
 
 int
 server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
              struct dispatch *dispatch)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
+	char local[DR_ADDR_LEN];
 	struct dr_addr a;
 	int rv;
 
@@ -555,38 +802,30 @@ server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
 	s->loop = loop;
 	s->cfg = cfg;
 	s->dispatch = dispatch;
-	if (dr_addr_parse(cfg->ctl_addr, &a) != 0) {
-		log_warnx("listener, invalid address %s", cfg->ctl_addr);
-		return DR_EINVAL;
+	s->mem_max = (size_t)cfg->ctl_max_memory_mb << 20;
+	rv = server_listen(s, &s->listeners[0], cfg->ctl_addr);
+	if (rv == 0 && dr_addr_parse(cfg->ctl_addr, &a) == 0 &&
+	    a.host[0] != '\0' && strcmp(a.host, "0.0.0.0") != 0 &&
+	    !dr_host_is_loopback(a.host)) {
+		snprintf(local, sizeof(local), "127.0.0.1:%u", a.port);
+		rv = server_listen(s, &s->listeners[1], local);
 	}
-	rv = dr_addr_resolve(&a, &ss, &sslen);
 	if (rv != 0)
-		return rv;
-	uv_tcp_init(loop, &s->listener);
-	s->listener.data = s;
-	s->listening = true;
-	rv = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
-	if (rv == 0)
-		rv = uv_listen((uv_stream_t *)&s->listener, 4096,
-		               server_connection_cb);
-	if (rv != 0) {
-		log_warnx("listener, cannot listen on %s (%s)", cfg->ctl_addr,
-		          uv_strerror(rv));
 		server_stop(s);
-		return DR_EIO;
-	}
-	log_info("listener, serving the control protocol on %s", cfg->ctl_addr);
-	return 0;
+	return rv;
 }
 
 void
 server_stop(struct server *s)
 {
+	size_t i;
+
 	s->stopping = true;
-	if (s->listening) {
-		s->listening = false;
-		uv_close((uv_handle_t *)&s->listener, NULL);
-	}
+	for (i = 0; i < 2; i++)
+		if (s->listeners[i].open) {
+			s->listeners[i].open = false;
+			uv_close((uv_handle_t *)&s->listeners[i].tcp, NULL);
+		}
 	while (s->conns != NULL)
 		conn_close(s->conns);
 }

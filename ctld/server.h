@@ -16,29 +16,69 @@
 #define SERVER_INPUT_MAX ((size_t)64 * 1024)
 /* Processing pauses while this much output waits for the peer. */
 #define SERVER_OUTPUT_MAX ((size_t)256 * 1024)
+/*
+ * Limits that hold under abuse. A client that is not on loopback and has
+ * no role yet (it must send "auth TOKEN", or finish TLS as a peer) is
+ * "unauthenticated": at most SERVER_UNAUTH_MAX of them at once and
+ * SERVER_UNAUTH_PER_SOURCE from one address; every address other than
+ * loopback holds at most SERVER_PER_SOURCE connections; and
+ * SERVER_RESERVED of -ctl.max-conns are kept for loopback clients (the
+ * local operator, and peers on this machine) whatever others do.
+ */
+#define SERVER_UNAUTH_MAX        128
+#define SERVER_UNAUTH_PER_SOURCE 8
+#define SERVER_PER_SOURCE        32
+#define SERVER_RESERVED          64
+/* Refused clients still being told so, at most. */
+#define SERVER_REFUSED_MAX 64
+/* A whole "zone replace" body must arrive within this of its line. */
+#define SERVER_BODY_TIMEOUT_MS 300000
+/*
+ * One budget (-ctl.max-memory) for what every connection holds: zone
+ * replace bodies being collected or run, and replies not yet taken by the
+ * client. Over it, new commands are answered "ERROR busy (memory
+ * budget)" and a body that would pass it is refused.
+ */
+
 /* Commands answered in one go before other connections get a turn. */
 #define SERVER_BATCH 64
 /* The same for the record lines of a zone replace (parsed with ldns). */
 #define SERVER_BODY_BATCH 1024
 
 struct conn;
+struct server;
+
+struct server_listener {
+	struct server *s;
+	uv_tcp_t tcp;
+	bool open;
+};
 
 struct server {
 	uv_loop_t *loop;             /* borrowed */
 	const struct dr_config *cfg; /* borrowed */
-	struct dispatch *dispatch;   /* borrowed */
-	uv_tcp_t listener;
+	struct dispatch *dispatch;   /* borrowed; its tls secures peers */
+	struct server_listener listeners[2]; /* ctl.addr, 127.0.0.1 too */
 	struct conn *conns; /* every connection not yet closed */
 	unsigned nconns;    /* counted against ctl_max_conns */
+	unsigned nremote;   /* of them, not from loopback */
+	unsigned nunauth;   /* of those, without a role yet */
 	unsigned nrefused;  /* refused, still being answered */
-	bool full;          /* refusing since the last warning */
-	bool listening;
+	size_t mem;         /* bytes held, see SERVER_MEMORY_MAX */
+	size_t mem_max;
+	uint64_t refused; /* connections refused, in all */
+	struct dr_ratelog refused_log;
 	bool stopping;
 };
 
 /*
- * Listens on cfg->ctl_addr (an empty host means all interfaces). Returns
- * DR_EINVAL for an unusable address, DR_EIO if it cannot listen (logged).
+ * Listens on cfg->ctl_addr (an empty host means all interfaces), and on
+ * 127.0.0.1 at the same port when that address is not loopback, so that
+ * the node's own operator always has a door. With a cluster key
+ * (dispatch->tls) a connection whose first byte starts TLS is a peer that
+ * must prove the key (stream.h); other clients speak the line protocol.
+ * Returns DR_EINVAL for an unusable address, DR_EIO if it cannot listen
+ * (logged).
  */
 int server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
                  struct dispatch *dispatch);

@@ -52,7 +52,7 @@ waiter_answer(struct zoneload_waiter *w, const char *line)
 		commands_put_error(&b, line + 6, strlen(line + 6));
 	else
 		commands_put_line(&b, line);
-	w->cb((const char *)b.data, b.len, w->arg);
+	w->cb((const char *)b.data, b.len, 0, w->arg);
 	dr_buf_close(&b);
 	uv_close((uv_handle_t *)&w->timer, waiter_close_cb);
 }
@@ -277,7 +277,7 @@ file_reply(struct zoneload_file *f, const char *reply, size_t len)
 }
 
 static void
-file_reply_cb(const char *reply, size_t len, void *arg)
+file_reply_cb(const char *reply, size_t len, unsigned flags, void *arg)
 {
 	struct zoneload_file *f = arg;
 
@@ -453,7 +453,7 @@ zoneload_reload(struct zoneload *zl, dispatch_done_cb cb, void *arg)
 
 	if (zl->stopping) {
 		if (cb != NULL)
-			cb("ERROR shutting down\n", 20, arg);
+			cb("ERROR shutting down\n", 20, 0, arg);
 		return;
 	}
 	zl->gen++;

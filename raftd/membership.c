@@ -215,19 +215,15 @@ member_added_cb(struct raft_change *req, int status)
 	member_assign_voter(op);
 }
 
-int
-membership_join(struct node *n, const char *id, const char *raft_addr,
-                const char *ctl_addr, const char *dns_addr, node_done_cb cb,
-                void *arg)
+/*
+ * Fills op's name, id and connectable addresses; false (op ended with the
+ * reason) if any is invalid.
+ */
+static bool
+member_op_addrs(struct member_op *op, const char *what, const char *id,
+                const char *raft_addr, const char *ctl_addr,
+                const char *dns_addr)
 {
-	const struct raft_server *srv, *other;
-	struct member_op *op;
-	char msg[DR_ADDR_LEN + 128];
-	int rv;
-
-	if (!node_is_leader(n))
-		return DR_ENOTLEADER;
-	op = member_op_new(n, cb, arg);
 	/* Record connectable addresses (":8301" -> "127.0.0.1:8301"). */
 	if (!member_valid_id(id) ||
 	    dr_addr_advertise(raft_addr, op->raft_addr,
@@ -236,31 +232,64 @@ membership_join(struct node *n, const char *id, const char *raft_addr,
 	        0 ||
 	    dr_addr_advertise(dns_addr, op->dns_addr, sizeof(op->dns_addr)) !=
 	        0) {
-		log_warnx("membership, join of \"%.64s\" rejected (invalid id "
+		log_warnx("membership, %s of \"%.64s\" rejected (invalid id "
 		          "or address)",
-		          id);
+		          what, id);
 		member_op_done(op, DR_ST_ERROR, "invalid id or address");
-		return 0;
+		return false;
 	}
 	snprintf(op->name, sizeof(op->name), "%s", id);
 	op->id = dr_raft_id(id);
+	return true;
+}
+
+static void
+member_refuse(struct member_op *op, const char *what, const char *msg)
+{
+	log_warnx("membership, %s of %s rejected (%s)", what, op->name, msg);
+	member_op_done(op, DR_ST_ERROR, msg);
+}
+
+int
+membership_join(struct node *n, const char *id, const char *raft_addr,
+                const char *ctl_addr, const char *dns_addr, node_done_cb cb,
+                void *arg)
+{
+	const struct raft_server *srv, *other;
+	struct store_member m;
+	struct member_op *op;
+	char msg[4 * DR_ADDR_LEN + 128];
+	int rv;
+
+	if (!node_is_leader(n))
+		return DR_ENOTLEADER;
+	op = member_op_new(n, cb, arg);
+	if (!member_op_addrs(op, "join", id, raft_addr, ctl_addr, dns_addr))
+		return 0;
 	srv = member_find(n, op->id);
 	other = member_find_addr(n, op->raft_addr);
 	if (other != NULL && other->id != op->id) {
 		snprintf(msg, sizeof(msg),
-		         "raft address %s already used by "
-		         "another server",
+		         "raft address %s already used by another member",
 		         op->raft_addr);
-		log_warnx("membership, join of %s rejected (%s)", op->name,
-		          msg);
-		member_op_done(op, DR_ST_ERROR, msg);
+		member_refuse(op, "join", msg);
+		return 0;
+	}
+	if (store_member_get(n->store, op->name, &m) == 0 &&
+	    (strcmp(m.raft_addr, op->raft_addr) != 0 ||
+	     strcmp(m.ctl_addr, op->ctl_addr) != 0 ||
+	     strcmp(m.dns_addr, op->dns_addr) != 0)) {
+		snprintf(msg, sizeof(msg),
+		         "%s is already a member at %s %s %s; use cluster "
+		         "update to change its addresses",
+		         op->name, m.raft_addr, m.ctl_addr, m.dns_addr);
+		member_refuse(op, "join", msg);
 		return 0;
 	}
 	if (srv != NULL && strcmp(srv->address, op->raft_addr) != 0) {
 		snprintf(msg, sizeof(msg), "%s is already a member at %s",
 		         op->name, srv->address);
-		log_warnx("membership, join rejected (%s)", msg);
-		member_op_done(op, DR_ST_ERROR, msg);
+		member_refuse(op, "join", msg);
 		return 0;
 	}
 	if (srv == NULL) {
@@ -274,6 +303,39 @@ membership_join(struct node *n, const char *id, const char *raft_addr,
 	} else {
 		member_record(op);
 	}
+	return 0;
+}
+
+int
+membership_update(struct node *n, const char *id, const char *raft_addr,
+                  const char *ctl_addr, const char *dns_addr, node_done_cb cb,
+                  void *arg)
+{
+	const struct raft_server *srv;
+	struct member_op *op;
+	char msg[2 * DR_ADDR_LEN + 128];
+
+	if (!node_is_leader(n))
+		return DR_ENOTLEADER;
+	op = member_op_new(n, cb, arg);
+	if (!member_op_addrs(op, "update", id, raft_addr, ctl_addr, dns_addr))
+		return 0;
+	srv = member_find(n, op->id);
+	if (srv == NULL) {
+		member_refuse(op, "update", "no such member");
+		return 0;
+	}
+	if (strcmp(srv->address, op->raft_addr) != 0) {
+		snprintf(msg, sizeof(msg),
+		         "%s has raft address %s; a new raft address needs "
+		         "cluster remove and a new join",
+		         op->name, srv->address);
+		member_refuse(op, "update", msg);
+		return 0;
+	}
+	log_info("membership, updating %s to %s %s %s", op->name, op->raft_addr,
+	         op->ctl_addr, op->dns_addr);
+	member_record(op);
 	return 0;
 }
 

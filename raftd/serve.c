@@ -10,7 +10,10 @@
 #include "membership.h"
 #include "status.h"
 
-/* A read request, decoded: GET, RR_GET, ZONE_LIST or ZONE_DUMP. */
+/*
+ * A read request, decoded: GET, RR_GET, ZONE_LIST, TOKEN_CHECK or
+ * TOKEN_LIST.
+ */
 struct serve_read {
 	uint8_t type;
 	char *arg[2]; /* owned, NUL-terminated copies; NULL if absent */
@@ -151,14 +154,16 @@ serve_apply(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 
 /*
  * Decodes a read's arguments: GET's key (any bytes), RR_GET's name and
- * type, ZONE_DUMP's zone (text without NUL), nothing for ZONE_LIST.
+ * type, TOKEN_CHECK's hash (text without NUL), nothing for ZONE_LIST and
+ * TOKEN_LIST.
  */
 static bool
 serve_read_parse(uint8_t type, struct dr_cursor *cur, struct serve_read *rd)
 {
-	unsigned n = type == DR_MSG_RR_GET      ? 2
-	             : type == DR_MSG_ZONE_LIST ? 0
-	                                        : 1;
+	unsigned n = type == DR_MSG_RR_GET ? 2
+	             : type == DR_MSG_ZONE_LIST || type == DR_MSG_TOKEN_LIST
+	                 ? 0
+	                 : 1;
 	struct dr_str v;
 	unsigned i;
 
@@ -196,8 +201,14 @@ serve_read_local(struct serve *s, struct dr_bus_call *call,
 	case DR_MSG_ZONE_LIST:
 		rv = store_zone_list(st, &v);
 		break;
+	case DR_MSG_TOKEN_CHECK:
+		rv = store_token_check(st, rd->arg[0], &v);
+		break;
+	case DR_MSG_TOKEN_LIST:
+		rv = store_token_list(st, &v);
+		break;
 	default:
-		rv = store_zone_dump(st, rd->arg[0], &v);
+		rv = DR_EINVAL;
 		break;
 	}
 	if (rv == 0)
@@ -259,6 +270,42 @@ serve_read(struct serve *s, struct dr_bus_call *call,
 	}
 }
 
+/* One chunk of a zone dump: u64 next cursor (0: the last), then text. */
+static void
+serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
+{
+	char zone[256];
+	struct dr_buf v;
+	struct dr_str z;
+	uint64_t cursor, next;
+	uint32_t max;
+	int rv;
+
+	if (dr_get_str(cur, &z) != 0 || dr_get_u64(cur, &cursor) != 0 ||
+	    dr_get_u32(cur, &max) != 0 || cur->left != 0 ||
+	    !serve_cstr(z, zone, sizeof(zone))) {
+		serve_malformed(s, call, "malformed dump request");
+		return;
+	}
+	dr_buf_init(&v);
+	dr_buf_put_u64(&v, 0);
+	rv = dumps_next(&s->dumps, zone, cursor, max, &next, &v);
+	if (rv == 0) {
+		for (int i = 0; i < 8; i++)
+			v.data[i] = (uint8_t)(next >> (56 - 8 * i));
+		serve_reply(s, call, DR_ST_OK, v.data, v.len);
+	} else if (rv == DR_ENOTFOUND) {
+		serve_reply(s, call, DR_ST_NOTFOUND, NULL, 0);
+	} else if (rv == DR_EBUSY) {
+		serve_reply_str(s, call, DR_ST_BUSY, "too many dumps running");
+	} else if (rv == DR_EINVAL) {
+		serve_reply_str(s, call, DR_ST_ERROR, "dump expired");
+	} else {
+		serve_reply_str(s, call, DR_ST_ERROR, "database error");
+	}
+	dr_buf_close(&v);
+}
+
 static void
 serve_text(struct serve *s, struct dr_bus_call *call, bool members)
 {
@@ -273,14 +320,14 @@ serve_text(struct serve *s, struct dr_bus_call *call, bool members)
 	dr_buf_close(&text);
 }
 
-enum serve_member_op { SERVE_JOIN, SERVE_REMOVE, SERVE_TRANSFER };
+enum serve_member_op { SERVE_JOIN, SERVE_UPDATE, SERVE_REMOVE, SERVE_TRANSFER };
 
 static void
 serve_member(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur,
              enum serve_member_op op)
 {
 	char arg[4][DR_ADDR_LEN];
-	unsigned nargs = op == SERVE_JOIN ? 4 : 1, i;
+	unsigned nargs = op == SERVE_JOIN || op == SERVE_UPDATE ? 4 : 1, i;
 	struct serve_call *c;
 	struct dr_str v;
 	int rv;
@@ -306,6 +353,10 @@ serve_member(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur,
 	case SERVE_JOIN:
 		rv = membership_join(s->node, arg[0], arg[1], arg[2], arg[3],
 		                     serve_done_cb, c);
+		break;
+	case SERVE_UPDATE:
+		rv = membership_update(s->node, arg[0], arg[1], arg[2], arg[3],
+		                       serve_done_cb, c);
 		break;
 	case SERVE_REMOVE:
 		rv = membership_remove(s->node, arg[0], serve_done_cb, c);
@@ -343,8 +394,12 @@ serve_request_cb(struct dr_bus_call *call, const void *data, size_t len,
 	case DR_MSG_GET:
 	case DR_MSG_RR_GET:
 	case DR_MSG_ZONE_LIST:
-	case DR_MSG_ZONE_DUMP:
+	case DR_MSG_TOKEN_CHECK:
+	case DR_MSG_TOKEN_LIST:
 		serve_read(s, call, &h, &cur);
+		break;
+	case DR_MSG_ZONE_DUMP:
+		serve_dump(s, call, &cur);
 		break;
 	case DR_MSG_STATUS:
 		serve_text(s, call, false);
@@ -354,6 +409,9 @@ serve_request_cb(struct dr_bus_call *call, const void *data, size_t len,
 		break;
 	case DR_MSG_JOIN:
 		serve_member(s, call, &cur, SERVE_JOIN);
+		break;
+	case DR_MSG_MEMBER_UPDATE:
+		serve_member(s, call, &cur, SERVE_UPDATE);
 		break;
 	case DR_MSG_REMOVE:
 		serve_member(s, call, &cur, SERVE_REMOVE);
@@ -374,6 +432,7 @@ serve_start(struct serve *s, uv_loop_t *loop, const char *url,
 	memset(s, 0, sizeof(*s));
 	s->node = node;
 	dr_buf_init(&s->out);
+	dumps_init(&s->dumps, loop, store_path(node->store));
 	if (dr_bus_server_start(&s->bus, loop, url, SERVE_CONTEXTS,
 	                        serve_request_cb, s) != 0) {
 		dr_buf_close(&s->out);
@@ -398,5 +457,6 @@ serve_stop(struct serve *s)
 		          s->inflight);
 	dr_bus_server_stop(s->bus);
 	s->bus = NULL;
+	dumps_close(&s->dumps);
 	dr_buf_close(&s->out);
 }

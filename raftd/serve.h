@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "bus.h"
+#include "dumps.h"
 #include "node.h"
 #include "wire.h"
 
@@ -16,6 +17,7 @@ struct serve {
 	struct dr_bus_server *bus; /* owned */
 	struct node *node;         /* borrowed */
 	struct dr_buf out;         /* reply being built */
+	struct dumps dumps;        /* zone dumps in chunks */
 	unsigned inflight;         /* requests waiting for raft */
 	bool draining;             /* new requests get ERROR */
 };

@@ -33,6 +33,10 @@ enum {
 	STMT_MEMBER_BY_RAFT_ID,
 	STMT_MEMBER_LIST,
 	STMT_MEMBER_COUNT,
+	STMT_TOKEN_ADD,
+	STMT_TOKEN_DEL,
+	STMT_TOKEN_BY_HASH,
+	STMT_TOKEN_LIST,
 	STMT_COUNT
 };
 
@@ -57,6 +61,11 @@ static const char *const store_sql[STMT_COUNT] = {
 	    "ORDER BY id LIMIT 1",
 	[STMT_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members ORDER BY id",
 	[STMT_MEMBER_COUNT] = "SELECT count(*) FROM members",
+	[STMT_TOKEN_ADD] = "INSERT OR IGNORE INTO tokens(name, role, hash) "
+	                   "VALUES (?1, ?2, ?3)",
+	[STMT_TOKEN_DEL] = "DELETE FROM tokens WHERE name = ?1",
+	[STMT_TOKEN_BY_HASH] = "SELECT name, role FROM tokens WHERE hash = ?1",
+	[STMT_TOKEN_LIST] = "SELECT name, role FROM tokens ORDER BY name",
 };
 
 /*
@@ -92,6 +101,8 @@ static const char store_schema[] = STORE_RECORDS_SQL
     "CREATE TABLE IF NOT EXISTS members(id TEXT PRIMARY KEY, "
     "raft_id INTEGER NOT NULL, raft_addr TEXT NOT NULL, "
     "ctl_addr TEXT NOT NULL, dns_addr TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS tokens(name TEXT PRIMARY KEY, "
+    "role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
     "value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('applied_index', 0), "
@@ -354,6 +365,12 @@ store_applied_index(const struct store *s)
 	return s->applied_index;
 }
 
+const char *
+store_path(const struct store *s)
+{
+	return s->path;
+}
+
 uint64_t
 store_change_seq(const struct store *s)
 {
@@ -393,6 +410,33 @@ store_parse_raft_id(struct dr_str s, uint64_t *out)
 	return true;
 }
 
+static bool
+store_valid_role(struct dr_str r)
+{
+	static const char *const roles[] = { "read", "write", "admin" };
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (r.len == strlen(roles[i]) &&
+		    memcmp(r.p, roles[i], r.len) == 0)
+			return true;
+	return false;
+}
+
+static bool
+store_valid_hash(struct dr_str h)
+{
+	size_t i;
+
+	if (h.len != 64)
+		return false;
+	for (i = 0; i < h.len; i++)
+		if (!((h.p[i] >= '0' && h.p[i] <= '9') ||
+		      (h.p[i] >= 'a' && h.p[i] <= 'f')))
+			return false;
+	return true;
+}
+
 /* Checks what dr_cmd_decode cannot: the meaning of the arguments. */
 static const char *
 store_cmd_check(const struct dr_cmd *c)
@@ -414,6 +458,16 @@ store_cmd_check(const struct dr_cmd *c)
 		if (!dr_id_valid(c->args[0].p, c->args[0].len))
 			return "invalid member id";
 		return NULL;
+	case DR_CMD_TOKEN_ADD:
+		if (!store_valid_role(c->args[1]))
+			return "invalid role (read, write or admin)";
+		if (!store_valid_hash(c->args[2]))
+			return "invalid token hash";
+		/* fall through */
+	case DR_CMD_TOKEN_DEL:
+		if (!dr_id_valid(c->args[0].p, c->args[0].len))
+			return "invalid token name";
+		return NULL;
 	default:
 		return NULL;
 	}
@@ -423,6 +477,32 @@ static void
 store_bind_str(sqlite3_stmt *st, int col, struct dr_str v)
 {
 	sqlite3_bind_text(st, col, v.len ? v.p : "", (int)v.len, SQLITE_STATIC);
+}
+
+/*
+ * TOKEN_ADD of a name (or hash) already there, or TOKEN_DEL of a name that
+ * is not, is refused: DR_EINVAL with the reason, nothing written.
+ */
+static int
+store_token_exec(struct store *s, const struct dr_cmd *c)
+{
+	bool add = c->type == DR_CMD_TOKEN_ADD;
+	sqlite3_stmt *st = s->stmt[add ? STMT_TOKEN_ADD : STMT_TOKEN_DEL];
+	int rv;
+
+	store_bind_str(st, 1, c->args[0]);
+	if (add) {
+		store_bind_str(st, 2, c->args[1]);
+		store_bind_str(st, 3, c->args[2]);
+	}
+	if ((rv = store_step_done(s, st)) != 0)
+		return rv;
+	if (sqlite3_changes(s->db) == 1)
+		return 0;
+	snprintf(s->reason, sizeof(s->reason), "token %.*s %s",
+	         (int)c->args[0].len, c->args[0].p,
+	         add ? "already exists" : "does not exist");
+	return DR_EINVAL;
 }
 
 /*
@@ -458,6 +538,9 @@ store_cmd_exec(struct store *s, const struct dr_cmd *c)
 		st = s->stmt[STMT_MEMBER_DEL];
 		store_bind_str(st, 1, c->args[0]);
 		break;
+	case DR_CMD_TOKEN_ADD:
+	case DR_CMD_TOKEN_DEL:
+		return store_token_exec(s, c);
 	default:
 		return zones_apply(&s->zones, c, &s->fx, s->reason,
 		                   sizeof(s->reason));
@@ -589,6 +672,50 @@ store_kv_get(struct store *s, const char *key, size_t keylen,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rv;
+}
+
+int
+store_token_check(struct store *s, const char *hash, struct dr_buf *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_TOKEN_BY_HASH];
+	int src, rv = DR_ENOTFOUND;
+
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		dr_buf_put(out, sqlite3_column_text(st, 0),
+		           (size_t)sqlite3_column_bytes(st, 0));
+		dr_buf_put_u8(out, ' ');
+		dr_buf_put(out, sqlite3_column_text(st, 1),
+		           (size_t)sqlite3_column_bytes(st, 1));
+		rv = 0;
+	} else if (src != SQLITE_DONE) {
+		rv = store_db_err(s->db, "token check");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rv;
+}
+
+int
+store_token_list(struct store *s, struct dr_buf *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_TOKEN_LIST];
+	int src, n = 0;
+
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		dr_buf_put(out, sqlite3_column_text(st, 0),
+		           (size_t)sqlite3_column_bytes(st, 0));
+		dr_buf_put_u8(out, ' ');
+		dr_buf_put(out, sqlite3_column_text(st, 1),
+		           (size_t)sqlite3_column_bytes(st, 1));
+		dr_buf_put_u8(out, '\n');
+		n++;
+	}
+	sqlite3_reset(st);
+	if (src != SQLITE_DONE)
+		return store_db_err(s->db, "token list");
+	return n == 0 ? DR_ENOTFOUND : 0;
 }
 
 int

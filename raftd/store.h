@@ -18,6 +18,9 @@
  *   zones(name PRIMARY KEY, serial, digest1, digest2, nrecords)
  *   kv(key PRIMARY KEY, value)
  *   members(id PRIMARY KEY, raft_id, raft_addr, ctl_addr, dns_addr)
+ *   tokens(name PRIMARY KEY, role, hash UNIQUE)   operators' tokens: role
+ *           read, write or admin; hash = SHA-256 of the token, hex
+ *           (never the token)
  *   meta(key PRIMARY KEY, value)   'applied_index', 'change_seq'
  *
  * members.raft_id holds the 64-bit Raft id as the signed 64-bit integer
@@ -73,6 +76,8 @@ int store_open(struct store **out, const char *path);
 void store_close(struct store *s);
 
 uint64_t store_applied_index(const struct store *s);
+/* The path of state.db (for read-only connections of its own). */
+const char *store_path(const struct store *s);
 uint64_t store_change_seq(const struct store *s);
 
 /*
@@ -124,6 +129,14 @@ int store_rr_get(struct store *s, const char *name, const char *type,
                  struct dr_buf *out);
 int store_zone_list(struct store *s, struct dr_buf *out);
 int store_zone_dump(struct store *s, const char *zone, struct dr_buf *out);
+
+/*
+ * Operator tokens. store_token_check appends "NAME ROLE" of the token with
+ * this hash (64 hex digits); store_token_list "NAME ROLE\n" per token.
+ * DR_ENOTFOUND if none, DR_EIO on a database error.
+ */
+int store_token_check(struct store *s, const char *hash, struct dr_buf *out);
+int store_token_list(struct store *s, struct dr_buf *out);
 
 /* Looks a member up by node id or by Raft id. 0, DR_ENOTFOUND or DR_EIO. */
 int store_member_get(struct store *s, const char *id, struct store_member *m);

@@ -16,7 +16,7 @@ enum { ZR_NAME, ZR_NAME_TYPE, ZR_ZONES, ZR_SOA, ZR_ZONE_ROWS, ZR_COUNT };
 
 static_assert(ZR_COUNT == ZONEREAD_NSTMT, "ZONEREAD_NSTMT is the count");
 
-#define ZR_COLS "owner, ttl, type, rdata"
+#define ZR_COLS ZONEREAD_COLS
 
 static const char *const zoneread_sql[ZR_COUNT] = {
 	/* A delegation's NS rows sit in two zones: list them once. */
@@ -26,10 +26,8 @@ static const char *const zoneread_sql[ZR_COUNT] = {
 	                 "owner = ?1 AND type = ?2 ORDER BY rdata, ttl",
 	[ZR_ZONES] = "SELECT name, serial, (SELECT count(*) FROM records "
 	             "WHERE zone = zones.name) FROM zones ORDER BY name",
-	[ZR_SOA] = "SELECT " ZR_COLS " FROM records WHERE zone = ?1 AND "
-	           "owner = ?1 AND type = 'SOA'",
-	[ZR_ZONE_ROWS] = "SELECT " ZR_COLS " FROM records WHERE zone = ?1 "
-	                 "ORDER BY owner, type, rdata",
+	[ZR_SOA] = ZONEREAD_SOA_SQL,
+	[ZR_ZONE_ROWS] = ZONEREAD_ROWS_SQL,
 };
 
 int
@@ -72,9 +70,8 @@ zr_put_col(struct dr_buf *out, sqlite3_stmt *st, int col)
 		dr_buf_put(out, t, (size_t)sqlite3_column_bytes(st, col));
 }
 
-/* Appends "owner ttl [IN ]TYPE rdata\n" for the current row. */
-static void
-zr_put_row(struct dr_buf *out, sqlite3_stmt *st, bool class_in)
+void
+zoneread_put_row(struct dr_buf *out, sqlite3_stmt *st, bool class_in)
 {
 	zr_put_col(out, st, 0);
 	dr_buf_put(out, " ", 1);
@@ -97,12 +94,9 @@ zr_rows(struct zoneread *r, sqlite3_stmt *st, bool class_in, bool skip_soa,
 	int src, n = 0;
 
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (skip_soa &&
-		    strcmp((const char *)sqlite3_column_text(st, 2), "SOA") ==
-		        0 &&
-		    strcmp((const char *)sqlite3_column_text(st, 0), zone) == 0)
+		if (skip_soa && zoneread_row_is_soa(st, zone))
 			continue;
-		zr_put_row(out, st, class_in);
+		zoneread_put_row(out, st, class_in);
 		n++;
 	}
 	if (src != SQLITE_DONE) {
@@ -113,6 +107,13 @@ zr_rows(struct zoneread *r, sqlite3_stmt *st, bool class_in, bool skip_soa,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return n;
+}
+
+bool
+zoneread_row_is_soa(sqlite3_stmt *st, const char *apex)
+{
+	return strcmp((const char *)sqlite3_column_text(st, 2), "SOA") == 0 &&
+	       strcmp((const char *)sqlite3_column_text(st, 0), apex) == 0;
 }
 
 /* Uppercase mnemonic ("a" -> "A"); false if it cannot be a type. */

@@ -188,14 +188,21 @@ def ctl_raw(addr, data, timeout=10.0, shut_wr=False):
         s.close()
 
 
-def ctl(addr, line, timeout=10.0):
+def ctl(addr, line, timeout=10.0, token=None):
     """One command on a one-command connection; the reply text as str.
 
     A single-line reply is returned without its newline; a multi-line one
-    (ending with ".") is returned whole.
+    (ending with ".") is returned whole. With token, "auth TOKEN" goes
+    first and its "OK" is not part of the reply.
     """
-    out = ctl_raw(addr, (line + "\n").encode(), timeout).decode(
-        "utf-8", "replace")
+    data = (line + "\n").encode()
+    if token is not None:
+        data = ("auth %s\n" % token).encode() + data
+    out = ctl_raw(addr, data, timeout).decode("utf-8", "replace")
+    if token is not None:
+        if not out.startswith("OK\n"):
+            raise CtlError("auth: %r" % out[:200])
+        out = out[3:]
     if out.endswith("\n") and out.count("\n") == 1:
         return out[:-1]
     return out
@@ -222,11 +229,17 @@ def parse_members(text):
 class Session:
     """A `session` connection: many commands, replies read line by line."""
 
-    def __init__(self, addr, timeout=10.0):
+    def __init__(self, addr, timeout=10.0, token=None):
         self.addr = addr
         self.timeout = timeout
         self.sock = _connect(addr, timeout)
         self.buf = b""
+        if token is not None:
+            self.send("auth " + token)
+            ok = self.readline()
+            if ok != "OK":
+                self.close()
+                raise CtlError("auth: expected OK, got %r" % ok)
         self.send("session")
         ok = self.readline()
         if ok != "OK":
@@ -406,6 +419,9 @@ class Node:
         self.extra_args = list(extra_args)
         self.proc = None
         self.log_file = None
+        # Sent with "auth" by ctl() and session() when set (a node that
+        # does not trust loopback clients).
+        self.token = None
         ALL_NODES.append(self)
 
     @property
@@ -555,7 +571,7 @@ class Node:
 
     # ctl shortcuts
     def ctl(self, line, timeout=10.0):
-        return ctl(self.ctl_addr, line, timeout)
+        return ctl(self.ctl_addr, line, timeout, self.token)
 
     def status(self, timeout=10.0):
         return parse_status(self.ctl("cluster status", timeout))
@@ -570,7 +586,7 @@ class Node:
         return self.ctl("kv set %s %s" % (key, value))
 
     def session(self, timeout=10.0):
-        return Session(self.ctl_addr, timeout)
+        return Session(self.ctl_addr, timeout, self.token)
 
     @property
     def dns_hostport(self):

@@ -36,6 +36,7 @@ FLAGS = [
     ("raft.snapshot-trailing", "(default 2048)"),
     ("ctl.max-conns", "(default 1024)"),
     ("ctl.idle-timeout", "(default 300000)"),
+    ("ctl.max-memory", "(default 256)"),
     ("ctl.trust-loopback", "(default true)"),
     ("dns.rrl", "(default 100)"),
     ("dns.rrl-slip", "(default 2)"),

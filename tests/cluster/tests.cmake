@@ -18,6 +18,7 @@ set(DR_CLUSTER_TESTS
 	status
 	check
 	systemd
+	ctl_auth
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}

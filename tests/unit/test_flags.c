@@ -356,6 +356,8 @@ test_usage(void)
 		"(default 1024)\n",
 		"  -ctl.idle-timeout ",
 		"(default 300000)\n",
+		"  -ctl.max-memory ",
+		"(default 256)\n",
 		"  -ctl.trust-loopback ",
 		"(default true)\n",
 		"  -dns.rrl ",
