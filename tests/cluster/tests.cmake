@@ -19,6 +19,7 @@ set(DR_CLUSTER_TESTS
 	check
 	systemd
 	ctl_auth
+	peer_tls
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
