@@ -451,6 +451,10 @@ conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
 		          "%zu MiB reached)",
 		          c->peer, r->zone, c->s->mem_max >> 20);
 		commands_put_line(&c->out, "ERROR busy (memory budget)");
+		replace_free(r);
+		c->replace = NULL;
+		c->body_bytes = 0;
+		conn_mem_sync(c);
 		conn_end(c);
 		return CONN_NEXT_GONE;
 	}
@@ -473,11 +477,6 @@ conn_command_line(struct conn *c, size_t linelen, size_t consumed)
 	enum commands_action act = COMMANDS_CONTINUE;
 	int rv;
 
-	if (s->mem > s->mem_max) {
-		conn_consume(c, consumed);
-		commands_put_line(&c->out, "ERROR busy (memory budget)");
-		return conn_dispatched(c, DISPATCH_DONE, act);
-	}
 	rv = dispatch_line(s->dispatch, &c->cl, c->in + c->inpos, linelen,
 	                   &c->out, &act, conn_reply_cb, c, &c->req);
 	if (rv == DISPATCH_BODY || rv == DISPATCH_BODY_DENIED) {

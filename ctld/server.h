@@ -36,8 +36,9 @@
 /*
  * One budget (-ctl.max-memory) for what every connection holds: zone
  * replace bodies being collected or run, and replies not yet taken by the
- * client. Over it, new commands are answered "ERROR busy (memory
- * budget)" and a body that would pass it is refused.
+ * client. A body that would pass it is refused ("ERROR busy (memory
+ * budget)", the connection ends); replies are held back per connection
+ * (SERVER_OUTPUT_MAX, and zone dumps come in chunks) instead.
  */
 
 /* Commands answered in one go before other connections get a turn. */

@@ -20,6 +20,7 @@ set(DR_CLUSTER_TESTS
 	systemd
 	ctl_auth
 	peer_tls
+	ctl_limits
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}

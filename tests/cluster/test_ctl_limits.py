@@ -1,0 +1,202 @@
+"""ctld under abuse: memory budget, streamed dumps, deadlines, denied bodies.
+
+One node with -ctl.max-memory 8 (MiB) so that the budget can be reached
+with a few connections, and a 100k-record zone for the dump tests.
+"""
+
+import select
+import socket
+import time
+
+import pytest
+
+import drcluster
+from drcluster import Session, ctl_raw, wait_until
+
+NREC = 100000
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def big_zone_lines(n, name="big.test."):
+    yield "%s 3600 SOA ns1.%s h.%s 1 7200 3600 1209600 3600" % (
+        name, name, name)
+    yield "%s 3600 NS ns1.%s" % (name, name)
+    for i in range(n):
+        yield "h%d.%s 300 A 10.%d.%d.%d" % (i, name, (i >> 16) & 255,
+                                           (i >> 8) & 255, i & 255)
+
+
+@pytest.fixture(scope="module")
+def node(module_cluster):
+    c = module_cluster
+    c.extra_args = ["-ctl.max-memory", "8"]
+    c.start(1)
+    n = c.nodes[0]
+    body = "zone replace big.test\n" + "\n".join(big_zone_lines(NREC)) + \
+        "\n.\n"
+    out = ctl_raw(n.ctl_addr, body.encode(), timeout=120).decode()
+    assert out.startswith("SUCCESS"), out[:200]
+    return n
+
+
+def test_denied_body_keeps_the_session_in_step(node):
+    tok = node.ctl("token add ro read")
+    with Session(node.ctl_addr, token=tok) as s:
+        s.send("zone replace big.test")
+        s.send("@ 3600 SOA ns1 h 9 7200 3600 1209600 3600")
+        s.send("x 300 A 1.2.3.4")
+        s.send(".")
+        assert s.readline() == "ERROR permission denied"
+        # The record lines were not taken as commands.
+        assert s.cmd("kv ping") == "PONG"
+    assert node.ctl("rr get x.big.test") == "ERROR not found"
+
+
+def test_memory_budget_for_bodies(node):
+    ctld = node.child_pid("ctld")
+    before = rss_kib(ctld)
+    line = "h%d 300 TXT \"" + "x" * 200 + "\"\n"
+    socks, refused = [], 0
+    try:
+        # Six unfinished 2 MiB bodies: the 8 MiB budget refuses some.
+        for k in range(6):
+            s = socket.create_connection(node.ctl_addr, 5)
+            s.sendall(b"session\nzone replace big.test\n")
+            chunk = "".join(line % i for i in range(1000)).encode()
+            for _ in range(10):
+                try:
+                    s.sendall(chunk)
+                except OSError:
+                    break
+            socks.append(s)
+        # ctld parses the lines as they come: wait until it has refused
+        # what passes the budget.
+        got = [b""] * len(socks)
+
+        def refusals():
+            for i, sk in enumerate(socks):
+                sk.setblocking(False)
+                try:
+                    while True:
+                        chunk = sk.recv(4096)
+                        if not chunk:
+                            break
+                        got[i] += chunk
+                except (BlockingIOError, ConnectionResetError):
+                    pass
+            n = sum(b"ERROR busy (memory budget)" in g for g in got)
+            return n if n >= 2 else None
+        refused = wait_until(refusals, 30, "bodies over the budget refused")
+        # At most 8 MiB of the 13 MiB sent were kept at once.
+        assert refused >= 2, refused
+        assert rss_kib(ctld) - before < 64 * 1024
+        # The node still answers, and a small command still runs.
+        assert node.ctl("kv ping") == "PONG"
+    finally:
+        for s in socks:
+            s.close()
+    wait_until(lambda: node.set("after-budget", "1") == "SUCCESS", 10,
+               "commands to run again once the bodies are gone")
+
+
+def read_dump(sock, timeout=60):
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while not buf.endswith(b"\n.\n"):
+        assert time.monotonic() < deadline, buf[-200:]
+        sock.settimeout(deadline - time.monotonic())
+        chunk = sock.recv(1 << 20)
+        assert chunk, "closed before the end of the dump"
+        buf += chunk
+    return buf.decode()
+
+
+def test_dump_is_streamed_and_whole(node):
+    s = socket.create_connection(node.ctl_addr, 5)
+    s.sendall(b"zone dump big.test\n")
+    text = read_dump(s)
+    s.close()
+    lines = text.split("\n")
+    assert lines[0].startswith("big.test. 3600 IN SOA"), lines[0]
+    assert lines[-2:] == [".", ""]
+    assert len(lines) == NREC + 2 + 2
+    assert "h99999.big.test. 300 IN A 10.1.134.159" in lines
+
+
+def test_unread_dumps_do_not_grow_ctld(node):
+    ctld = node.child_pid("ctld")
+    before = rss_kib(ctld)
+    socks = []
+    try:
+        for _ in range(40):
+            s = socket.create_connection(node.ctl_addr, 5)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"session\nzone dump big.test\n")
+            socks.append(s)
+        # Every dump has started (its first bytes can be read) and then
+        # waits for its client: raftd is asked for one more chunk only
+        # once the previous one was taken.
+        def all_started():
+            r, _, _ = select.select(socks, [], [], 0.2)
+            return len(r) == len(socks)
+        wait_until(all_started, 30, "every dump to start")
+        grown = rss_kib(ctld) - before
+        # A whole dump is ~5 MB: 40 of them would be 200 MB.
+        assert grown < 40 * 1024, grown
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_dump_is_one_snapshot(node):
+    """Writes during a slow dump do not show up in it."""
+    s = socket.create_connection(node.ctl_addr, 5)
+    s.sendall(b"zone dump big.test\n")
+    first = s.recv(1000)
+    assert first.startswith(b"big.test. 3600 IN SOA "), first
+    serial = first.split(b"\n")[0].split()[6]
+    for i in range(5):
+        assert node.ctl("rr add big.test late%d 300 A 192.0.2.%d" % (
+            i, i)) == "SUCCESS"
+    text = first.decode() + read_dump(s)
+    s.close()
+    assert "late0.big.test." not in text
+    assert text.split("\n")[0].split()[6] == serial.decode()
+    # A new dump has them, with a higher serial.
+    s = socket.create_connection(node.ctl_addr, 5)
+    s.sendall(b"zone dump big.test\n")
+    text = read_dump(s)
+    s.close()
+    assert "late4.big.test. 300 IN A 192.0.2.4" in text
+    assert int(text.split("\n")[0].split()[6]) > int(serial)
+
+
+def test_first_line_deadline_not_extended_by_trickle(node):
+    s = socket.create_connection(node.ctl_addr, 5)
+    t0 = time.monotonic()
+    closed = None
+    while time.monotonic() - t0 < 20:
+        try:
+            s.sendall(b"k")
+        except OSError:
+            closed = time.monotonic() - t0
+            break
+        s.settimeout(1)
+        try:
+            if s.recv(100) == b"":
+                closed = time.monotonic() - t0
+                break
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed = time.monotonic() - t0
+            break
+    s.close()
+    assert closed is not None and closed < 12, closed
