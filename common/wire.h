@@ -46,7 +46,8 @@ enum dr_msg_type {
 	 * payload: str zone, u64 cursor (0: start a dump), u32 chunk size;
 	 * reply: u64 cursor of the rest (0: this was the last chunk), then a
 	 * chunk of the $ORIGIN-free master file, SOA first, absolute names
-	 * (raftd/dumps.h).
+	 * (raftd/dumps.h). Chunk size 0 ends the dump at cursor (its client
+	 * left): the reply is OK with cursor 0 and no text.
 	 */
 	DR_MSG_ZONE_DUMP = 11,
 	/*

@@ -204,11 +204,12 @@ void commands_put_lines(struct dr_buf *out, const uint8_t *text, size_t len);
 /* Bytes of master file a zone dump asks raftd for at once. */
 #define COMMANDS_DUMP_CHUNK (128 * 1024)
 /*
- * The request (into msg, reset first) for the chunk at cursor of the
- * "zone dump" p (raftd/dumps.h). DR_EINVAL for a bad zone name.
+ * The request (into msg, reset first) for the chunk of at most chunk bytes
+ * at cursor of the "zone dump" p (raftd/dumps.h); chunk 0 asks raftd to
+ * end that dump instead (wire.h). DR_EINVAL for a bad zone name.
  */
 int commands_dump_msg(const struct commands_parsed *p, uint64_t cursor,
-                      struct dr_buf *msg);
+                      uint32_t chunk, struct dr_buf *msg);
 
 /*
  * Reads the value of the "key value" line named key in text as a number.

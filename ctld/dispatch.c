@@ -50,6 +50,7 @@ struct dispatch_req {
 	char secret[COMMANDS_TOKEN_LEN + 1];
 	unsigned flags; /* DISPATCH_F_* of the reply */
 	unsigned parts; /* zone dump: parts delivered */
+	bool ending;    /* zone dump: asking raftd to end it */
 };
 
 int
@@ -87,11 +88,20 @@ dispatch_set_reload(struct dispatch *d, dispatch_reload_fn fn, void *arg)
 	d->reload_arg = arg;
 }
 
+void
+dispatch_set_status(struct dispatch *d, dispatch_status_fn fn, void *arg)
+{
+	d->status = fn;
+	d->status_arg = arg;
+}
+
 static void
 req_timer_close_cb(uv_handle_t *h)
 {
 	free(h);
 }
+
+static void req_drop(struct dispatch_req *r);
 
 /* Delivers the reply in r->reply and frees r. */
 static void
@@ -104,10 +114,11 @@ req_finish(struct dispatch_req *r)
 		dr_buf_reset(&r->reply);
 		commands_put_line(&r->reply, r->secret);
 	}
-	OPENSSL_cleanse(r->secret, sizeof(r->secret));
 	if (r->cb != NULL)
 		r->cb((const char *)r->reply.data, r->reply.len, r->flags,
 		      r->arg);
+	if (r->secret[0] != '\0' && r->reply.len > 0)
+		OPENSSL_cleanse(r->reply.data, r->reply.len);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -117,12 +128,7 @@ req_finish(struct dispatch_req *r)
 	d->nreqs--;
 	if (r->timer != NULL)
 		uv_close((uv_handle_t *)r->timer, req_timer_close_cb);
-	dr_buf_close(&r->msg);
-	dr_buf_close(&r->reply);
-	dr_buf_close(&r->text);
-	replace_free(r->replace);
-	free(r->line);
-	free(r);
+	req_drop(r);
 }
 
 static void
@@ -313,6 +319,24 @@ req_dnsd_lines(struct dispatch_req *r, const uint8_t *p, size_t len)
 	}
 }
 
+/* The "ctld." lines of cluster status (dispatch_set_status). */
+static void
+req_status_ctld(struct dispatch *d, struct dr_buf *out)
+{
+	char text[128];
+	int n;
+
+	n = snprintf(text, sizeof(text),
+	             "ctld.auth_failed %" PRIu64 "\n"
+	             "ctld.permission_denied %" PRIu64 "\n"
+	             "ctld.lines_rejected %" PRIu64 "\n",
+	             d->auth_failed, d->denied, d->rejected);
+	if (n > 0 && (size_t)n < sizeof(text))
+		dr_buf_put(out, text, (size_t)n);
+	if (d->status != NULL)
+		d->status(d->status_arg, out);
+}
+
 /*
  * cluster status: raftd's lines, then dnsd's (or "dnsd unreachable"),
  * then one line per process of the node.
@@ -331,6 +355,7 @@ req_dnsd_status_cb(int rv, const void *data, size_t len, void *arg)
 		req_dnsd_lines(r, c.p, c.left);
 	else
 		dr_buf_put(&r->text, "dnsd unreachable\n", 17);
+	req_status_ctld(r->d, &r->text);
 	dr_buf_init(&procs);
 	commands_status_processes(r->raftd_up ? r->text.data : NULL,
 	                          r->raftd_len, dnsd_up ? c.p : NULL,
@@ -429,6 +454,23 @@ req_auth_answer(struct dispatch_req *r, int status, const uint8_t *p,
 }
 
 /*
+ * A dump in REQ_MORE nobody wants any more: raftd is told to let its
+ * snapshot go at once (else it would hold it, and one of its few dump
+ * slots, until DUMPS_IDLE_MS), and r ends with raftd's answer.
+ */
+static void
+req_dump_end(struct dispatch_req *r)
+{
+	r->ending = true;
+	if (r->d->stopping ||
+	    commands_dump_msg(&r->p, r->dump_cursor, 0, &r->msg) != 0) {
+		req_finish(r);
+		return;
+	}
+	req_send(r);
+}
+
+/*
  * A chunk of a zone dump: u64 cursor of the rest, then master-file lines.
  * Every chunk but the last is delivered as a DISPATCH_F_MORE part; a
  * failure after the first part can only end the connection (the reply
@@ -450,18 +492,21 @@ req_dump_part(struct dispatch_req *r, int status, const uint8_t *p, size_t len)
 	for (i = 0; i < 8; i++)
 		next = next << 8 | p[i];
 	commands_put_lines(&r->reply, p + 8, len - 8);
-	if (next == 0 || r->cb == NULL) {
-		if (next == 0)
-			dr_buf_put(&r->reply, ".\n", 2);
+	if (next == 0) {
+		dr_buf_put(&r->reply, ".\n", 2);
 		req_finish(r);
 		return;
 	}
 	r->parts++;
 	r->dump_cursor = next;
+	r->state = REQ_MORE;
+	if (r->cb == NULL) { /* the client left while this chunk came */
+		req_dump_end(r);
+		return;
+	}
 	r->cb((const char *)r->reply.data, r->reply.len, DISPATCH_F_MORE,
 	      r->arg);
 	dr_buf_reset(&r->reply);
-	r->state = REQ_MORE;
 }
 
 static void
@@ -521,6 +566,10 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 		return;
 	if (r->p.id == COMMANDS_AUTH) {
 		req_auth_answer(r, h.status, c.p, c.left);
+		return;
+	}
+	if (r->ending) { /* raftd ended the dump; nobody waits for r */
+		req_finish(r);
 		return;
 	}
 	if (r->p.id == COMMANDS_ZONE_DUMP &&
@@ -594,10 +643,13 @@ req_new(struct dispatch *d, struct dispatch_client *cl, const char *line,
 	return r;
 }
 
-/* Frees a request that never started. */
+/* Frees r (unlinked, or a request that never started). */
 static void
 req_drop(struct dispatch_req *r)
 {
+	OPENSSL_cleanse(r->secret, sizeof(r->secret));
+	if (r->replace != NULL)
+		r->d->held -= r->replace->records.len;
 	dr_buf_close(&r->msg);
 	dr_buf_close(&r->reply);
 	dr_buf_close(&r->text);
@@ -777,8 +829,23 @@ dispatch_line(struct dispatch *d, struct dispatch_client *cl, const char *line,
 	*act = COMMANDS_CONTINUE;
 	start = out->len;
 	if (commands_parse(line, len, &p, &err) != 0) {
+		/*
+		 * Before auth, only auth is answered: a stranger learns
+		 * nothing of the commands by trying them.
+		 */
+		if (cl->role == COMMANDS_ROLE_NONE &&
+		    (p.cmd == NULL || p.id != COMMANDS_AUTH)) {
+			d->denied++;
+			dispatch_refused(d, &d->denied_log, cl->peer,
+			                 "auth required", "not a command");
+			commands_put_line(out, "ERROR auth required");
+			*act = COMMANDS_CLOSE;
+			return DISPATCH_DONE;
+		}
 		commands_put_line(out, err);
 		dispatch_rejected(d, line, len, err + 6, strlen(err + 6));
+		if (cl->role == COMMANDS_ROLE_NONE)
+			*act = COMMANDS_CLOSE;
 		return DISPATCH_DONE;
 	}
 	if (!dispatch_allowed(d, cl, &p, out, act)) {
@@ -842,6 +909,7 @@ dispatch_replace(struct dispatch *d, struct replace *rp, struct dr_buf *out,
 	}
 	r = req_new(d, NULL, rp->line, rp->len, cb, arg);
 	r->replace = rp;
+	d->held += rp->records.len;
 	r->p.records.p = (const char *)rp->records.data;
 	r->p.records.len = rp->records.len;
 	if (commands_build(&r->p, &r->msg, out, &act) != COMMANDS_SEND) {
@@ -856,8 +924,8 @@ dispatch_detach(struct dispatch_req *r)
 {
 	r->cb = NULL;
 	r->cl = NULL;
-	if (r->state == REQ_MORE) /* nobody wants the rest */
-		req_finish(r);
+	if (r->state == REQ_MORE && !r->ending) /* nobody wants the rest */
+		req_dump_end(r);
 }
 
 void
@@ -866,7 +934,8 @@ dispatch_more(struct dispatch_req *r)
 	if (r->state != REQ_MORE)
 		return;
 	if (r->d->stopping ||
-	    commands_dump_msg(&r->p, r->dump_cursor, &r->msg) != 0) {
+	    commands_dump_msg(&r->p, r->dump_cursor, COMMANDS_DUMP_CHUNK,
+	                      &r->msg) != 0) {
 		r->flags |= DISPATCH_F_CLOSE;
 		req_finish(r);
 		return;

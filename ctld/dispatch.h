@@ -78,6 +78,9 @@ typedef void (*dispatch_done_cb)(const char *reply, size_t len, unsigned flags,
 typedef void (*dispatch_reload_fn)(void *hook_arg, dispatch_done_cb cb,
                                    void *cb_arg);
 
+/* Appends "ctld.KEY value" lines of its owner to a cluster status. */
+typedef void (*dispatch_status_fn)(void *hook_arg, struct dr_buf *out);
+
 /*
  * Read-your-writes through a follower: a write forwarded to the leader is
  * acknowledged when the leader has applied it, before this node's raftd
@@ -94,6 +97,8 @@ struct dispatch {
 	struct dr_tls *tls; /* borrowed: the "ctl" TLS context, or NULL */
 	dispatch_reload_fn reload; /* NULL: "zone reload" unavailable */
 	void *reload_arg;
+	dispatch_status_fn status; /* NULL: none */
+	void *status_arg;
 	uint64_t acked_seq;
 	/*
 	 * Lines refused (unknown command, bad arguments): each is counted,
@@ -108,6 +113,11 @@ struct dispatch {
 	struct dr_ratelog denied_log;
 	struct dispatch_req *reqs; /* every request in flight */
 	unsigned nreqs;
+	/*
+	 * Bytes of zone replace records its requests hold: part of ctld's
+	 * memory budget (server.h) also once their client has left.
+	 */
+	size_t held;
 	bool stopping;
 };
 
@@ -130,6 +140,16 @@ int dispatch_init(struct dispatch *d, uv_loop_t *loop,
 
 /* Sets who runs "zone reload". */
 void dispatch_set_reload(struct dispatch *d, dispatch_reload_fn fn, void *arg);
+
+/*
+ * Sets who adds lines to "cluster status" (NULL: nobody), after
+ * dispatch's own counters:
+ *
+ *   ctld.auth_failed N          "auth" with an unknown token
+ *   ctld.permission_denied N    commands above their connection's role
+ *   ctld.lines_rejected N       unknown commands, bad arguments
+ */
+void dispatch_set_status(struct dispatch *d, dispatch_status_fn fn, void *arg);
 
 /*
  * Ends every request (their callbacks run, with an ERROR reply) and stops

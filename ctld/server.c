@@ -48,7 +48,8 @@ struct conn {
 	bool reading;
 	bool eof;
 	bool loopback;
-	bool counted;  /* in s->nconns (and s->nremote unless loopback) */
+	bool stranger; /* neither loopback nor a member's host */
+	bool counted;  /* in s->nconns (and s->nstrangers if a stranger) */
 	bool unauth;   /* in s->nunauth */
 	bool refused;  /* in s->nrefused */
 	bool yielding; /* timer set to resume processing */
@@ -129,8 +130,8 @@ conn_close(struct conn *c)
 	conn_authenticated(c);
 	if (c->counted) {
 		s->nconns--;
-		if (!c->loopback)
-			s->nremote--;
+		if (c->stranger)
+			s->nstrangers--;
 	}
 	if (c->refused)
 		s->nrefused--;
@@ -185,6 +186,7 @@ conn_more(struct conn *c)
 	    dr_stream_queued(c->stream) >= SERVER_OUTPUT_MAX / 2)
 		return;
 	c->more = false;
+	uv_timer_stop(&c->timer); /* the next part is on its way */
 	dispatch_more(c->req);
 }
 
@@ -280,9 +282,10 @@ conn_timer_cb(uv_timer_t *t)
 		break;
 	case CONN_OPEN:
 		log_debug("conn %s, closed (%s)", c->peer,
-		          c->replace != NULL ? "zone replace body too slow"
-		          : c->session       ? "idle timeout"
-		                             : "no line in time");
+		          c->more              ? "reply not read in time"
+		          : c->replace != NULL ? "zone replace body too slow"
+		          : c->session         ? "idle timeout"
+		                               : "no line in time");
 		break;
 	case CONN_ENDING:
 		log_debug("conn %s, closed (reply not read in time)", c->peer);
@@ -373,6 +376,9 @@ conn_reply_cb(const char *reply, size_t len, unsigned flags, void *arg)
 	if (flags & DISPATCH_F_MORE) {
 		c->more = true;
 		conn_flush(c);
+		/* Each part has this long to be taken, however it trickles. */
+		uv_timer_start(&c->timer, conn_timer_cb, SERVER_PART_TIMEOUT_MS,
+		               0);
 		conn_more(c);
 		return;
 	}
@@ -433,6 +439,28 @@ conn_dispatched(struct conn *c, int rv, enum commands_action act)
 	return CONN_NEXT_LINE;
 }
 
+/* What ctld holds against its memory budget. */
+static size_t
+server_mem(const struct server *s)
+{
+	return s->mem + s->dispatch->held;
+}
+
+/* Counts and logs (at a bounded rate) a body refused for the budget. */
+static void
+server_over_budget(struct server *s, const struct conn *c)
+{
+	uint64_t quiet;
+
+	s->over_budget++;
+	if (!dr_ratelog_allow(&s->refused_log, uv_now(s->loop), &quiet))
+		return;
+	log_warnx("conn %s, zone replace %s refused (memory budget of %zu "
+	          "MiB reached)%s",
+	          c->peer, c->replace->zone, s->mem_max >> 20,
+	          quiet > 0 ? " (and more refusals not logged)" : "");
+}
+
 /* One of the record lines after "zone replace", or its final ".". */
 static enum conn_next
 conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
@@ -445,11 +473,9 @@ conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
 	c->body_bytes = r->records.len;
 	conn_mem_sync(c);
 	if (rv == REPLACE_MORE) {
-		if (c->s->mem <= c->s->mem_max)
+		if (server_mem(c->s) <= c->s->mem_max)
 			return CONN_NEXT_LINE;
-		log_warnx("conn %s, zone replace %s refused (memory budget of "
-		          "%zu MiB reached)",
-		          c->peer, r->zone, c->s->mem_max >> 20);
+		server_over_budget(c->s, c);
 		commands_put_line(&c->out, "ERROR busy (memory budget)");
 		replace_free(r);
 		c->replace = NULL;
@@ -463,8 +489,7 @@ conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
 	          r->nrecords);
 	rv = dispatch_replace(c->s->dispatch, r, &c->out, conn_reply_cb, c,
 	                      &c->req);
-	if (rv != DISPATCH_PENDING)
-		c->body_bytes = 0;
+	c->body_bytes = 0; /* dispatch counts the records it holds */
 	conn_mem_sync(c);
 	return conn_dispatched(c, rv, COMMANDS_CONTINUE);
 }
@@ -568,11 +593,13 @@ conn_process(struct conn *c, bool progressed)
 }
 
 /*
- * Who a new connection is (commands.h has the roles): a peer that proved
- * the cluster key; a loopback client, trusted unless
+ * The one place that decides who a new connection is (commands.h has the
+ * roles), once its stream is ready: a peer that proved the cluster key
+ * over TLS (stream.h) is a peer; a loopback client is trusted unless
  * -ctl.trust-loopback=false (without a key the whole cluster is on
- * loopback, so such a client is also taken as a peer); anyone else must
- * send "auth TOKEN" first.
+ * loopback, so such a client is also taken as a peer); anyone else has
+ * no role and must send "auth TOKEN" first. Being from a member's host
+ * (peers.h) gives no role: it only exempts from the strangers' limits.
  */
 static enum commands_role
 server_initial_role(const struct server *s, const struct conn *c)
@@ -620,7 +647,7 @@ server_count_from(const struct server *s, const char *src, bool unauth)
 	unsigned n = 0;
 
 	for (c = s->conns; c != NULL; c = c->next)
-		if (c->counted && strcmp(c->src, src) == 0 &&
+		if (c->counted && c->stranger && strcmp(c->src, src) == 0 &&
 		    (!unauth || c->unauth))
 			n++;
 	return n;
@@ -634,14 +661,14 @@ static const char *
 server_admit(const struct server *s, const struct conn *c)
 {
 	unsigned max = s->cfg->ctl_max_conns;
-	unsigned remote_max =
+	unsigned strangers_max =
 	    max > 2 * SERVER_RESERVED ? max - SERVER_RESERVED : max / 2 + 1;
 
 	if (s->nconns >= max)
 		return "connection limit";
-	if (c->loopback)
+	if (!c->stranger)
 		return NULL;
-	if (s->nremote >= remote_max)
+	if (s->nstrangers >= strangers_max)
 		return "limit for non-loopback clients";
 	if (server_count_from(s, c->src, false) >= SERVER_PER_SOURCE)
 		return "limit per source address";
@@ -659,18 +686,22 @@ conn_source(struct conn *c)
 	char host[sizeof(c->src)] = "?";
 
 	snprintf(c->peer, sizeof(c->peer), "%s", dr_stream_peer(c->stream));
+	c->stranger = true;
 	if (!dr_stream_peer_addr(c->stream, &ss))
 		return;
 	if (ss.ss_family == AF_INET)
 		uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
 	else if (ss.ss_family == AF_INET6)
 		uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+	/* An IPv4 client of a dual-stack listener counts as its IPv4. */
+	if (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+		inet_ntop(AF_INET,
+		          &((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[12],
+		          host, sizeof(host));
 	snprintf(c->src, sizeof(c->src), "%s", host);
-	c->loopback =
-	    dr_host_is_loopback(host) ||
-	    (ss.ss_family == AF_INET6 &&
-	     IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr) &&
-	     ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[12] == 127);
+	c->loopback = dr_host_is_loopback(host);
+	c->stranger = !c->loopback && !peers_has(&c->s->peers, host);
 }
 
 /* Tells a client over a limit so, at a bounded rate in the log. */
@@ -745,8 +776,8 @@ server_connection_cb(uv_stream_t *listener, int status)
 	}
 	c->counted = true;
 	s->nconns++;
-	if (!c->loopback) {
-		s->nremote++;
+	if (c->stranger) {
+		s->nstrangers++;
 		c->unauth = true;
 		s->nunauth++;
 	}
@@ -789,6 +820,26 @@ server_listen(struct server *s, struct server_listener *l, const char *addr)
 	return 0;
 }
 
+/* The "ctld." lines of cluster status: connections, refusals, memory. */
+static void
+server_status(void *arg, struct dr_buf *out)
+{
+	const struct server *s = arg;
+	char text[256];
+	int n;
+
+	n = snprintf(text, sizeof(text),
+	             "ctld.connections %u\n"
+	             "ctld.connections_refused %" PRIu64 "\n"
+	             "ctld.memory_bytes %zu\n"
+	             "ctld.memory_refused %" PRIu64 "\n"
+	             "ctld.member_hosts %u\n",
+	             s->nconns, s->refused, server_mem(s), s->over_budget,
+	             s->peers.n);
+	if (n > 0 && (size_t)n < sizeof(text))
+		dr_buf_put(out, text, (size_t)n);
+}
+
 int
 server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
              struct dispatch *dispatch)
@@ -803,15 +854,20 @@ server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
 	s->dispatch = dispatch;
 	s->mem_max = (size_t)cfg->ctl_max_memory_mb << 20;
 	rv = server_listen(s, &s->listeners[0], cfg->ctl_addr);
+	/* A wildcard (a dual-stack "::" too) already serves loopback. */
 	if (rv == 0 && dr_addr_parse(cfg->ctl_addr, &a) == 0 &&
 	    a.host[0] != '\0' && strcmp(a.host, "0.0.0.0") != 0 &&
-	    !dr_host_is_loopback(a.host)) {
+	    strcmp(a.host, "::") != 0 && !dr_host_is_loopback(a.host)) {
 		snprintf(local, sizeof(local), "127.0.0.1:%u", a.port);
 		rv = server_listen(s, &s->listeners[1], local);
 	}
-	if (rv != 0)
+	if (rv != 0) {
 		server_stop(s);
-	return rv;
+		return rv;
+	}
+	peers_start(&s->peers, loop, dispatch->bus);
+	dispatch_set_status(dispatch, server_status, s);
+	return 0;
 }
 
 void
@@ -820,6 +876,8 @@ server_stop(struct server *s)
 	size_t i;
 
 	s->stopping = true;
+	peers_stop(&s->peers);
+	dispatch_set_status(s->dispatch, NULL, NULL);
 	for (i = 0; i < 2; i++)
 		if (s->listeners[i].open) {
 			s->listeners[i].open = false;

@@ -7,6 +7,7 @@
 
 #include "dispatch.h"
 #include "flags.h"
+#include "peers.h"
 
 /* A connection that is not a session must send its line within this. */
 #define SERVER_LINE_TIMEOUT_MS 10000
@@ -17,13 +18,14 @@
 /* Processing pauses while this much output waits for the peer. */
 #define SERVER_OUTPUT_MAX ((size_t)256 * 1024)
 /*
- * Limits that hold under abuse. A client that is not on loopback and has
- * no role yet (it must send "auth TOKEN", or finish TLS as a peer) is
+ * Limits that hold under abuse. A "stranger" is a client neither on
+ * loopback nor from a member's host (peers.h). A stranger that has no
+ * role yet (it must send "auth TOKEN", or finish TLS as a peer) is
  * "unauthenticated": at most SERVER_UNAUTH_MAX of them at once and
- * SERVER_UNAUTH_PER_SOURCE from one address; every address other than
- * loopback holds at most SERVER_PER_SOURCE connections; and
- * SERVER_RESERVED of -ctl.max-conns are kept for loopback clients (the
- * local operator, and peers on this machine) whatever others do.
+ * SERVER_UNAUTH_PER_SOURCE from one address; one address holds at most
+ * SERVER_PER_SOURCE connections of strangers; and SERVER_RESERVED of
+ * -ctl.max-conns are kept for loopback clients (the local operator) and
+ * the members' hosts (peers forwarding writes), whatever strangers do.
  */
 #define SERVER_UNAUTH_MAX        128
 #define SERVER_UNAUTH_PER_SOURCE 8
@@ -34,11 +36,18 @@
 /* A whole "zone replace" body must arrive within this of its line. */
 #define SERVER_BODY_TIMEOUT_MS 300000
 /*
+ * A part of a long reply (zone dump) must be taken by the client within
+ * this, or the connection ends (raftd would drop the dump's snapshot
+ * after DUMPS_IDLE_MS anyway); reading a few bytes does not extend it.
+ */
+#define SERVER_PART_TIMEOUT_MS 20000
+/*
  * One budget (-ctl.max-memory) for what every connection holds: zone
- * replace bodies being collected or run, and replies not yet taken by the
- * client. A body that would pass it is refused ("ERROR busy (memory
- * budget)", the connection ends); replies are held back per connection
- * (SERVER_OUTPUT_MAX, and zone dumps come in chunks) instead.
+ * replace bodies being collected or run (also after their client left,
+ * dispatch.h), and replies not yet taken by the client. A body that would
+ * pass it is refused ("ERROR busy (memory budget)", the connection ends);
+ * replies are held back per connection (SERVER_OUTPUT_MAX, and zone dumps
+ * come in chunks) instead.
  */
 
 /* Commands answered in one go before other connections get a turn. */
@@ -60,24 +69,27 @@ struct server {
 	const struct dr_config *cfg; /* borrowed */
 	struct dispatch *dispatch;   /* borrowed; its tls secures peers */
 	struct server_listener listeners[2]; /* ctl.addr, 127.0.0.1 too */
-	struct conn *conns; /* every connection not yet closed */
-	unsigned nconns;    /* counted against ctl_max_conns */
-	unsigned nremote;   /* of them, not from loopback */
-	unsigned nunauth;   /* of those, without a role yet */
-	unsigned nrefused;  /* refused, still being answered */
-	size_t mem;         /* bytes held, see SERVER_MEMORY_MAX */
-	size_t mem_max;
-	uint64_t refused; /* connections refused, in all */
+	struct peers peers;                  /* the members' hosts */
+	struct conn *conns;   /* every connection not yet closed */
+	unsigned nconns;      /* counted against ctl_max_conns */
+	unsigned nstrangers;  /* of them, strangers */
+	unsigned nunauth;     /* of those, without a role yet */
+	unsigned nrefused;    /* refused, still being answered */
+	size_t mem;           /* bytes the connections hold */
+	size_t mem_max;       /* -ctl.max-memory */
+	uint64_t refused;     /* connections refused, in all */
+	uint64_t over_budget; /* bodies refused for the memory budget */
 	struct dr_ratelog refused_log;
 	bool stopping;
 };
 
 /*
  * Listens on cfg->ctl_addr (an empty host means all interfaces), and on
- * 127.0.0.1 at the same port when that address is not loopback, so that
- * the node's own operator always has a door. With a cluster key
- * (dispatch->tls) a connection whose first byte starts TLS is a peer that
- * must prove the key (stream.h); other clients speak the line protocol.
+ * 127.0.0.1 at the same port when that address is neither loopback nor a
+ * wildcard, so that the node's own operator always has a door. With a
+ * cluster key (dispatch->tls) a connection whose first byte starts TLS is
+ * a peer that must prove the key (stream.h); other clients speak the line
+ * protocol. Adds the "ctld." lines of cluster status (dispatch.h).
  * Returns DR_EINVAL for an unusable address, DR_EIO if it cannot listen
  * (logged).
  */

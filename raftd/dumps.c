@@ -11,6 +11,9 @@
 #include "log.h"
 #include "zoneread.h"
 
+#define DUMPS_STR_(x) #x
+#define DUMPS_STR(x)  DUMPS_STR_(x)
+
 struct dump {
 	uint64_t id;
 	sqlite3 *db;
@@ -87,9 +90,19 @@ dump_open(struct dumps *ds, const char *zone, struct dump **out_d,
 	if (d == NULL)
 		abort();
 	snprintf(d->zone, sizeof(d->zone), "%s", zone);
+	/*
+	 * A reader never checkpoints on close: after a snapshot restore this
+	 * connection still reads the old file, and a checkpoint would delete
+	 * the WAL by name, which is by then the new state.db's.
+	 */
 	if (sqlite3_open_v2(ds->path, &d->db,
 	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK ||
+	    sqlite3_db_config(d->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	                      NULL) != SQLITE_OK ||
+	    sqlite3_exec(d->db,
+	                 "PRAGMA cache_size=-" DUMPS_STR(DUMPS_CACHE_KIB), NULL,
+	                 NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(d->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(d->db, ZONEREAD_SOA_SQL, -1, &soa, NULL) !=
 	        SQLITE_OK ||
@@ -183,4 +196,30 @@ dumps_next(struct dumps *ds, const char *zone, uint64_t cursor, size_t max,
 	}
 	*next = d->id;
 	return 0;
+}
+
+int
+dumps_end(struct dumps *ds, uint64_t cursor)
+{
+	size_t i;
+
+	for (i = 0; i < DUMPS_MAX; i++)
+		if (cursor != 0 && ds->d[i] != NULL && ds->d[i]->id == cursor) {
+			log_debug("dump of %s, ended by its client",
+			          ds->d[i]->zone);
+			dump_free(ds->d[i]);
+			ds->d[i] = NULL;
+			return 0;
+		}
+	return DR_EINVAL;
+}
+
+unsigned
+dumps_count(const struct dumps *ds)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < DUMPS_MAX; i++)
+		n += ds->d[i] != NULL;
+	return n;
 }

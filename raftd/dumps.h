@@ -15,13 +15,16 @@
  * (ctld/dispatch.c). So that the chunks make one consistent zone even
  * while writes go on, a dump holds a read transaction on its own
  * read-only connection to state.db (WAL readers do not block raftd's
- * writes) until its last chunk, or until nobody asked for a chunk for
- * DUMPS_IDLE_MS (then it is gone and its cursor unknown). At most
- * DUMPS_MAX dumps at once; more are refused as busy.
+ * writes) until its last chunk, until ctld ends it (its client left), or
+ * until nobody asked for a chunk for DUMPS_IDLE_MS (then it is gone and
+ * its cursor unknown). At most DUMPS_MAX dumps at once, each connection
+ * with a page cache of DUMPS_CACHE_KIB (a dump reads the zone once, in
+ * order); more are refused as busy.
  */
-#define DUMPS_MAX       8
+#define DUMPS_MAX       64
 #define DUMPS_IDLE_MS   30000
 #define DUMPS_CHUNK_MAX (256 * 1024)
+#define DUMPS_CACHE_KIB 256
 
 struct dump;
 
@@ -47,5 +50,15 @@ void dumps_close(struct dumps *ds);
  */
 int dumps_next(struct dumps *ds, const char *zone, uint64_t cursor, size_t max,
                uint64_t *next, struct dr_buf *out);
+
+/*
+ * Ends the dump with cursor now, releasing its snapshot (its client left
+ * before the last chunk). DR_EINVAL when no dump has that cursor (it
+ * ended, expired, or never was).
+ */
+int dumps_end(struct dumps *ds, uint64_t cursor);
+
+/* How many dumps are running. */
+unsigned dumps_count(const struct dumps *ds);
 
 #endif

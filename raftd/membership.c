@@ -269,9 +269,16 @@ membership_join(struct node *n, const char *id, const char *raft_addr,
 	srv = member_find(n, op->id);
 	other = member_find_addr(n, op->raft_addr);
 	if (other != NULL && other->id != op->id) {
-		snprintf(msg, sizeof(msg),
-		         "raft address %s already used by another member",
-		         op->raft_addr);
+		if (store_member_by_raft_id(n->store, other->id, &m) == 0)
+			snprintf(msg, sizeof(msg),
+			         "raft address %s is member %s's (at %s %s %s)",
+			         op->raft_addr, m.id, m.raft_addr, m.ctl_addr,
+			         m.dns_addr);
+		else
+			snprintf(msg, sizeof(msg),
+			         "raft address %s is already a member's (raft "
+			         "id %llu)",
+			         op->raft_addr, (unsigned long long)other->id);
 		member_refuse(op, "join", msg);
 		return 0;
 	}

@@ -270,7 +270,10 @@ serve_read(struct serve *s, struct dr_bus_call *call,
 	}
 }
 
-/* One chunk of a zone dump: u64 next cursor (0: the last), then text. */
+/*
+ * One chunk of a zone dump: u64 next cursor (0: the last), then text; a
+ * chunk size of 0 ends the dump at cursor instead (wire.h).
+ */
 static void
 serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 {
@@ -289,6 +292,13 @@ serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 	}
 	dr_buf_init(&v);
 	dr_buf_put_u64(&v, 0);
+	if (max == 0) {
+		/* ctld's client left: the snapshot goes (gone already: OK). */
+		(void)dumps_end(&s->dumps, cursor);
+		serve_reply(s, call, DR_ST_OK, v.data, v.len);
+		dr_buf_close(&v);
+		return;
+	}
 	rv = dumps_next(&s->dumps, zone, cursor, max, &next, &v);
 	if (rv == 0) {
 		for (int i = 0; i < 8; i++)
