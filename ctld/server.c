@@ -366,6 +366,15 @@ conn_restart_line_timer(struct conn *c)
 	               0);
 }
 
+/* SERVER_PART_TIMEOUT_MS, or the idle timeout when that is shorter. */
+static uint64_t
+conn_part_timeout(const struct conn *c)
+{
+	unsigned idle = c->s->cfg->ctl_idle_timeout_ms;
+
+	return idle < SERVER_PART_TIMEOUT_MS ? idle : SERVER_PART_TIMEOUT_MS;
+}
+
 static void
 conn_reply_cb(const char *reply, size_t len, unsigned flags, void *arg)
 {
@@ -377,7 +386,7 @@ conn_reply_cb(const char *reply, size_t len, unsigned flags, void *arg)
 		c->more = true;
 		conn_flush(c);
 		/* Each part has this long to be taken, however it trickles. */
-		uv_timer_start(&c->timer, conn_timer_cb, SERVER_PART_TIMEOUT_MS,
+		uv_timer_start(&c->timer, conn_timer_cb, conn_part_timeout(c),
 		               0);
 		conn_more(c);
 		return;

@@ -37,8 +37,9 @@
 #define SERVER_BODY_TIMEOUT_MS 300000
 /*
  * A part of a long reply (zone dump) must be taken by the client within
- * this, or the connection ends (raftd would drop the dump's snapshot
- * after DUMPS_IDLE_MS anyway); reading a few bytes does not extend it.
+ * this (or -ctl.idle-timeout when shorter), or the connection ends (raftd
+ * would drop the dump's snapshot after DUMPS_IDLE_MS anyway); reading a
+ * few bytes does not extend it.
  */
 #define SERVER_PART_TIMEOUT_MS 20000
 /*

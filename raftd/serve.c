@@ -1,6 +1,7 @@
 /* The req/rep socket: answers ctld's DR_MSG_* requests (brief's protocol). */
 #include "serve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,10 +323,17 @@ serve_text(struct serve *s, struct dr_bus_call *call, bool members)
 	struct dr_buf text;
 
 	dr_buf_init(&text);
-	if (members)
+	if (members) {
 		status_members_text(s->node, &text);
-	else
+	} else {
+		char line[48];
+		int n;
+
 		status_text(s->node, &text);
+		n = snprintf(line, sizeof(line), "dumps_running %u\n",
+		             dumps_count(&s->dumps));
+		dr_buf_put(&text, line, (size_t)n);
+	}
 	serve_reply(s, call, DR_ST_OK, text.data, text.len);
 	dr_buf_close(&text);
 }

@@ -12,7 +12,8 @@ const char *status_role_name(int role);
  * Appends "key value\n" lines: id, raft_id, role, leader, leader_raft_id,
  * term, commit_index, last_index, applied_index (Raft's last applied
  * index), change_seq, members (rows in members), voters (in the current
- * configuration), snapshot_index.
+ * configuration), snapshot_index. (serve.c adds dumps_running, the zone
+ * dumps holding a snapshot.)
  */
 void status_text(struct node *n, struct dr_buf *out);
 

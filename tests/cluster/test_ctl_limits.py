@@ -130,9 +130,13 @@ def test_dump_is_streamed_and_whole(node):
     assert "h99999.big.test. 300 IN A 10.1.134.159" in lines
 
 
+def dumps_running(node):
+    return int(node.status(5)["dumps_running"])
+
+
 def test_unread_dumps_do_not_grow_ctld(node):
-    ctld = node.child_pid("ctld")
-    before = rss_kib(ctld)
+    ctld, raftd = node.child_pid("ctld"), node.child_pid("raftd")
+    before = rss_kib(ctld), rss_kib(raftd)
     socks = []
     try:
         for _ in range(40):
@@ -140,19 +144,27 @@ def test_unread_dumps_do_not_grow_ctld(node):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             s.sendall(b"session\nzone dump big.test\n")
             socks.append(s)
-        # Every dump has started (its first bytes can be read) and then
-        # waits for its client: raftd is asked for one more chunk only
+        # Every one is a real dump (its SOA came, not "ERROR busy"); then
+        # it waits for its client: raftd is asked for one more chunk only
         # once the previous one was taken.
-        def all_started():
-            r, _, _ = select.select(socks, [], [], 0.2)
-            return len(r) == len(socks)
-        wait_until(all_started, 30, "every dump to start")
-        grown = rss_kib(ctld) - before
-        # A whole dump is ~5 MB: 40 of them would be 200 MB.
-        assert grown < 40 * 1024, grown
+        for s in socks:
+            s.settimeout(30)
+            head = b""
+            while b"\n" not in head[3:]:
+                head += s.recv(200)
+            assert head.startswith(b"OK\nbig.test. 3600 IN SOA "), head
+        assert dumps_running(node) == 40
+        grown = rss_kib(ctld) - before[0], rss_kib(raftd) - before[1]
+        # A whole dump is ~5 MB: 40 of them would be 200 MB in either.
+        assert grown[0] < 40 * 1024, grown
+        assert grown[1] < 40 * 1024, grown
     finally:
         for s in socks:
             s.close()
+    # Their clients left: raftd lets their snapshots go at once, not
+    # after the 30 s a forgotten dump is kept.
+    wait_until(lambda: dumps_running(node) == 0, 10,
+               "the dumps to end with their clients")
 
 
 def test_dump_is_one_snapshot(node):

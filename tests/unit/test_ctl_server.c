@@ -1,7 +1,8 @@
 /*
- * End-to-end tests of ctld's server in one process: two ctlds (a follower
- * A and a leader B) on a uv loop in a thread, each backed by a fake raftd
- * on nng, driven by blocking sockets from the main thread.
+ * End-to-end tests of ctld's server in one process: three ctlds (a
+ * follower A, a leader B, and C, a leader that does not trust loopback
+ * clients) on a uv loop in a thread, each backed by a fake raftd on nng,
+ * driven by blocking sockets from the main thread.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -32,6 +33,7 @@
 struct node {
 	const char *id;
 	bool leader;
+	bool strict; /* -ctl.trust-loopback=false */
 	unsigned port;
 	char dir[128];
 	char port_arg[32];
@@ -52,6 +54,9 @@ struct node {
 	char last_source[256];
 	char last_records[4096];
 	unsigned last_nrecords;
+	unsigned dump_parts;      /* big.test. chunks sent */
+	unsigned dump_ends;       /* dumps ended by ctld (chunk size 0) */
+	uint64_t dump_end_cursor; /* the cursor of the last one */
 	/* The last replace of each zone (files load in parallel). */
 	struct {
 		char zone[64];
@@ -60,7 +65,8 @@ struct node {
 	} zones[4];
 };
 
-static struct node A = { .id = "ida" }, B = { .id = "idb", .leader = true };
+static struct node A = { .id = "ida" }, B = { .id = "idb", .leader = true },
+                   C = { .id = "idc", .leader = true, .strict = true };
 static uv_loop_t loop;
 static uv_async_t stop_async;
 static pthread_t loop_thread;
@@ -155,6 +161,10 @@ fake_reply_str(struct node *node, struct dr_bus_call *call, int status,
 {
 	fake_reply(node, call, status, z, strlen(z), 0);
 }
+
+static const char soa_dump_line[] =
+    "big.test. 3600 IN SOA ns1.big.test. h.big.test. 1 7200 3600 1209600 "
+    "3600\n";
 
 /* The follower applies what the leader did a little later. */
 static uv_timer_t lag_timer;
@@ -253,6 +263,79 @@ fake_records(struct node *n, struct dr_bus_call *call, const struct dr_cmd *cmd)
 	n->seq++;
 	uv_timer_start(&lag_timer, lag_cb, 50, 0);
 	fake_reply_str(n, call, DR_ST_OK, "");
+}
+
+/*
+ * "zone dump big.test.": FAKE_DUMP_PARTS chunks of about the size asked
+ * for, the cursor being the number of the next chunk; chunk size 0 is
+ * ctld ending the dump. Any other zone does not exist.
+ */
+#define FAKE_DUMP_PARTS 40
+
+static void
+fake_dump(struct node *n, struct dr_bus_call *call, struct dr_cursor *c)
+{
+	struct dr_str zone;
+	uint64_t cursor, next;
+	uint32_t chunk;
+	struct dr_buf out;
+	char line[64];
+	unsigned i = 0;
+	int k;
+
+	if (dr_get_str(c, &zone) != 0 || dr_get_u64(c, &cursor) != 0 ||
+	    dr_get_u32(c, &chunk) != 0) {
+		fake_reply_str(n, call, DR_ST_ERROR, "malformed");
+		return;
+	}
+	if (!dr_str_eq(zone, "big.test.") || cursor >= FAKE_DUMP_PARTS) {
+		fake_reply_str(n, call, DR_ST_NOTFOUND, "");
+		return;
+	}
+	dr_buf_init(&out);
+	if (chunk == 0) {
+		n->dump_ends++;
+		n->dump_end_cursor = cursor;
+		dr_buf_put_u64(&out, 0);
+	} else {
+		next = cursor + 1 < FAKE_DUMP_PARTS ? cursor + 1 : 0;
+		dr_buf_put_u64(&out, next);
+		if (cursor == 0)
+			dr_buf_put(&out, soa_dump_line, strlen(soa_dump_line));
+		while (out.len < chunk) {
+			k = snprintf(line, sizeof(line),
+			             "h%llu-%u.big.test. 300 IN A 10.0.0.1\n",
+			             (unsigned long long)cursor, i++);
+			dr_buf_put(&out, line, (size_t)k);
+		}
+		n->dump_parts++;
+	}
+	fake_reply(n, call, DR_ST_OK, (const char *)out.data, out.len, 0);
+	dr_buf_close(&out);
+}
+
+/* Node C's tokens: one of each role but admin. */
+static const char token_read[] =
+    "drt_1111111111111111111111111111111111111111111111111111111111111111";
+static const char token_write[] =
+    "drt_2222222222222222222222222222222222222222222222222222222222222222";
+
+static void
+fake_token_check(struct node *n, struct dr_bus_call *call, struct dr_cursor *c)
+{
+	char hr[COMMANDS_HASH_LEN + 1], hw[COMMANDS_HASH_LEN + 1];
+	struct dr_str hash;
+
+	commands_token_hash(token_read, strlen(token_read), hr);
+	commands_token_hash(token_write, strlen(token_write), hw);
+	if (dr_get_str(c, &hash) != 0)
+		fake_reply_str(n, call, DR_ST_ERROR, "malformed");
+	else if (dr_str_eq(hash, hr))
+		fake_reply_str(n, call, DR_ST_OK, "r1 read");
+	else if (dr_str_eq(hash, hw))
+		fake_reply_str(n, call, DR_ST_OK, "w1 write");
+	else
+		fake_reply_str(n, call, DR_ST_NOTFOUND, "");
 }
 
 /* A dnsd: its counters. */
@@ -365,7 +448,10 @@ fake_raftd_cb(struct dr_bus_call *call, const void *data, size_t len, void *arg)
 		               "example.com. 7 3\nexample.org. 1 2\n");
 		return;
 	case DR_MSG_ZONE_DUMP:
-		fake_reply_str(n, call, DR_ST_ERROR, "no such zone");
+		fake_dump(n, call, &c);
+		return;
+	case DR_MSG_TOKEN_CHECK:
+		fake_token_check(n, call, &c);
 		return;
 	case DR_MSG_STATUS:
 		snprintf(text, sizeof(text),
@@ -416,7 +502,7 @@ static void
 node_start(struct node *n, const char *base)
 {
 	char err[256], url[512], run[512], idle[16], max[16];
-	char *argv[16] = { "ctld",        "-id",
+	char *argv[20] = { "ctld",        "-id",
 		           (char *)n->id, "-data.dir",
 		           n->dir,        "-ctl.addr",
 		           n->port_arg,   "-ctl.max-conns",
@@ -425,6 +511,8 @@ node_start(struct node *n, const char *base)
 	int argc = 11;
 	unsigned i;
 
+	if (n->strict)
+		argv[argc++] = "-ctl.trust-loopback=false";
 	for (i = 0; i < n->n_zone_files; i++) {
 		argv[argc++] = "-zone.file";
 		argv[argc++] = (char *)n->zone_files[i];
@@ -462,7 +550,7 @@ node_start(struct node *n, const char *base)
 static void
 stop_cb(uv_async_t *a)
 {
-	struct node *nodes[] = { &A, &B };
+	struct node *nodes[] = { &A, &B, &C };
 	int i;
 
 	struct delayed *d;
@@ -471,7 +559,7 @@ stop_cb(uv_async_t *a)
 	for (d = delayed_list; d != NULL; d = d->next)
 		if (!uv_is_closing((uv_handle_t *)&d->timer))
 			uv_close((uv_handle_t *)&d->timer, delayed_close_cb);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		server_stop(&nodes[i]->server);
 		zoneload_stop(&nodes[i]->zoneload);
 		dispatch_close(&nodes[i]->dispatch);
@@ -1105,7 +1193,7 @@ test_records(void)
 	CHECK_EQ_STR(client_line(c), "example.com. 7 3");
 	CHECK_EQ_STR(client_line(c), "example.org. 1 2");
 	CHECK_EQ_STR(client_line(c), ".");
-	CHECK_EQ_STR(client_line(c), "ERROR no such zone");
+	CHECK_EQ_STR(client_line(c), "ERROR not found");
 	CHECK_EQ_STR(client_line(c), "queries 12");
 	CHECK_EQ_STR(client_line(c), "resyncs 0");
 	CHECK_EQ_STR(client_line(c), "change_seq 7");
@@ -1219,6 +1307,134 @@ test_no_leader(void)
 	CHECK(now_s() - t0 < 7.0);
 }
 
+/*
+ * zone dump in parts: a reader gets them all, in order, then "."; a
+ * client that leaves, or stops reading for the part deadline (the idle
+ * timeout here), has its dump ended in raftd (chunk size 0) at once.
+ */
+static void
+test_dump_parts(void)
+{
+	volatile unsigned *ends = &B.dump_ends;
+	unsigned parts = B.dump_parts, e = B.dump_ends, lines = 0;
+	struct client *c = client_open(B.port);
+	const char *line;
+	double t0;
+
+	client_sendz(c, "zone dump big.test\n");
+	CHECK_EQ_STR(client_line(c),
+	             "big.test. 3600 IN SOA ns1.big.test. h.big.test. 1 7200 "
+	             "3600 1209600 3600");
+	for (;;) {
+		line = client_line(c);
+		if (line[0] != 'h')
+			break;
+		lines++;
+		if (lines == 1)
+			CHECK_EQ_STR(line, "h0-0.big.test. 300 IN A 10.0.0.1");
+	}
+	CHECK_EQ_STR(line, ".");
+	CHECK_EQ_STR(client_line(c), "<eof>");
+	client_close(c);
+	CHECK_EQ_INT(B.dump_parts - parts, FAKE_DUMP_PARTS);
+	CHECK(lines > FAKE_DUMP_PARTS * 1000);
+	CHECK_EQ_INT(B.dump_ends, e);
+
+	/* The client leaves after the first part. */
+	c = client_open(B.port);
+	client_sendz(c, "zone dump big.test\n");
+	CHECK(strncmp(client_line(c), "big.test. 3600 IN SOA", 21) == 0);
+	client_close(c);
+	CHECK(wait_count(ends, e + 1));
+	CHECK(B.dump_end_cursor > 0 && B.dump_end_cursor < FAKE_DUMP_PARTS);
+
+	/* The client stays but reads no more: ended at the part deadline. */
+	c = client_open(B.port);
+	client_sendz(c, "session\nzone dump big.test\n");
+	CHECK_EQ_STR(client_line(c), "OK");
+	t0 = now_s();
+	CHECK(wait_count(ends, e + 2));
+	CHECK(now_s() - t0 >= IDLE_MS / 1000.0 * 0.9);
+	/* What was sent can still be read; the dump stops without ".". */
+	do
+		line = client_line(c);
+	while (line[0] == 'h' || line[0] == 'b');
+	CHECK(strcmp(line, "<eof>") == 0 || strcmp(line, "<error>") == 0 ||
+	      strcmp(line, "<partial>") == 0);
+	client_close(c);
+	/* Unknown zones still answer. */
+	CHECK_EQ_STR(once(B.port, "zone dump nope.test\n"), "ERROR not found");
+}
+
+/* A client of C (no trust for loopback) runs line and reads n lines. */
+static void
+strict_expect(const char *lines, const char *const *want, size_t n)
+{
+	struct client *c = client_open(C.port);
+	size_t i;
+
+	client_sendz(c, lines);
+	for (i = 0; i < n; i++)
+		CHECK_EQ_STR(client_line(c), want[i]);
+	client_close(c);
+}
+
+#define STRICT(lines, ...)                                            \
+	do {                                                          \
+		static const char *const w_[] = { __VA_ARGS__ };      \
+		strict_expect(lines, w_, sizeof(w_) / sizeof(w_[0])); \
+	} while (0)
+
+/* Roles: nothing but auth (and quit) before a token; what each may do. */
+static void
+test_auth(void)
+{
+	char line[256];
+	struct client *c;
+	uint64_t failed = C.dispatch.auth_failed, denied = C.dispatch.denied;
+	unsigned applies = C.applies;
+
+	STRICT("kv ping\n", "ERROR auth required", "<eof>");
+	STRICT("session\nkv ping\n", "ERROR auth required", "<eof>");
+	STRICT("nope\n", "ERROR auth required", "<eof>");
+	STRICT("forwarded kv set a b\n", "ERROR auth required", "<eof>");
+	STRICT("auth\n", "ERROR usage: auth TOKEN", "<eof>");
+	STRICT("quit\n", "BYE", "<eof>");
+	/* A bad token ends the connection; nothing after it runs. */
+	STRICT("auth drt_0000\nkv set x y\n", "ERROR auth failed", "<eof>");
+	CHECK_EQ_INT(C.dispatch.auth_failed - failed, 1);
+	CHECK_EQ_INT(C.applies, applies);
+	/* After a good auth the next line is a first line: one command. */
+	snprintf(line, sizeof(line), "auth %s\nkv ping\nkv ping\n", token_read);
+	STRICT(line, "OK", "PONG", "<eof>");
+	snprintf(line, sizeof(line), "auth %s\nkv set x y\n", token_read);
+	STRICT(line, "OK", "ERROR permission denied", "<eof>");
+	CHECK_EQ_INT(C.applies, applies);
+	/* Or a session, which a refusal does not end. */
+	c = client_open(C.port);
+	snprintf(line, sizeof(line),
+	         "auth %s\nsession\nkv set x y\ncluster remove ida\n"
+	         "token list\nforwarded kv set x z\ntoken set t read %064d\n"
+	         "zone reload\nkv get x\nquit\n",
+	         token_write, 0);
+	client_sendz(c, line);
+	CHECK_EQ_STR(client_line(c), "OK");
+	CHECK_EQ_STR(client_line(c), "OK");
+	CHECK_EQ_STR(client_line(c), "SUCCESS");
+	CHECK_EQ_STR(client_line(c), "ERROR permission denied");
+	CHECK_EQ_STR(client_line(c), "ERROR permission denied");
+	CHECK_EQ_STR(client_line(c), "ERROR permission denied");
+	CHECK_EQ_STR(client_line(c), "ERROR permission denied");
+	CHECK_EQ_STR(client_line(c), "SUCCESS"); /* no zone files */
+	CHECK_EQ_STR(client_line(c), "y");
+	CHECK_EQ_STR(client_line(c), "BYE");
+	client_close(c);
+	CHECK_EQ_INT(C.applies, applies + 1);
+	CHECK_EQ_INT(C.dispatch.denied - denied, 9);
+	/* A loopback client of A (trusted, no key: a peer) may do it all. */
+	CHECK_EQ_STR(once(A.port, "forwarded kv ping\n"), "PONG");
+}
+
 int
 main(void)
 {
@@ -1231,9 +1447,11 @@ main(void)
 	uv_loop_init(&loop);
 	A.port = free_port();
 	B.port = free_port();
+	C.port = free_port();
 	zone_files_setup(base);
 	node_start(&A, base);
 	node_start(&B, base);
+	node_start(&C, base);
 	uv_async_init(&loop, &stop_async, stop_cb);
 	uv_timer_init(&loop, &lag_timer);
 	pthread_create(&loop_thread, NULL, loop_main, NULL);
@@ -1251,6 +1469,8 @@ main(void)
 	RUN(test_max_conns);
 	RUN(test_backpressure);
 	RUN(test_no_leader);
+	RUN(test_dump_parts);
+	RUN(test_auth);
 
 	/* Stop with work in flight: backoff, forward, raftd request. */
 	{
@@ -1277,7 +1497,7 @@ main(void)
 		client_close(c4);
 	}
 	CHECK_EQ_INT(uv_loop_close(&loop), 0);
-	CHECK_EQ_INT(A.dispatch.nreqs + B.dispatch.nreqs, 0);
+	CHECK_EQ_INT(A.dispatch.nreqs + B.dispatch.nreqs + C.dispatch.nreqs, 0);
 	{
 		char cmd[256];
 
