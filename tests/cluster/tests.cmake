@@ -21,6 +21,7 @@ set(DR_CLUSTER_TESTS
 	ctl_auth
 	peer_tls
 	ctl_limits
+	ctl_remote
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}

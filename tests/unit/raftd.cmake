@@ -4,6 +4,9 @@ dr_unit_test(test_store test_store.c)
 target_link_libraries(test_store raftd_lib)
 dr_unit_test(test_fsm test_fsm.c)
 target_link_libraries(test_fsm raftd_lib)
+# Zone dumps in chunks, each on one snapshot of state.db.
+dr_unit_test(test_dumps test_dumps.c)
+target_link_libraries(test_dumps raftd_lib)
 # Figures for large zone replaces (printed, not asserted).
 dr_unit_test(timing_replace timing_replace.c)
 target_link_libraries(timing_replace raftd_lib)

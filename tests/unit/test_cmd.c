@@ -131,7 +131,10 @@ test_bitflips(void)
 	dr_buf_close(&b);
 }
 
-/* Record commands: arity per type, names, and effects lists back to back. */
+/*
+ * Record and token commands: arity per type, names, and effects lists back
+ * to back.
+ */
 static void
 test_record_commands(void)
 {
@@ -143,6 +146,8 @@ test_record_commands(void)
 		{ DR_CMD_RR_DEL, 4, "rr_del" },
 		{ DR_CMD_ZONE_REPLACE, 3, "zone_replace" },
 		{ DR_CMD_ZONE_DEL, 1, "zone_del" },
+		{ DR_CMD_TOKEN_ADD, 3, "token_add" },
+		{ DR_CMD_TOKEN_DEL, 1, "token_del" },
 	};
 	const char *args[] = { "example.com.", "www.example.com.", "A", "300",
 		               "192.0.2.1" };

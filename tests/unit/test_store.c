@@ -337,6 +337,99 @@ test_malformed_skipped(void)
 	store_close(s);
 }
 
+#define HASH_A \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HASH_B \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static enum store_outcome
+token_add(struct store *s, uint64_t index, const char *name, const char *role,
+          const char *hash, const char **reason)
+{
+	const char *args[] = { name, role, hash };
+	struct store_result res;
+	struct dr_buf b;
+
+	dr_buf_init(&b);
+	encode(&b, DR_CMD_TOKEN_ADD, 3, args);
+	CHECK_EQ_INT(store_apply(s, index, b.data, b.len, &res), 0);
+	dr_buf_close(&b);
+	if (reason != NULL) {
+		static char r[256];
+
+		snprintf(r, sizeof(r), "%s", res.reason);
+		*reason = r;
+	}
+	return res.outcome;
+}
+
+/* store_token_check or _list as a C string ("" when not found). */
+static const char *
+tokens(struct store *s, const char *hash)
+{
+	static char out[512];
+	struct dr_buf b;
+	int rv;
+
+	dr_buf_init(&b);
+	rv = hash != NULL ? store_token_check(s, hash, &b)
+	                  : store_token_list(s, &b);
+	snprintf(out, sizeof(out), "%.*s", (int)b.len,
+	         b.len ? (const char *)b.data : "");
+	dr_buf_close(&b);
+	CHECK(rv == 0 || rv == DR_ENOTFOUND);
+	return out;
+}
+
+/* Tokens: names unique, hashes unique, roles and hashes checked. */
+static void
+test_tokens(void)
+{
+	struct store *s = open_db("tokens");
+	const char *del[] = { "ops" }, *why;
+
+	CHECK_EQ_STR(tokens(s, NULL), "");
+	CHECK_EQ_INT(token_add(s, 1, "ops", "admin", HASH_A, NULL),
+	             STORE_APPLIED);
+	CHECK_EQ_INT(token_add(s, 2, "ci", "write", HASH_B, NULL),
+	             STORE_APPLIED);
+	CHECK_EQ_STR(tokens(s, HASH_A), "ops admin");
+	CHECK_EQ_STR(tokens(s, HASH_B), "ci write");
+	CHECK_EQ_STR(tokens(s, HASH_A "0"), "");
+	CHECK_EQ_STR(tokens(s, NULL), "ci write\nops admin\n");
+	/* Refused, nothing changed: a name or hash again, bad fields. */
+	CHECK_EQ_INT(token_add(s, 3, "ops", "read", HASH_B, &why),
+	             STORE_REJECTED);
+	CHECK_EQ_STR(why, "token ops already exists");
+	CHECK_EQ_INT(token_add(s, 4, "other", "read", HASH_A, NULL),
+	             STORE_REJECTED);
+	CHECK_EQ_INT(token_add(s, 5, "x", "root", HASH_A, &why),
+	             STORE_REJECTED);
+	CHECK_EQ_STR(why, "invalid role (read, write or admin)");
+	CHECK_EQ_INT(token_add(s, 6, "x", "read", "ABCD", &why),
+	             STORE_REJECTED);
+	CHECK_EQ_STR(why, "invalid token hash");
+	CHECK_EQ_INT(token_add(s, 7, "x", "read",
+	                       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	                       "AAAAAAAAAAAAAAAAAAAAAAAA",
+	                       NULL),
+	             STORE_REJECTED);
+	CHECK_EQ_INT(token_add(s, 8, "bad name", "read", HASH_A "", &why),
+	             STORE_REJECTED);
+	CHECK_EQ_STR(why, "invalid token name");
+	CHECK_EQ_STR(tokens(s, NULL), "ci write\nops admin\n");
+	CHECK_EQ_INT(apply_cmd(s, 9, DR_CMD_TOKEN_DEL, 1, del), STORE_APPLIED);
+	CHECK_EQ_INT(apply_cmd(s, 10, DR_CMD_TOKEN_DEL, 1, del),
+	             STORE_REJECTED);
+	CHECK_EQ_STR(tokens(s, HASH_A), "");
+	CHECK_EQ_STR(tokens(s, NULL), "ci write\n");
+	store_close(s);
+	/* They are state.db's: there after a restart. */
+	s = open_db("tokens");
+	CHECK_EQ_STR(tokens(s, HASH_B), "ci write");
+	store_close(s);
+}
+
 static void
 test_members(void)
 {
@@ -461,6 +554,31 @@ test_snapshot_roundtrip(void)
 	store_close(a);
 }
 
+/* Tokens travel in snapshots (the image is state.db). */
+static void
+test_tokens_in_snapshot(void)
+{
+	struct store *a = open_db("tok-a"), *b = open_db("tok-b");
+	struct store_restore_info info;
+	void *img = NULL;
+	size_t len = 0;
+
+	CHECK_EQ_INT(token_add(a, 1, "ops", "admin", HASH_A, NULL),
+	             STORE_APPLIED);
+	CHECK_EQ_INT(token_add(b, 1, "old", "read", HASH_B, NULL),
+	             STORE_APPLIED);
+	CHECK_EQ_INT(kv_set(a, 2, "k", "v"), STORE_APPLIED);
+	CHECK_EQ_INT(store_serialize(a, malloc, &img, &len), 0);
+	CHECK_EQ_INT(store_restore(b, img, len, &info), 0);
+	CHECK(info.replaced);
+	free(img);
+	CHECK_EQ_STR(tokens(b, HASH_A), "ops admin");
+	CHECK_EQ_STR(tokens(b, HASH_B), "");
+	CHECK_EQ_STR(tokens(b, NULL), "ops admin\n");
+	store_close(a);
+	store_close(b);
+}
+
 static void
 test_restore_older_ignored(void)
 {
@@ -554,7 +672,9 @@ main(void)
 	RUN(test_crash_before_commit);
 	RUN(test_malformed_skipped);
 	RUN(test_members);
+	RUN(test_tokens);
 	RUN(test_snapshot_roundtrip);
+	RUN(test_tokens_in_snapshot);
 	RUN(test_restore_older_ignored);
 	RUN(test_restore_garbage);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
