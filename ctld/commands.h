@@ -81,16 +81,18 @@ enum commands_id {
 
 /*
  * Who may run a command. A connection starts with a role (server.c):
- * loopback clients admin (with -ctl.trust-loopback), a peer that proved
- * the cluster key peer, everyone else none until "auth TOKEN" gives the
- * token's role. Each role may do what the ones below it may:
+ * loopback clients admin (with -ctl.trust-loopback; peer too without a
+ * cluster key), a peer that proved the cluster key peer, everyone else
+ * none until "auth TOKEN" gives the token's role. Each role may do what
+ * the ones before it may:
  *
- *   none   quit, auth
- *   read   session, kv ping, kv get, rr get, zone list, zone dump, cluster
- * status, cluster members, stats write  kv set, kv del, rr add, rr del, zone
- * del, zone replace, zone reload admin  cluster join, remove, transfer, update;
- * token add, list, del peer   "forwarded ..." lines and token set (a peer's
- * token add)
+ *   none    quit, auth
+ *   read    session, kv ping, kv get, rr get, zone list, zone dump,
+ *           cluster status, cluster members, stats
+ *   write   kv set, kv del, rr add, rr del, zone del, zone replace,
+ *           zone reload
+ *   admin   cluster join, update, remove, transfer; token add, list, del
+ *   peer    "forwarded ..." lines, and token set (a peer's token add)
  */
 enum commands_role {
 	COMMANDS_ROLE_NONE,
@@ -124,9 +126,8 @@ struct commands_parsed {
 	bool forwarded;   /* the line came from a peer as "forwarded ..." */
 	bool consistent;  /* kv get KEY consistent */
 	bool forwardable; /* a write: sent to the leader on NOTLEADER */
-	bool
-	    local_read; /* answered from this node's state (read your writes) */
-	bool has_body;  /* record lines and "." follow the line (body.h) */
+	bool local_read;  /* from this node's state (read your writes) */
+	bool has_body;    /* record lines and "." follow the line (body.h) */
 	enum commands_target target;
 	enum commands_role role; /* needed to run it */
 	unsigned nargs;

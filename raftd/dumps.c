@@ -91,9 +91,10 @@ dump_open(struct dumps *ds, const char *zone, struct dump **out_d,
 		abort();
 	snprintf(d->zone, sizeof(d->zone), "%s", zone);
 	/*
-	 * A reader never checkpoints on close: after a snapshot restore this
-	 * connection still reads the old file, and a checkpoint would delete
-	 * the WAL by name, which is by then the new state.db's.
+	 * After a snapshot restore this connection still reads the old
+	 * file; whatever SQLite would decide on closing the last connection
+	 * to it, a dump must never checkpoint and delete a WAL by its name,
+	 * which is by then the new state.db's.
 	 */
 	if (sqlite3_open_v2(ds->path, &d->db,
 	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,

@@ -1,5 +1,6 @@
 /* Unit tests for ctld's command table: parsing, requests, replies. */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cmd.h"
 #include "commands.h"
@@ -821,6 +822,178 @@ test_status_processes(void)
 	             "process.ctld up\n");
 }
 
+/* The role each command needs (commands.h has the table). */
+static void
+test_roles(void)
+{
+	static const struct {
+		const char *line;
+		enum commands_role role;
+	} t[] = {
+		{ "quit", COMMANDS_ROLE_NONE },
+		{ "auth drt_x", COMMANDS_ROLE_NONE },
+		{ "session", COMMANDS_ROLE_READ },
+		{ "kv ping", COMMANDS_ROLE_READ },
+		{ "kv get k", COMMANDS_ROLE_READ },
+		{ "kv get k consistent", COMMANDS_ROLE_READ },
+		{ "rr get www.example.com", COMMANDS_ROLE_READ },
+		{ "zone list", COMMANDS_ROLE_READ },
+		{ "zone dump example.com", COMMANDS_ROLE_READ },
+		{ "cluster status", COMMANDS_ROLE_READ },
+		{ "cluster members", COMMANDS_ROLE_READ },
+		{ "stats", COMMANDS_ROLE_READ },
+		{ "kv set k v", COMMANDS_ROLE_WRITE },
+		{ "kv del k", COMMANDS_ROLE_WRITE },
+		{ "rr add example.com www A 1.2.3.4", COMMANDS_ROLE_WRITE },
+		{ "rr del example.com www A 1.2.3.4", COMMANDS_ROLE_WRITE },
+		{ "zone del example.com", COMMANDS_ROLE_WRITE },
+		{ "zone reload", COMMANDS_ROLE_WRITE },
+		{ "zone replace example.com", COMMANDS_ROLE_WRITE },
+		{ "cluster join a :1 :2 :3", COMMANDS_ROLE_ADMIN },
+		{ "cluster update a :1 :2 :3", COMMANDS_ROLE_ADMIN },
+		{ "cluster remove a", COMMANDS_ROLE_ADMIN },
+		{ "cluster transfer", COMMANDS_ROLE_ADMIN },
+		{ "token add n read", COMMANDS_ROLE_ADMIN },
+		{ "token list", COMMANDS_ROLE_ADMIN },
+		{ "token del n", COMMANDS_ROLE_ADMIN },
+		{ "token set n read h", COMMANDS_ROLE_PEER },
+		/* Whatever follows "forwarded", only a peer sends it. */
+		{ "forwarded kv ping", COMMANDS_ROLE_PEER },
+		{ "forwarded kv get k", COMMANDS_ROLE_PEER },
+		{ "forwarded token set n read h", COMMANDS_ROLE_PEER },
+	};
+	enum commands_role r;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK_EQ_INT(parse(t[i].line), 0);
+		if (P.role != t[i].role)
+			fprintf(stderr, "role of %s\n", t[i].line);
+		CHECK_EQ_INT(P.role, t[i].role);
+	}
+	/* Tokens and session state stay on the connection asked. */
+	CHECK_EQ_INT(parse("forwarded auth x"), DR_EINVAL);
+	CHECK_EQ_INT(parse("forwarded token add n read"), DR_EINVAL);
+	CHECK_EQ_INT(parse("forwarded session"), DR_EINVAL);
+	CHECK(COMMANDS_ROLE_NONE < COMMANDS_ROLE_READ &&
+	      COMMANDS_ROLE_READ < COMMANDS_ROLE_WRITE &&
+	      COMMANDS_ROLE_WRITE < COMMANDS_ROLE_ADMIN &&
+	      COMMANDS_ROLE_ADMIN < COMMANDS_ROLE_PEER);
+	CHECK_EQ_INT(commands_role_parse((struct dr_str){ "write", 5 }, &r), 0);
+	CHECK_EQ_INT(r, COMMANDS_ROLE_WRITE);
+	CHECK_EQ_INT(commands_role_parse((struct dr_str){ "peer", 4 }, &r),
+	             DR_EINVAL);
+	CHECK_EQ_INT(commands_role_parse((struct dr_str){ "none", 4 }, &r),
+	             DR_EINVAL);
+	CHECK_EQ_INT(commands_role_parse((struct dr_str){ "Admin", 5 }, &r), 0);
+	CHECK_EQ_STR(commands_role_name(COMMANDS_ROLE_PEER), "peer");
+}
+
+/* Tokens: their form, their hash, and what goes to raftd. */
+static void
+test_tokens(void)
+{
+	char tok[COMMANDS_TOKEN_LEN + 1], tok2[COMMANDS_TOKEN_LEN + 1];
+	char hash[COMMANDS_HASH_LEN + 1], hash2[COMMANDS_HASH_LEN + 1];
+	char line[256];
+	struct dr_buf msg, out;
+	struct dr_cursor c;
+	struct dr_cmd cmd;
+	struct dr_str s;
+	enum commands_action act;
+
+	commands_token_new(tok, hash);
+	commands_token_new(tok2, hash2);
+	CHECK_EQ_INT(strlen(tok), COMMANDS_TOKEN_LEN);
+	CHECK(strncmp(tok, "drt_", 4) == 0);
+	CHECK_EQ_INT(strspn(tok + 4, "0123456789abcdef"), 64);
+	CHECK_EQ_INT(strlen(hash), COMMANDS_HASH_LEN);
+	CHECK(strcmp(tok, tok2) != 0 && strcmp(hash, hash2) != 0);
+	/* SHA-256 of the token's text (of "abc": FIPS 180-2's example). */
+	commands_token_hash("abc", 3, hash2);
+	CHECK_EQ_STR(hash2, "ba7816bf8f01cfea414140de5dae2223"
+	                    "b00361a396177a9cb410ff61f20015ad");
+	commands_token_hash(tok, strlen(tok), hash2);
+	CHECK_EQ_STR(hash2, hash);
+
+	dr_buf_init(&msg);
+	dr_buf_init(&out);
+	/* auth sends the hash, never the token. */
+	snprintf(line, sizeof(line), "auth %s", tok);
+	CHECK_EQ_INT(build(line, &msg, &out, &act), COMMANDS_SEND);
+	check_request(&msg, DR_MSG_TOKEN_CHECK, 0, &c);
+	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+	CHECK(dr_str_eq(s, hash));
+	CHECK(memmem(msg.data, msg.len, tok + 4, 64) == NULL);
+	/* token set: checked fields, a TOKEN_ADD with the role's name. */
+	snprintf(line, sizeof(line), "token set ops Admin %s", hash);
+	CHECK_EQ_INT(build(line, &msg, &out, &act), COMMANDS_SEND);
+	check_request(&msg, DR_MSG_APPLY, 0, &c);
+	CHECK_EQ_INT(dr_cmd_decode(c.p, c.left, &cmd), 0);
+	CHECK_EQ_INT(cmd.type, DR_CMD_TOKEN_ADD);
+	CHECK(dr_str_eq(cmd.args[0], "ops"));
+	CHECK(dr_str_eq(cmd.args[1], "admin"));
+	CHECK(dr_str_eq(cmd.args[2], hash));
+	snprintf(line, sizeof(line), "token set ops root %s", hash);
+	CHECK_EQ_INT(build(line, &msg, &out, &act), COMMANDS_DONE);
+	CHECK(out.len > 20 &&
+	      memcmp(out.data, "ERROR invalid role (read, write or admin)",
+	             41) == 0);
+	CHECK_EQ_INT(build("token set ops read 1234", &msg, &out, &act),
+	             COMMANDS_DONE);
+	CHECK(out_is(&out, "ERROR invalid token hash 1234\n"));
+	snprintf(line, sizeof(line), "token set o/s read %s", hash);
+	CHECK_EQ_INT(build(line, &msg, &out, &act), COMMANDS_DONE);
+	CHECK(out_is(&out, "ERROR invalid token name o/s\n"));
+	CHECK_EQ_INT(build("token del ops", &msg, &out, &act), COMMANDS_SEND);
+	check_request(&msg, DR_MSG_APPLY, 0, &c);
+	CHECK_EQ_INT(dr_cmd_decode(c.p, c.left, &cmd), 0);
+	CHECK_EQ_INT(cmd.type, DR_CMD_TOKEN_DEL);
+	CHECK_EQ_INT(build("token list", &msg, &out, &act), COMMANDS_SEND);
+	check_request(&msg, DR_MSG_TOKEN_LIST, 0, &c);
+	CHECK_EQ_INT(c.left, 0);
+	/* token add is the dispatcher's: it makes the token (dispatch.c). */
+	CHECK_EQ_INT(build("token add ops read", &msg, &out, &act),
+	             COMMANDS_DONE);
+	CHECK_EQ_INT(msg.len, 0);
+	/* token list: names and roles as raftd sent them. */
+	CHECK_EQ_INT(parse("token list"), 0);
+	CHECK_EQ_STR(reply_of(DR_ST_OK, "a1 admin\nr1 read\n", 17),
+	             "a1 admin\nr1 read\n.\n");
+	CHECK_EQ_STR(reply_of(DR_ST_NOTFOUND, NULL, 0), "ERROR not found\n");
+
+	/* cluster update: the join's checks, its own request. */
+	CHECK_EQ_INT(
+	    build("cluster update id1 :1 10.0.0.1:2 [::1]:3", &msg, &out, &act),
+	    COMMANDS_SEND);
+	check_request(&msg, DR_MSG_MEMBER_UPDATE, 0, &c);
+	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+	CHECK(dr_str_eq(s, "id1"));
+	CHECK_EQ_INT(
+	    build("cluster update id1 :1 nowhere :3", &msg, &out, &act),
+	    COMMANDS_DONE);
+	CHECK(out_is(&out, "ERROR invalid address nowhere\n"));
+
+	/* A zone dump's next chunk, and its end (chunk size 0). */
+	{
+		uint64_t cur;
+		uint32_t chunk;
+
+		CHECK_EQ_INT(parse("zone dump Example.COM"), 0);
+		CHECK_EQ_INT(commands_dump_msg(&P, 77, 0, &msg), 0);
+		check_request(&msg, DR_MSG_ZONE_DUMP, 0, &c);
+		CHECK_EQ_INT(dr_get_str(&c, &s), 0);
+		CHECK(dr_str_eq(s, "example.com."));
+		CHECK_EQ_INT(dr_get_u64(&c, &cur), 0);
+		CHECK_EQ_INT(cur, 77);
+		CHECK_EQ_INT(dr_get_u32(&c, &chunk), 0);
+		CHECK_EQ_INT(chunk, 0);
+		CHECK_EQ_INT(c.left, 0);
+	}
+	dr_buf_close(&msg);
+	dr_buf_close(&out);
+}
+
 int
 main(void)
 {
@@ -836,5 +1009,7 @@ main(void)
 	RUN(test_format_records);
 	RUN(test_replace);
 	RUN(test_status_processes);
+	RUN(test_roles);
+	RUN(test_tokens);
 	return UNIT_DONE();
 }
