@@ -255,7 +255,9 @@ fake_records(struct node *n, struct dr_bus_call *call, const struct dr_cmd *cmd)
 		for (size_t i = 0; i < rec.len; i++)
 			n->last_nrecords += rec.p[i] == '\n';
 		n->seq++;
-		fake_reply_str(n, call, DR_ST_OK, "changed, serial 2");
+		/* slow.test. is a big zone: raftd takes its time. */
+		fake_reply(n, call, DR_ST_OK, "changed, serial 2", 17,
+		           dr_str_eq(cmd->args[0], "slow.test.") ? 800 : 0);
 		return;
 	default:
 		break;
@@ -1435,6 +1437,63 @@ test_auth(void)
 	CHECK_EQ_STR(once(A.port, "forwarded kv ping\n"), "PONG");
 }
 
+/* B's ctld.memory_bytes (cluster status), or -1. */
+static long
+memory_bytes(void)
+{
+	struct client *c = client_open(B.port);
+	const char *line;
+	long v = -1;
+
+	client_sendz(c, "cluster status\n");
+	while ((line = client_line(c))[0] != '.' && line[0] != '<')
+		if (strncmp(line, "ctld.memory_bytes ", 18) == 0)
+			v = strtol(line + 18, NULL, 10);
+	client_close(c);
+	return v;
+}
+
+/*
+ * A zone replace's records count against the memory budget until raftd
+ * answered, also once their client has gone.
+ */
+static void
+test_body_memory(void)
+{
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	struct client *c = client_open(B.port);
+	char line[64];
+	double t0;
+	long held;
+	int i;
+
+	CHECK_EQ_INT(memory_bytes(), 0);
+	client_sendz(c, "zone replace slow.test\n"
+	                "@ SOA ns1 host 1 7200 3600 1209600 300\n");
+	for (i = 0; i < 2000; i++) {
+		snprintf(line, sizeof(line), "h%d 300 A 10.0.%d.%d\n", i,
+		         i / 256, i % 256);
+		client_sendz(c, line);
+	}
+	client_sendz(c, ".\n");
+	/*
+	 * Gone before the answer, with a reset so that ctld closes its end
+	 * at once (the reply is lost, the write is not).
+	 */
+	usleep(100000);
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	client_close(c);
+	t0 = now_s();
+	while ((held = memory_bytes()) == 0 && now_s() - t0 < 0.5)
+		usleep(5000);
+	CHECK(held > 2000 * 20);
+	t0 = now_s();
+	while (memory_bytes() != 0 && now_s() - t0 < 5)
+		usleep(20000);
+	CHECK_EQ_INT(memory_bytes(), 0);
+	CHECK_EQ_INT(B.dispatch.held, 0);
+}
+
 int
 main(void)
 {
@@ -1471,6 +1530,7 @@ main(void)
 	RUN(test_no_leader);
 	RUN(test_dump_parts);
 	RUN(test_auth);
+	RUN(test_body_memory);
 
 	/* Stop with work in flight: backoff, forward, raftd request. */
 	{
