@@ -874,7 +874,7 @@ build_zone_list(const struct commands_parsed *p, struct dr_buf *msg,
 
 int
 commands_dump_msg(const struct commands_parsed *p, uint64_t cursor,
-                  struct dr_buf *msg)
+                  uint32_t chunk, struct dr_buf *msg)
 {
 	char zone[COMMANDS_NAME_LEN];
 
@@ -884,7 +884,7 @@ commands_dump_msg(const struct commands_parsed *p, uint64_t cursor,
 	msg_begin(msg, DR_MSG_ZONE_DUMP, 0);
 	dr_buf_put_cstr(msg, zone);
 	dr_buf_put_u64(msg, cursor);
-	dr_buf_put_u32(msg, COMMANDS_DUMP_CHUNK);
+	dr_buf_put_u32(msg, chunk);
 	dr_wire_end(msg);
 	return 0;
 }
@@ -893,7 +893,7 @@ static int
 build_zone_dump(const struct commands_parsed *p, struct dr_buf *msg,
                 struct dr_buf *out, enum commands_action *act)
 {
-	if (commands_dump_msg(p, 0, msg) != 0)
+	if (commands_dump_msg(p, 0, COMMANDS_DUMP_CHUNK, msg) != 0)
 		return put_invalid(out, "zone name", p->args[0]);
 	return COMMANDS_SEND;
 }

@@ -205,10 +205,11 @@ void commands_put_lines(struct dr_buf *out, const uint8_t *text, size_t len);
 #define COMMANDS_DUMP_CHUNK (128 * 1024)
 /*
  * The request (into msg, reset first) for the chunk at cursor of the
- * "zone dump" p (raftd/dumps.h). DR_EINVAL for a bad zone name.
+ * "zone dump" p (raftd/dumps.h); chunk 0 ends that dump instead. DR_EINVAL for
+ * a bad zone name.
  */
 int commands_dump_msg(const struct commands_parsed *p, uint64_t cursor,
-                      struct dr_buf *msg);
+                      uint32_t chunk, struct dr_buf *msg);
 
 /*
  * Reads the value of the "key value" line named key in text as a number.

@@ -50,6 +50,7 @@ struct dispatch_req {
 	char secret[COMMANDS_TOKEN_LEN + 1];
 	unsigned flags; /* DISPATCH_F_* of the reply */
 	unsigned parts; /* zone dump: parts delivered */
+	bool ending;    /* zone dump: telling raftd to end it */
 };
 
 int
@@ -450,14 +451,18 @@ req_dump_part(struct dispatch_req *r, int status, const uint8_t *p, size_t len)
 	for (i = 0; i < 8; i++)
 		next = next << 8 | p[i];
 	commands_put_lines(&r->reply, p + 8, len - 8);
-	if (next == 0 || r->cb == NULL) {
-		if (next == 0)
-			dr_buf_put(&r->reply, ".\n", 2);
+	if (next == 0) {
+		dr_buf_put(&r->reply, ".\n", 2);
 		req_finish(r);
 		return;
 	}
 	r->parts++;
 	r->dump_cursor = next;
+	if (r->cb == NULL) { /* the client left while this chunk came */
+		r->state = REQ_MORE;
+		dispatch_detach(r);
+		return;
+	}
 	r->cb((const char *)r->reply.data, r->reply.len, DISPATCH_F_MORE,
 	      r->arg);
 	dr_buf_reset(&r->reply);
@@ -521,6 +526,10 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 		return;
 	if (r->p.id == COMMANDS_AUTH) {
 		req_auth_answer(r, h.status, c.p, c.left);
+		return;
+	}
+	if (r->ending) {
+		req_finish(r);
 		return;
 	}
 	if (r->p.id == COMMANDS_ZONE_DUMP &&
@@ -856,8 +865,15 @@ dispatch_detach(struct dispatch_req *r)
 {
 	r->cb = NULL;
 	r->cl = NULL;
-	if (r->state == REQ_MORE) /* nobody wants the rest */
-		req_finish(r);
+	/* Nobody wants the rest: raftd can let the snapshot go. */
+	if (r->state == REQ_MORE) {
+		r->ending = true;
+		if (r->d->stopping ||
+		    commands_dump_msg(&r->p, r->dump_cursor, 0, &r->msg) != 0)
+			req_finish(r);
+		else
+			req_send(r);
+	}
 }
 
 void
@@ -866,7 +882,8 @@ dispatch_more(struct dispatch_req *r)
 	if (r->state != REQ_MORE)
 		return;
 	if (r->d->stopping ||
-	    commands_dump_msg(&r->p, r->dump_cursor, &r->msg) != 0) {
+	    commands_dump_msg(&r->p, r->dump_cursor, COMMANDS_DUMP_CHUNK,
+	                      &r->msg) != 0) {
 		r->flags |= DISPATCH_F_CLOSE;
 		req_finish(r);
 		return;

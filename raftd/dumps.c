@@ -184,3 +184,15 @@ dumps_next(struct dumps *ds, const char *zone, uint64_t cursor, size_t max,
 	*next = d->id;
 	return 0;
 }
+
+void
+dumps_end(struct dumps *ds, uint64_t cursor)
+{
+	size_t i;
+
+	for (i = 0; i < DUMPS_MAX; i++)
+		if (ds->d[i] != NULL && ds->d[i]->id == cursor) {
+			dump_free(ds->d[i]);
+			ds->d[i] = NULL;
+		}
+}

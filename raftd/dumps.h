@@ -19,7 +19,7 @@
  * DUMPS_IDLE_MS (then it is gone and its cursor unknown). At most
  * DUMPS_MAX dumps at once; more are refused as busy.
  */
-#define DUMPS_MAX       8
+#define DUMPS_MAX       16
 #define DUMPS_IDLE_MS   30000
 #define DUMPS_CHUNK_MAX (256 * 1024)
 
@@ -47,5 +47,8 @@ void dumps_close(struct dumps *ds);
  */
 int dumps_next(struct dumps *ds, const char *zone, uint64_t cursor, size_t max,
                uint64_t *next, struct dr_buf *out);
+
+/* Ends the dump with cursor now (its client left); unknown ones: none. */
+void dumps_end(struct dumps *ds, uint64_t cursor);
 
 #endif

@@ -289,6 +289,12 @@ serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 	}
 	dr_buf_init(&v);
 	dr_buf_put_u64(&v, 0);
+	if (max == 0) { /* the client left: end it */
+		dumps_end(&s->dumps, cursor);
+		serve_reply(s, call, DR_ST_OK, v.data, v.len);
+		dr_buf_close(&v);
+		return;
+	}
 	rv = dumps_next(&s->dumps, zone, cursor, max, &next, &v);
 	if (rv == 0) {
 		for (int i = 0; i < 8; i++)
