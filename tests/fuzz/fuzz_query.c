@@ -16,8 +16,8 @@ static void
 check_reply(const uint8_t *data, size_t size, int transport, size_t cap)
 {
 	struct query_result res;
-	int rv =
-	    query_process(fuzz_db, data, size, transport, fuzz_out, cap, &res);
+	int rv = query_process(fuzz_db, data, size, transport, NULL, fuzz_out,
+	                       cap, &res);
 
 	if (rv == QUERY_DROP)
 		return;
