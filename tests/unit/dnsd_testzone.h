@@ -222,7 +222,8 @@ tz_query_opt(uint8_t *q, const char *qname, size_t qnamelen, uint16_t qtype,
 	n += sizeof(opthead);
 	q[n++] = (uint8_t)(olen >> 8);
 	q[n++] = (uint8_t)olen;
-	memcpy(q + n, opt, olen);
+	if (olen > 0)
+		memcpy(q + n, opt, olen);
 	return n + olen;
 }
 
