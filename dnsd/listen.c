@@ -142,12 +142,15 @@ listen_log_query(const char *proto, const struct sockaddr *sa,
 	/* ldns names the type (TYPEnnn when unknown); -v only. */
 	type = ldns_rr_type2str((ldns_rr_type)q.qtype);
 	if (verdict == QUERY_DROP)
-		log_debug("query, %s %s#%u %s %s dropped", proto, peer, port,
-		          name, type ? type : "?");
+		log_debug("query, %s %s#%u %s %s %s", proto, peer, port, name,
+		          type ? type : "?",
+		          res->rrl == RRL_DROP ? "rate-limited" : "dropped");
 	else
 		log_debug("query, %s %s#%u %s %s %s%s", proto, peer, port, name,
 		          type ? type : "?", listen_rcode_name(res->rcode),
-		          res->tc ? " truncated" : "");
+		          res->rrl == RRL_SLIP ? " rate-limited (slipped)"
+		          : res->tc            ? " truncated"
+		                               : "");
 	free(type);
 }
 
@@ -473,13 +476,12 @@ static bool
 tcp_conn_answer(struct tcp_conn *c, const uint8_t *pkt, size_t len)
 {
 	struct listen *l = c->l;
-	struct query_result res;
-	int v;
-
 	struct query_client cl = {
 		.addr = (const struct sockaddr *)&c->src,
 		.cookies = l->cookies ? &l->tcp_mac : NULL,
 	};
+	struct query_result res;
+	int v;
 
 	listen_clocks(&cl);
 	memset(&res, 0, sizeof(res));
@@ -803,6 +805,9 @@ listen_start(struct listen *l, uv_loop_t *loop, const struct listen_config *cfg,
 		         cfg->rrl_slip);
 	else
 		log_info("listener, udp response rate limit off");
+	if (l->cookies)
+		log_info("listener, dns cookies on (server secret drawn at "
+		         "start: older cookies are renewed)");
 	return 0;
 }
 

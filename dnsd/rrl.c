@@ -21,6 +21,9 @@ struct rrl_bucket {
 	atomic_flag lock;
 };
 
+/* RRL_BUCKETS of them make the 1.5 MiB that rrl.h promises. */
+_Static_assert(sizeof(struct rrl_bucket) <= 24, "rrl bucket grew");
+
 struct rrl {
 	uint32_t rate;  /* responses per second = tokens per millisecond */
 	uint32_t burst; /* most tokens a bucket holds */
