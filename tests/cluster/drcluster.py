@@ -446,7 +446,11 @@ class Node:
              "-raft.addr", self.raft_hostport,
              "-ctl.addr", self.ctl_hostport,
              "-dns.addr", "127.0.0.1:%d" % self.dns_port,
-             "-data.dir", self.data_dir]
+             "-data.dir", self.data_dir,
+             # dnsd rate-limits every source, 127.0.0.1 included, and
+             # tests query fast from there: off unless a test's
+             # extra_args turn it on (the last -dns.rrl wins).
+             "-dns.rrl", "0"]
         if join:
             a += ["-raft.join", join]
         return a + self.extra_args

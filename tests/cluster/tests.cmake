@@ -14,6 +14,7 @@ set(DR_CLUSTER_TESTS
 	dns_reload
 	dns_failover
 	dns_resync
+	dns_abuse
 	readme
 	status
 	check
