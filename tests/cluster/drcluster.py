@@ -711,6 +711,27 @@ class Cluster:
         return "\n".join(out)
 
 
+def join_explicitly(via, name, addrs, timeout=30):
+    """Adds node `name` (addrs: "RAFT CTL DNS") through `via`, the
+    leader, with `cluster join`, until `via` lists it as a voter.
+
+    With a cluster key, a node's own -raft.join asks the member's ctld over
+    TLS, which ctld does not speak yet (it comes with ctld-to-ctld TLS):
+    until then, tests with a key add their nodes through the leader's ctld
+    (a join with the addresses a member already has is idempotent, so this
+    keeps working once the node's own join does).
+    """
+    def voter():
+        rows = parse_members(via.ctl("cluster members", timeout=5))
+        if any(r[0] == name and r[4] == "voter" for r in rows
+               if len(r) > 4):
+            return True
+        via.ctl("cluster join %s %s" % (name, addrs), timeout=15)
+        return False
+    wait_until(voter, timeout, "%s to be a voter (via %s)" % (
+        name, getattr(via, "name", via)), interval=0.2)
+
+
 def write_until_success(node, key, value, timeout):
     """Retries `kv set` through node until SUCCESS; returns elapsed secs.
 
