@@ -1,0 +1,138 @@
+"""A cluster with a key on a real network: three nodes, each in a network
+namespace of its own, talk raft over TLS at their non-loopback addresses;
+an attacker host on the same network, without the key, gets nothing past
+the raft ports (the packet that crashed c-raft 0.15 included).
+
+Writes go through the leader's ctld: a follower forwards writes to the
+leader's ctld over TLS when there is a key, and ctld does not speak TLS yet
+(ctld-to-ctld TLS comes later). For the same reason the nodes join through
+the leader's ctld (drcluster.join_explicitly)."""
+
+import re
+import socket
+import struct
+import time
+
+import pytest
+
+import drcluster
+from drcluster import wait_until
+from netns import net  # noqa: F401 (the fixture)
+
+
+def le(*words):
+    return b"".join(struct.pack("<Q", w) for w in words)
+
+
+def craft_handshake(raft_id, address):
+    """c-raft 0.15's own handshake: protocol 1, server id, address length
+    (padded to 8), the NUL-terminated address."""
+    a = address.encode() + b"\0"
+    a += b"\0" * (-len(a) % 8)
+    return le(1, raft_id, len(a)) + a
+
+
+def append_entries_type0(term=1):
+    """An AppendEntries whose one entry has type byte 0: c-raft 0.15 fails
+    to decode the batch, keeps n_entries = 1 with a NULL entries array and
+    crashes in uvDecodeMessage (issue 9)."""
+    hdr = le(term, 0, 0, 0, 1)              # term, prev index/term, commit, n
+    hdr += le(term) + bytes([0, 0, 0, 0]) + struct.pack("<I", 8)  # entry 0
+    hdr += le(0)
+    return le(1, len(hdr)) + hdr + b"x" * 8  # type 1 = AppendEntries
+
+
+def send_and_wait_close(host, addr, data, timeout=5.0):
+    """Connects from host, sends data, and reads until the peer closes;
+    returns (bytes received, seconds until closed)."""
+    t0 = time.monotonic()
+    s = host.connect(addr, timeout)
+    got = b""
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return got, time.monotonic() - t0
+        while time.monotonic() - t0 < timeout:
+            s.settimeout(max(0.05, timeout - (time.monotonic() - t0)))
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        else:
+            raise AssertionError("%s:%d still open after %.1f s" % (
+                addr[0], addr[1], timeout))
+    finally:
+        s.close()
+    return got, time.monotonic() - t0
+
+
+@pytest.mark.timeout(180)
+def test_keyed_cluster_refuses_keyless_peers(net, cluster):
+    drcluster.dnsd_present()
+    cluster.net = net
+    cluster.use_key()
+    cluster.start_with_example_zone(3)
+    attacker = net.host("attacker")
+    nodes = cluster.nodes
+
+    # Raft runs over TLS at the non-loopback addresses: every member is
+    # recorded there, and every raftd listens there only.
+    lead = cluster.wait_converged()
+    rows = {r[0]: r for r in lead.members()}
+    for n in nodes:
+        assert rows[n.name][1:4] == [n.raft_hostport, n.ctl_hostport,
+                                     n.dns_hostport], rows
+        assert not n.ip.startswith("127.")
+        assert "raft, listening on %s (TLS with the cluster key)" % (
+            n.raft_hostport) in n.log_tail(400)
+
+    # It replicates: written on the leader, read on every node.
+    assert lead.set("net", "keyed") == "SUCCESS"
+    for n in nodes:
+        wait_until(lambda: n.get("net") == "keyed", 10, "kv on " + n.name)
+    assert lead.ctl("rr add example.com netns 60 A 192.0.2.90") == \
+        "SUCCESS"
+    # DNS is for everyone: the attacker host asks every node.
+    for n in nodes:
+        drcluster.wait_dns(n.dns_port, "netns.example.com", "A",
+                           drcluster.answers_with("192.0.2.90"), 10,
+                           host=n.ip, netns=attacker)
+
+    raftds = {n.name: n.child_pid("raftd") for n in nodes}
+
+    # The attacker: a c-raft handshake claiming to be a member, then the
+    # packet of death, to every raft port, 8 times each.
+    victim_id = 1 << 40
+    packet = craft_handshake(victim_id, "%s:8300" % attacker.ip) + \
+        append_entries_type0()
+    for n in nodes:
+        for _ in range(8):
+            got, secs = send_and_wait_close(attacker, (n.ip, n.raft_port),
+                                            packet)
+            # Dropped at once (no TLS ClientHello), and nothing that
+            # c-raft would have said came back.
+            assert secs < 3, secs
+            assert not got.startswith(le(1)), got[:40]
+
+    # Every raftd still runs (the same process), the node logged the
+    # refusal, and the cluster still takes writes.
+    refused = re.compile(r"warn raftd: raft, connection %s:\d+ refused \(" %
+                         re.escape(attacker.ip))
+    for n in nodes:
+        wait_until(lambda: refused.search(n.log_tail(400)), 10,
+                   "%s to log the refused connection" % n.name)
+        assert n.child_pid("raftd") == raftds[n.name], n.name
+        assert "raftd, down" not in n.log_tail(400), n.name
+    lead = cluster.leader()
+    assert lead.set("after", "attack") == "SUCCESS"
+    for n in nodes:
+        wait_until(lambda: n.get("after") == "attack", 10,
+                   "kv after the attack on " + n.name)
+    st = lead.status()
+    assert st["members"] == "3" and st["voters"] == "3", st
