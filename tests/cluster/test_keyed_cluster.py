@@ -136,3 +136,52 @@ def test_keyed_cluster_refuses_keyless_peers(net, cluster):
                    "kv after the attack on " + n.name)
     st = lead.status()
     assert st["members"] == "3" and st["voters"] == "3", st
+
+
+def restart_with_keys(cluster, node, keys):
+    """Restarts node with -cluster.key for each of keys (in order)."""
+    assert node.stop(timeout=30) == 0
+    node.extra_args = [a for k in keys for a in ("-cluster.key", k)]
+    node.start()
+
+
+@pytest.mark.timeout(240)
+def test_key_rotation_rounds(net, cluster):
+    """The README's rotation, node by node in three rounds (accept the new
+    key, use it, drop the old one): the cluster takes writes after every
+    restart. A node left with the old key alone is then refused."""
+    cluster.net = net
+    old = cluster.use_key()
+    new = cluster.base_dir + "/new.key"
+    rc, out, err = drcluster.run_bin(drcluster.bin_dir(), "dns-raft",
+                                     ["keygen", new], cluster.base_dir)
+    assert rc == 0, err
+    cluster.start(3)
+    nodes = cluster.nodes
+    step = [0]
+
+    def writable():
+        step[0] += 1
+        lead = cluster.wait_converged(timeout=60)
+        key = "rot%d" % step[0]
+        assert lead.set(key, "ok") == "SUCCESS"
+        for n in nodes:
+            wait_until(lambda: n.get(key) == "ok", 10, key + " on " + n.name)
+
+    for keys in ([old, new], [new, old], [new]):
+        for n in nodes:
+            restart_with_keys(cluster, n, keys)
+            writable()
+    for n in nodes:
+        assert "in use (%s)" % new in n.log_tail(40), n.name
+
+    # The old key alone is no longer the cluster's.
+    lone = nodes[2]
+    restart_with_keys(cluster, lone, [old])
+    refused = re.compile(r"raft, connection %s:\d+ refused \(" %
+                         re.escape(lone.ip))
+    wait_until(lambda: any(refused.search(n.log_tail(100))
+                           for n in nodes[:2]), 20,
+               "the others to refuse %s's old key" % lone.name)
+    restart_with_keys(cluster, lone, [new])
+    writable()
