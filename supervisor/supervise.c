@@ -24,6 +24,7 @@
 #define SUPERVISE_NOTIFY_ENV    "NOTIFY_SOCKET="
 /* In the run directory: where the daemons' READY=1 come (ready.h). */
 #define SUPERVISE_READY_SOCK "ready.sock"
+#define SUPERVISE_RUN_LEN    (DR_PATH_LEN + 8) /* <data.dir>/run */
 
 struct supervise_spec {
 	const char *name;
@@ -74,7 +75,8 @@ struct supervise {
 	char **env;      /* owned array, strings borrowed from environ */
 	char env_flag[sizeof(SUPERVISE_ENV_FLAG)];
 	/* NOTIFY_SOCKET=<run dir>/ready.sock, "" without the socket */
-	char env_notify[sizeof(SUPERVISE_NOTIFY_ENV) + DR_PATH_LEN + 16];
+	char env_notify[sizeof(SUPERVISE_NOTIFY_ENV) + SUPERVISE_RUN_LEN +
+	                sizeof(SUPERVISE_READY_SOCK) + 1];
 	struct ready *ready; /* owned, NULL if it could not be made */
 	struct supervise_child children[SUPERVISE_N];
 	uv_signal_t sighup, sigterm, sigint;
@@ -99,7 +101,7 @@ int
 supervise_prepare(const struct dr_config *cfg, char *err, size_t errlen)
 {
 	static const char *const endpoints[] = { "raftd", "pub" };
-	char url[DR_PATH_LEN + 64], run[DR_PATH_LEN + 8];
+	char url[DR_PATH_LEN + 64], run[SUPERVISE_RUN_LEN];
 	size_t i, n;
 
 	/* sun_path is short: say so now, not as an obscure nng error later. */
@@ -208,7 +210,7 @@ int
 supervise_new(uv_loop_t *loop, const struct dr_config *cfg, int argc,
               char **argv, struct supervise **out)
 {
-	char dir[DR_PATH_LEN];
+	char dir[DR_PATH_LEN], run[SUPERVISE_RUN_LEN];
 	struct supervise *s;
 	size_t i;
 	int rv, a, n;
@@ -222,12 +224,9 @@ supervise_new(uv_loop_t *loop, const struct dr_config *cfg, int argc,
 	s->loop = loop;
 	s->id = cfg->id;
 	memcpy(s->env_flag, SUPERVISE_ENV_FLAG, sizeof(s->env_flag));
-	n = snprintf(s->env_notify, sizeof(s->env_notify), "%s",
-	             SUPERVISE_NOTIFY_ENV);
-	dr_run_dir(cfg, s->env_notify + n, sizeof(s->env_notify) - (size_t)n);
-	n = (int)strlen(s->env_notify);
-	snprintf(s->env_notify + n, sizeof(s->env_notify) - (size_t)n, "/%s",
-	         SUPERVISE_READY_SOCK);
+	dr_run_dir(cfg, run, sizeof(run));
+	snprintf(s->env_notify, sizeof(s->env_notify), "%s%s/%s",
+	         SUPERVISE_NOTIFY_ENV, run, SUPERVISE_READY_SOCK);
 	for (i = 0; i < SUPERVISE_N; i++) {
 		struct supervise_child *c = &s->children[i];
 
