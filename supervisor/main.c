@@ -6,7 +6,6 @@
 
 #include "err.h"
 #include "flags.h"
-#include "key.h"
 #include "log.h"
 #include "startup.h"
 #include "supervise.h"
@@ -22,30 +21,6 @@ main_usage_error(const char *reason)
 {
 	fprintf(stderr, "dns-raft: %s\nsee dns-raft -h\n", reason);
 	return 2;
-}
-
-/*
- * Every -cluster.key file loads (mode 0600 or 0400, one key each) before
- * anything is created or started; the daemons load them again. Logs the
- * key ids, never a key. Returns 0, or DR_EINVAL with the reason in err.
- */
-static int
-main_keys(const struct dr_config *cfg, char *err, size_t errlen)
-{
-	struct dr_keyring kr;
-	char why[1024];
-	unsigned i;
-
-	if (dr_keyring_load(cfg, &kr, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "-cluster.key: %s", why);
-		return DR_EINVAL;
-	}
-	for (i = 0; i < kr.n; i++)
-		log_info("cluster key, key id %s %s (%s)", kr.keys[i].id,
-		         i == 0 ? "in use" : "also accepted",
-		         cfg->cluster_keys[i]);
-	dr_keyring_wipe(&kr);
-	return 0;
 }
 
 int
@@ -66,12 +41,6 @@ main(int argc, char **argv)
 	                supervise_check);
 	if (rv >= 0)
 		return rv;
-	if (main_keys(&cfg, err, sizeof(err)) != 0) {
-		/* Exit status 2, as for any bad flag; nothing was created. */
-		fprintf(stderr, "dns-raft: %s\n", err);
-		dr_flags_free(&cfg);
-		return 2;
-	}
 	rv = supervise_prepare(&cfg, err, sizeof(err));
 	if (rv == DR_EINVAL) {
 		dr_flags_free(&cfg);

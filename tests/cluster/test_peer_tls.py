@@ -49,7 +49,7 @@ def test_writes_through_followers(keyed):
         log = open(n.log_path, errors="replace").read()
         assert "raft, listening on %s (TLS with the cluster key)" % \
             n.raft_hostport in log
-        assert "cluster key " in log and " in use" in log
+        assert "cluster key, key id " in log and " in use (" in log
 
 
 def test_plaintext_forwarded_line_is_not_a_peer(keyed):
