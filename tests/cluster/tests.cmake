@@ -29,6 +29,7 @@ set(DR_CLUSTER_TESTS
 	netns
 	loopback_only
 	keyed_cluster
+	ctl_attacker
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
