@@ -34,18 +34,18 @@ startup_keys(const struct dr_config *cfg, const char *prog)
 {
 	struct dr_keyring kr;
 	char err[1024];
+	unsigned i;
 
 	if (cfg->n_cluster_keys == 0)
 		return 0;
 	if (dr_keyring_load(cfg, &kr, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, err);
+		fprintf(stderr, "%s: -cluster.key: %s\n", prog, err);
 		return DR_EINVAL;
 	}
-	if (kr.n > 1)
-		log_info("cluster key %s in use, %s accepted too",
-		         kr.keys[0].id, kr.keys[1].id);
-	else
-		log_info("cluster key %s in use", kr.keys[0].id);
+	for (i = 0; i < kr.n; i++)
+		log_info("cluster key, key id %s %s (%s)", kr.keys[i].id,
+		         i == 0 ? "in use" : "also accepted",
+		         cfg->cluster_keys[i]);
 	dr_keyring_wipe(&kr);
 	return 0;
 }

@@ -43,7 +43,8 @@ enum dr_msg_type {
 	DR_MSG_RR_GET = 9,     /* payload: str name, str type ("" = all) */
 	DR_MSG_ZONE_LIST = 10, /* reply: "zone serial records\n" per zone */
 	/*
-	 * payload: str zone, u64 cursor (0: start a dump), u32 chunk size;
+	 * payload: str zone, u64 cursor (0: start a dump), u32 chunk size
+	 * (0: end the dump at cursor, its client left);
 	 * reply: u64 cursor of the rest (0: this was the last chunk), then a
 	 * chunk of the $ORIGIN-free master file, SOA first, absolute names
 	 * (raftd/dumps.h). Chunk size 0 ends the dump at cursor (its client

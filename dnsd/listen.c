@@ -4,16 +4,20 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <ldns/ldns.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "err.h"
 #include "flags.h"
 #include "log.h"
@@ -35,6 +39,7 @@ struct listen_worker {
 	pthread_t thread;
 	bool started;
 	int fd;
+	struct cookie_mac mac; /* this thread's, if l->cookies */
 	uint64_t tally[STATS_NCOUNTERS];
 	struct mmsghdr in[LISTEN_BATCH], out[LISTEN_BATCH];
 	struct iovec iin[LISTEN_BATCH], iout[LISTEN_BATCH];
@@ -45,7 +50,7 @@ struct listen_worker {
 
 struct tcp_conn {
 	uv_tcp_t h;
-	uv_timer_t idle;
+	uv_timer_t timer; /* the deadline of the current phase */
 	struct listen *l; /* borrowed */
 	struct tcp_conn *next, **prevp;
 	uint8_t *in; /* owned: received bytes not yet answered */
@@ -53,6 +58,8 @@ struct tcp_conn {
 	unsigned writes; /* uv_write requests in flight */
 	unsigned closes; /* handles closed so far (of 2) */
 	bool reading, eof, closing;
+	bool answered; /* a query was answered: past the first deadline */
+	struct sockaddr_storage src;
 	char peer[64];
 };
 
@@ -135,12 +142,15 @@ listen_log_query(const char *proto, const struct sockaddr *sa,
 	/* ldns names the type (TYPEnnn when unknown); -v only. */
 	type = ldns_rr_type2str((ldns_rr_type)q.qtype);
 	if (verdict == QUERY_DROP)
-		log_debug("query, %s %s#%u %s %s dropped", proto, peer, port,
-		          name, type ? type : "?");
+		log_debug("query, %s %s#%u %s %s %s", proto, peer, port, name,
+		          type ? type : "?",
+		          res->rrl == RRL_DROP ? "rate-limited" : "dropped");
 	else
 		log_debug("query, %s %s#%u %s %s %s%s", proto, peer, port, name,
 		          type ? type : "?", listen_rcode_name(res->rcode),
-		          res->tc ? " truncated" : "");
+		          res->rrl == RRL_SLIP ? " rate-limited (slipped)"
+		          : res->tc            ? " truncated"
+		                               : "");
 	free(type);
 }
 
@@ -182,15 +192,26 @@ listen_udp_socket(const struct sockaddr_storage *ss, socklen_t sslen, int *out)
 	return 0;
 }
 
+/* Monotonic milliseconds (RRL) and Unix seconds (cookies), for a batch. */
+static void
+listen_clocks(struct query_client *cl)
+{
+	cl->now_ms = uv_hrtime() / 1000000;
+	cl->now_s = (uint32_t)time(NULL);
+}
+
 /* Answers n received datagrams into w->out; returns how many to send. */
 static unsigned
 listen_answer(struct listen_worker *w, unsigned n)
 {
 	struct feed_view *view = w->l->view;
 	bool verbose = dr_log_verbose();
+	struct query_client cl = { .rrl = w->l->rrl };
 	struct query_result res;
 	unsigned k = 0;
 
+	cl.cookies = w->l->cookies ? &w->mac : NULL;
+	listen_clocks(&cl);
 	pthread_rwlock_rdlock(&view->lock);
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *mh = &w->in[i].msg_hdr;
@@ -199,10 +220,12 @@ listen_answer(struct listen_worker *w, unsigned n)
 		if ((mh->msg_flags & MSG_TRUNC) != 0) {
 			memset(&res, 0, sizeof(res));
 			v = QUERY_DROP;
-		} else
+		} else {
+			cl.addr = (const struct sockaddr *)&w->addr[i];
 			v = query_process(view->db, w->ibuf[i],
-			                  w->in[i].msg_len, QUERY_UDP,
+			                  w->in[i].msg_len, QUERY_UDP, &cl,
 			                  w->obuf[k], PKT_EDNS_MAX, &res);
+		}
 		stats_tally(w->tally, QUERY_UDP, v, &res);
 		if (verbose)
 			listen_log_query("udp", (struct sockaddr *)&w->addr[i],
@@ -299,6 +322,10 @@ listen_udp_start(struct listen *l, const struct sockaddr_storage *ss,
 		l->workers[i].fd = -1;
 		if ((rv = listen_udp_socket(ss, sslen, &l->workers[i].fd)) != 0)
 			return rv;
+		/* Same secret, so the worker that answers does not matter. */
+		if (l->cookies &&
+		    cookie_mac_init(&l->workers[i].mac, l->secret) != 0)
+			abort(); /* SipHash was there for the TCP context */
 	}
 	/* Signals go to the loop thread (libuv), never to a worker. */
 	sigfillset(&all);
@@ -333,6 +360,8 @@ listen_udp_stop(struct listen *l)
 			pthread_join(w->thread, NULL);
 		if (w->fd >= 0)
 			close(w->fd);
+		if (w->mac.ctx != NULL)
+			cookie_mac_close(&w->mac);
 	}
 	free(l->workers);
 	l->workers = NULL;
@@ -364,7 +393,27 @@ tcp_conn_close(struct tcp_conn *c)
 	c->l->stats->tcp_conns--;
 	log_debug("tcp %s, closed", c->peer);
 	uv_close((uv_handle_t *)&c->h, tcp_conn_free_cb);
-	uv_close((uv_handle_t *)&c->idle, tcp_conn_free_cb);
+	uv_close((uv_handle_t *)&c->timer, tcp_conn_free_cb);
+}
+
+static void
+tcp_timeout_cb(uv_timer_t *t)
+{
+	struct tcp_conn *c = t->data;
+
+	c->l->stats->tcp_timeouts++;
+	log_debug("tcp %s, %s", c->peer,
+	          c->len > 0    ? "query not complete in time"
+	          : c->answered ? "idle timeout"
+	                        : "no query in time");
+	tcp_conn_close(c);
+}
+
+/* (Re)starts the connection's one deadline, ms from now. */
+static void
+tcp_conn_deadline(struct tcp_conn *c, unsigned ms)
+{
+	uv_timer_start(&c->timer, tcp_timeout_cb, ms, 0);
 }
 
 static void tcp_conn_process(struct tcp_conn *c);
@@ -427,22 +476,20 @@ static bool
 tcp_conn_answer(struct tcp_conn *c, const uint8_t *pkt, size_t len)
 {
 	struct listen *l = c->l;
+	struct query_client cl = {
+		.addr = (const struct sockaddr *)&c->src,
+		.cookies = l->cookies ? &l->tcp_mac : NULL,
+	};
 	struct query_result res;
 	int v;
 
+	listen_clocks(&cl);
 	memset(&res, 0, sizeof(res));
-	v = query_process(l->view->db, pkt, len, QUERY_TCP, l->out + 2,
+	v = query_process(l->view->db, pkt, len, QUERY_TCP, &cl, l->out + 2,
 	                  TCP_MSG_MAX, &res);
 	stats_tally(l->tally, QUERY_TCP, v, &res);
-	if (dr_log_verbose()) {
-		struct sockaddr_storage ss;
-		int sl = sizeof(ss);
-
-		memset(&ss, 0, sizeof(ss));
-		uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sl);
-		listen_log_query("tcp", (struct sockaddr *)&ss, pkt, len, v,
-		                 &res);
-	}
+	if (dr_log_verbose())
+		listen_log_query("tcp", cl.addr, pkt, len, v, &res);
 	if (v == QUERY_DROP) {
 		/* Garbage on a stream: the framing cannot be trusted. */
 		tcp_conn_close(c);
@@ -457,9 +504,18 @@ tcp_conn_answer(struct tcp_conn *c, const uint8_t *pkt, size_t len)
 static void tcp_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+/* True when the buffer holds a whole framed query (or more). */
+static bool
+tcp_conn_has_query(const struct tcp_conn *c)
+{
+	return c->len >= 2 && c->len - 2 >= pkt_u16(c->in);
+}
+
 /*
  * Answers every complete query in the buffer while the unsent backlog is
- * small, then reads on only if there is room for more.
+ * small, then reads on only if there is room for more. Only an answered
+ * query moves the deadline: to the idle timeout, or, when part of the
+ * next query is here already, to that query's deadline.
  */
 static void
 tcp_conn_process(struct tcp_conn *c)
@@ -482,6 +538,13 @@ tcp_conn_process(struct tcp_conn *c)
 		return;
 	memmove(c->in, c->in + off, c->len - off);
 	c->len -= off;
+	if (off > 0) {
+		c->answered = true;
+		/* A whole query left waiting for the writes: idle, not slow. */
+		tcp_conn_deadline(c, c->len > 0 && !tcp_conn_has_query(c)
+		                         ? c->l->query_ms
+		                         : c->l->idle_ms);
+	}
 	if (c->eof) {
 		/*
 		 * Half-closed by the client: once every answer is out, go
@@ -538,40 +601,62 @@ tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		tcp_conn_process(c);
 		return;
 	}
+	/* The first byte of a query (not the first query) starts its clock. */
+	if (c->len == 0 && c->answered)
+		tcp_conn_deadline(c, c->l->query_ms);
 	c->len += (size_t)n;
-	uv_timer_again(&c->idle);
 	tcp_conn_process(c);
 }
 
+/* The peer's address into c->src and "ip#port" into c->peer. */
 static void
-tcp_idle_cb(uv_timer_t *t)
+tcp_peer_name(struct tcp_conn *c)
 {
-	struct tcp_conn *c = t->data;
-
-	log_debug("tcp %s, idle timeout", c->peer);
-	tcp_conn_close(c);
-}
-
-static void
-tcp_reject_free_cb(uv_handle_t *h)
-{
-	free(h);
-}
-
-static void
-tcp_peer_name(uv_tcp_t *h, char *out, size_t cap)
-{
-	struct sockaddr_storage ss;
-	int sl = sizeof(ss);
+	int sl = sizeof(c->src);
 	char ip[48] = "?";
 
-	if (uv_tcp_getpeername(h, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET6)
-			uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->src, &sl) != 0)
+		memset(&c->src, 0, sizeof(c->src)); /* AF_UNSPEC */
+	if (c->src.ss_family == AF_INET6)
+		uv_ip6_name((struct sockaddr_in6 *)&c->src, ip, sizeof(ip));
+	else if (c->src.ss_family == AF_INET)
+		uv_ip4_name((struct sockaddr_in *)&c->src, ip, sizeof(ip));
+	(void)snprintf(c->peer, sizeof(c->peer), "%s#%u", ip,
+	               listen_sa_port(&c->src));
+}
+
+/* Other open connections from c's address. */
+static unsigned
+tcp_from_source(const struct listen *l, const struct tcp_conn *c)
+{
+	unsigned n = 0;
+
+	for (const struct tcp_conn *o = l->conns; o != NULL; o = o->next)
+		if (o != c && addr_same_ip((const struct sockaddr *)&o->src,
+		                           (const struct sockaddr *)&c->src))
+			n++;
+	return n;
+}
+
+/* Closes a connection just accepted over a limit; logged at a bounded rate. */
+static void
+tcp_refuse(struct tcp_conn *c, uint64_t *counter, const char *why,
+           unsigned limit)
+{
+	struct listen *l = c->l;
+	uint64_t quiet;
+
+	(*counter)++;
+	if (dr_ratelog_allow(&l->refused_log, uv_now(l->loop), &quiet)) {
+		if (quiet > 0)
+			log_warnx("tcp %s, refused (%s %u) (and %" PRIu64
+			          " more not logged)",
+			          c->peer, why, limit, quiet);
 		else
-			uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+			log_warnx("tcp %s, refused (%s %u)", c->peer, why,
+			          limit);
 	}
-	(void)snprintf(out, cap, "%s#%u", ip, listen_sa_port(&ss));
+	tcp_conn_close(c);
 }
 
 static void
@@ -584,27 +669,14 @@ tcp_connection_cb(uv_stream_t *server, int status)
 		log_warnx("tcp, accept failed (%s)", uv_strerror(status));
 		return;
 	}
-	if (l->nconns >= LISTEN_TCP_MAX) {
-		uv_tcp_t *h = malloc(sizeof(*h));
-
-		if (h == NULL)
-			abort();
-		uv_tcp_init(l->loop, h);
-		if (uv_accept(server, (uv_stream_t *)h) == 0)
-			log_debug("tcp, connection limit (%u), closing a new "
-			          "one",
-			          LISTEN_TCP_MAX);
-		uv_close((uv_handle_t *)h, tcp_reject_free_cb);
-		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		abort();
 	c->l = l;
 	uv_tcp_init(l->loop, &c->h);
 	c->h.data = c;
-	uv_timer_init(l->loop, &c->idle);
-	c->idle.data = c;
+	uv_timer_init(l->loop, &c->timer);
+	c->timer.data = c;
 	c->next = l->conns;
 	if (c->next != NULL)
 		c->next->prevp = &c->next;
@@ -616,14 +688,25 @@ tcp_connection_cb(uv_stream_t *server, int status)
 		tcp_conn_close(c);
 		return;
 	}
+	tcp_peer_name(c);
+	/* Accepted first in both cases: that takes it off the backlog. */
+	if (l->nconns > LISTEN_TCP_MAX) {
+		tcp_refuse(c, &l->stats->tcp_refused_full, "connection limit",
+		           LISTEN_TCP_MAX);
+		return;
+	}
+	if (tcp_from_source(l, c) >= l->tcp_per_source) {
+		tcp_refuse(c, &l->stats->tcp_refused_source,
+		           "per-address limit", l->tcp_per_source);
+		return;
+	}
 	uv_tcp_nodelay(&c->h, 1);
-	tcp_peer_name(&c->h, c->peer, sizeof(c->peer));
 	log_debug("tcp %s, accepted", c->peer);
 	c->in = malloc(TCP_IN_START);
 	if (c->in == NULL)
 		abort();
 	c->cap = TCP_IN_START;
-	uv_timer_start(&c->idle, tcp_idle_cb, l->idle_ms, l->idle_ms);
+	tcp_conn_deadline(c, l->first_ms);
 	tcp_conn_process(c);
 }
 
@@ -658,9 +741,24 @@ listen_default_workers(void)
 	return n > LISTEN_WORKERS_MAX ? LISTEN_WORKERS_MAX : (unsigned)n;
 }
 
+/*
+ * Cookies need the secret and SipHash; without either, dnsd still serves,
+ * ignoring COOKIE options (and nobody is exempt from RRL).
+ */
+static void
+listen_cookies_start(struct listen *l)
+{
+	if (cookie_secret_new(l->secret) != 0 ||
+	    cookie_mac_init(&l->tcp_mac, l->secret) != 0) {
+		log_warnx("cookies, off (no server secret)");
+		return;
+	}
+	l->cookies = true;
+}
+
 int
-listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
-             unsigned nworkers, struct feed_view *view, struct stats *stats)
+listen_start(struct listen *l, uv_loop_t *loop, const struct listen_config *cfg,
+             struct feed_view *view, struct stats *stats)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -671,14 +769,17 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 	l->loop = loop;
 	l->view = view;
 	l->stats = stats;
+	l->tcp_per_source = LISTEN_TCP_PER_SOURCE;
+	l->first_ms = LISTEN_TCP_FIRST_MS;
+	l->query_ms = LISTEN_TCP_QUERY_MS;
 	l->idle_ms = LISTEN_TCP_IDLE_MS;
-	l->nworkers = nworkers < 1                    ? 1
-	              : nworkers > LISTEN_WORKERS_MAX ? LISTEN_WORKERS_MAX
-	                                              : nworkers;
+	l->nworkers = cfg->nworkers < 1                    ? 1
+	              : cfg->nworkers > LISTEN_WORKERS_MAX ? LISTEN_WORKERS_MAX
+	                                                   : cfg->nworkers;
 	assert(stats->nshards > l->nworkers);
 	atomic_init(&l->stopping, false);
-	if (dr_addr_parse(addr, &a) != 0) {
-		log_warnx("listener, invalid address %s", addr);
+	if (dr_addr_parse(cfg->addr, &a) != 0) {
+		log_warnx("listener, invalid address %s", cfg->addr);
 		return DR_EINVAL;
 	}
 	if ((rv = dr_addr_resolve(&a, &ss, &sslen)) != 0)
@@ -686,6 +787,9 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 	l->out = malloc(2 + TCP_MSG_MAX);
 	if (l->out == NULL)
 		abort();
+	if (cfg->rrl_rate > 0)
+		l->rrl = rrl_new(cfg->rrl_rate, cfg->rrl_slip, RRL_BUCKETS);
+	listen_cookies_start(l);
 	if ((rv = listen_udp_start(l, &ss, sslen)) != 0 ||
 	    (rv = listen_tcp_start(l, &ss)) != 0) {
 		listen_stop(l);
@@ -693,7 +797,17 @@ listen_start(struct listen *l, uv_loop_t *loop, const char *addr,
 	}
 	l->port = listen_sa_port(&ss);
 	log_info("listener, serving DNS on %s (udp and tcp, %u udp workers)",
-	         addr, l->nworkers);
+	         cfg->addr, l->nworkers);
+	if (l->rrl != NULL)
+		log_info("listener, udp response rate limit %u/s per /%u or "
+		         "/%u, slip %u",
+		         cfg->rrl_rate, RRL_V4_PREFIX, RRL_V6_PREFIX,
+		         cfg->rrl_slip);
+	else
+		log_info("listener, udp response rate limit off");
+	if (l->cookies)
+		log_info("listener, dns cookies on (server secret drawn at "
+		         "start: older cookies are renewed)");
 	return 0;
 }
 
@@ -709,4 +823,10 @@ listen_stop(struct listen *l)
 		tcp_conn_close(l->conns);
 	free(l->out);
 	l->out = NULL;
+	rrl_free(l->rrl);
+	l->rrl = NULL;
+	if (l->cookies)
+		cookie_mac_close(&l->tcp_mac);
+	l->cookies = false;
+	OPENSSL_cleanse(l->secret, sizeof(l->secret));
 }

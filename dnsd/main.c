@@ -9,8 +9,8 @@
 #include "flags.h"
 #include "listen.h"
 #include "log.h"
-#include "startup.h"
 #include "notify.h"
+#include "startup.h"
 #include "stats.h"
 
 struct dnsd {
@@ -109,6 +109,7 @@ dnsd_start(struct dnsd *d)
 {
 	char path[DR_PATH_LEN + 64];
 	unsigned workers = listen_default_workers();
+	struct listen_config lc;
 	int rv;
 
 	dr_run_dir(&d->cfg, path, sizeof(path));
@@ -126,8 +127,12 @@ dnsd_start(struct dnsd *d)
 	dr_ipc_url(&d->cfg, "pub", path, sizeof(path));
 	if ((rv = feed_start(&d->feed, path)) != 0)
 		goto err;
-	if ((rv = listen_start(&d->listen, &d->loop, d->cfg.dns_addr, workers,
-	                       &d->feed.view, &d->stats)) != 0)
+	lc.addr = d->cfg.dns_addr;
+	lc.nworkers = workers;
+	lc.rrl_rate = d->cfg.dns_rrl;
+	lc.rrl_slip = d->cfg.dns_rrl_slip;
+	if ((rv = listen_start(&d->listen, &d->loop, &lc, &d->feed.view,
+	                       &d->stats)) != 0)
 		goto err;
 	d->have_listen = true;
 	dnsd_ready_check(d);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "cookie.h"
 #include "err.h"
 #include "rdata.h"
 
@@ -35,10 +36,13 @@ parse_qname(const uint8_t *pkt, size_t len, struct packet_query *q)
 
 /*
  * Skips a possibly compressed name in a record of the additional section.
- * Pointers must go strictly backwards (no loops, no forward references).
+ * Pointers must go strictly backwards (no loops, no forward references),
+ * and each one followed takes one from *budget, shared by every name of
+ * the message.
  */
 static int
-skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *root)
+skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *root,
+          unsigned *budget)
 {
 	size_t i = *pos, total = 0;
 	bool jumped = false;
@@ -55,7 +59,7 @@ skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *root)
 			return 0;
 		}
 		if ((l & 0xC0) == 0xC0) {
-			if (i + 1 >= len)
+			if (i + 1 >= len || *budget == 0)
 				return DR_EMALFORMED;
 			size_t target = ((size_t)(l & 0x3F) << 8) | pkt[i + 1];
 			if (target >= limit || target < PKT_HDR)
@@ -63,6 +67,7 @@ skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *root)
 			if (!jumped)
 				*pos = i + 2;
 			jumped = true;
+			(*budget)--;
 			limit = target;
 			i = target;
 			continue;
@@ -76,21 +81,43 @@ skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *root)
 	}
 }
 
-/* Checks the options of an OPT rdata: each code/length pair must fit. */
+/*
+ * Checks the options of an OPT rdata: each code/length pair must fit, and
+ * a COOKIE option must have a length RFC 7873 allows and come once.
+ */
 static bool
-opt_options_ok(const uint8_t *p, size_t len)
+opt_options_ok(const uint8_t *p, size_t len, struct packet_query *q)
 {
 	size_t i = 0;
 
 	while (i < len) {
 		if (len - i < 4)
 			return false;
+		uint16_t code = pkt_u16(p + i);
 		size_t olen = pkt_u16(p + i + 2);
 		if (len - i - 4 < olen)
 			return false;
+		if (code == PKT_OPT_COOKIE) {
+			if (q->cookie != NULL || olen < COOKIE_OPT_MIN ||
+			    (olen > COOKIE_OPT_MIN &&
+			     olen < COOKIE_CLIENT_LEN + 8) ||
+			    olen > COOKIE_OPT_MAX)
+				return false;
+			q->cookie = p + i + 4;
+			q->cookie_len = (uint8_t)olen;
+		}
 		i += 4 + olen;
 	}
 	return true;
+}
+
+/* A malformed additional section: FORMERR, and no OPT (so no cookie). */
+static void
+additional_formerr(struct packet_query *q)
+{
+	q->rcode = RCODE_FORMERR;
+	q->cookie = NULL;
+	q->cookie_len = 0;
 }
 
 /* Parses the additional section; FORMERR, NOTAUTH or BADVERS in q->rcode. */
@@ -99,12 +126,13 @@ parse_additional(const uint8_t *pkt, size_t len, size_t pos, unsigned arcount,
                  struct packet_query *q)
 {
 	bool opt = false, bad_opt = false, tsig = false;
+	unsigned budget = PKT_PTR_BUDGET;
 
 	for (unsigned i = 0; i < arcount; i++) {
 		bool root;
-		if (tsig || skip_name(pkt, len, &pos, &root) < 0 ||
+		if (tsig || skip_name(pkt, len, &pos, &root, &budget) < 0 ||
 		    len - pos < 10) {
-			q->rcode = RCODE_FORMERR; /* TSIG must be last */
+			additional_formerr(q); /* TSIG must be last */
 			return;
 		}
 		uint16_t type = pkt_u16(pkt + pos);
@@ -113,11 +141,12 @@ parse_additional(const uint8_t *pkt, size_t len, size_t pos, unsigned arcount,
 		size_t rdlen = pkt_u16(pkt + pos + 8);
 		pos += 10;
 		if (len - pos < rdlen) {
-			q->rcode = RCODE_FORMERR;
+			additional_formerr(q);
 			return;
 		}
 		if (type == RR_OPT) {
-			if (opt || !root || !opt_options_ok(pkt + pos, rdlen))
+			if (opt || !root ||
+			    !opt_options_ok(pkt + pos, rdlen, q))
 				bad_opt = true;
 			opt = true;
 			q->udp_size = class < PKT_EDNS_MIN   ? PKT_EDNS_MIN
@@ -131,7 +160,7 @@ parse_additional(const uint8_t *pkt, size_t len, size_t pos, unsigned arcount,
 		pos += rdlen;
 	}
 	if (pos != len || bad_opt) {
-		q->rcode = RCODE_FORMERR; /* RFC 6891 6.1.1: no OPT back */
+		additional_formerr(q); /* RFC 6891 6.1.1: no OPT back */
 		return;
 	}
 	q->edns = opt;
@@ -155,6 +184,8 @@ packet_parse_query(const uint8_t *pkt, size_t len, struct packet_query *q)
 	q->nlabels = 0;
 	q->qtype = 0;
 	q->qclass = 0;
+	q->cookie = NULL;
+	q->cookie_len = 0;
 	if (len < PKT_HDR)
 		return DR_EMALFORMED;
 	q->id = pkt_u16(pkt);

@@ -20,17 +20,28 @@
  *   10      2     ARCOUNT
  *   12      ...   question: QNAME QTYPE QCLASS
  */
-#define PKT_HDR       12
-#define PKT_FLAG_QR   0x8000
-#define PKT_FLAG_AA   0x0400
-#define PKT_FLAG_TC   0x0200
-#define PKT_FLAG_RD   0x0100
-#define PKT_FLAG_CD   0x0010
-#define PKT_OPCODE(f) (((f) >> 11) & 0xF)
-#define PKT_EDNS_MIN  512
-#define PKT_EDNS_MAX  4096 /* largest UDP answer, also advertised */
-#define PKT_OPT_LEN   11   /* our OPT record: root, type, class, ttl, 0 */
-#define PKT_EDNS_DO   0x8000
+#define PKT_HDR        12
+#define PKT_FLAG_QR    0x8000
+#define PKT_FLAG_AA    0x0400
+#define PKT_FLAG_TC    0x0200
+#define PKT_FLAG_RD    0x0100
+#define PKT_FLAG_CD    0x0010
+#define PKT_OPCODE(f)  (((f) >> 11) & 0xF)
+#define PKT_EDNS_MIN   512
+#define PKT_EDNS_MAX   4096 /* largest UDP answer, also advertised */
+#define PKT_OPT_LEN    11   /* our OPT record: root, type, class, ttl, 0 */
+#define PKT_EDNS_DO    0x8000
+#define PKT_OPT_COOKIE 10 /* EDNS option code (RFC 7873) */
+
+/*
+ * Compression pointers the names of one message may follow, all names
+ * together. A query's additional section has one or two names that need
+ * a pointer; without a budget, a 64 KiB message of records whose owners
+ * point into a chain of 8000 pointers costs tens of milliseconds to
+ * check. With it, a message costs at most its length plus 128 re-read
+ * names of at most 255 bytes.
+ */
+#define PKT_PTR_BUDGET 128
 
 enum {
 	RCODE_NOERROR = 0,
@@ -63,8 +74,10 @@ struct packet_query {
 	uint16_t edns_flags; /* DO bit */
 	uint8_t edns_version;
 	uint8_t nlabels;
-	const uint8_t *qname;            /* borrowed: into the packet */
-	uint8_t lname[DNAME_MAX];        /* lowercase QNAME */
+	uint8_t cookie_len;       /* COOKIE option data bytes, 0: none */
+	const uint8_t *cookie;    /* borrowed: into the packet, if cookie_len */
+	const uint8_t *qname;     /* borrowed: into the packet */
+	uint8_t lname[DNAME_MAX]; /* lowercase QNAME */
 	uint8_t labels[DNAME_MAXLABELS]; /* label offsets in QNAME */
 };
 
@@ -75,9 +88,11 @@ struct packet_query {
  *   NOTIMP   opcode other than QUERY (RFC 8906)
  *   FORMERR  QDCOUNT != 1, ANCOUNT or NSCOUNT != 0, a bad QNAME (any
  *            compression pointer: nothing valid precedes it), a short
- *            question, an undecodable additional record, a malformed,
- *            misplaced or duplicate OPT (reply without OPT), trailing
- *            bytes, QTYPE OPT
+ *            question, an undecodable additional record, names needing
+ *            more than PKT_PTR_BUDGET pointers, a malformed, misplaced or
+ *            duplicate OPT (reply without OPT), including a COOKIE
+ *            option whose length is not 8 or 16..40 (RFC 7873 5.2.2) and
+ *            a second COOKIE option; trailing bytes, QTYPE OPT
  *   BADVERS  EDNS version > 0 (RFC 6891 6.1.3)
  *   REFUSED  QCLASS other than IN and ANY (we serve class IN only)
  *   NOTIMP   QTYPE MAILA/MAILB

@@ -159,8 +159,26 @@ put_tail(const struct packet_query *q, const struct ztail *tl, uint8_t *out,
 	return pos + tl->restlen;
 }
 
+/* The COOKIE option of a reply: the client cookie echoed, then ours. */
+struct reply_cookie {
+	bool on;
+	uint8_t data[COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN];
+};
+
+#define COOKIE_OPT_LEN (4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN)
+
+/* Bytes of the reply's OPT record, options included; 0 without EDNS. */
 static size_t
-put_opt(const struct packet_query *q, uint8_t *out, size_t pos, uint16_t rcode)
+opt_size(const struct packet_query *q, const struct reply_cookie *ck)
+{
+	if (!q->edns)
+		return 0;
+	return PKT_OPT_LEN + (ck->on ? COOKIE_OPT_LEN : 0);
+}
+
+static size_t
+put_opt(const struct packet_query *q, const struct reply_cookie *ck,
+        uint8_t *out, size_t pos, uint16_t rcode)
 {
 	out[pos] = 0; /* root */
 	pkt_put16(out + pos + 1, RR_OPT);
@@ -168,8 +186,15 @@ put_opt(const struct packet_query *q, uint8_t *out, size_t pos, uint16_t rcode)
 	out[pos + 5] = (uint8_t)(rcode >> 4); /* extended rcode */
 	out[pos + 6] = 0;                     /* version */
 	pkt_put16(out + pos + 7, q->edns_flags);
-	pkt_put16(out + pos + 9, 0);
-	return pos + PKT_OPT_LEN;
+	pkt_put16(out + pos + 9, ck->on ? COOKIE_OPT_LEN : 0);
+	pos += PKT_OPT_LEN;
+	if (ck->on) {
+		pkt_put16(out + pos, PKT_OPT_COOKIE);
+		pkt_put16(out + pos + 2, sizeof(ck->data));
+		memcpy(out + pos + 4, ck->data, sizeof(ck->data));
+		pos += COOKIE_OPT_LEN;
+	}
+	return pos;
 }
 
 static void
@@ -192,8 +217,8 @@ put_header(const struct packet_query *q, uint8_t *out, uint16_t rcode, bool aa,
 
 /* Header, question and OPT only: errors, and truncated answers. */
 static size_t
-put_short(const struct packet_query *q, const uint8_t *pkt, uint8_t *out,
-          uint16_t rcode, bool aa, bool tc)
+put_short(const struct packet_query *q, const struct reply_cookie *ck,
+          const uint8_t *pkt, uint8_t *out, uint16_t rcode, bool aa, bool tc)
 {
 	size_t pos = PKT_HDR;
 
@@ -203,37 +228,74 @@ put_short(const struct packet_query *q, const uint8_t *pkt, uint8_t *out,
 		pos += q->qsize;
 	}
 	if (q->edns)
-		pos = put_opt(q, out, pos, rcode);
+		pos = put_opt(q, ck, out, pos, rcode);
 	return pos;
+}
+
+/*
+ * The reply's cookie, and whether the query is exempt from rate limiting
+ * (it brought a valid server cookie: its source address is not spoofed).
+ */
+static void
+query_cookie(const struct packet_query *q, const struct query_client *cl,
+             struct reply_cookie *ck, struct query_result *res)
+{
+	ck->on = false;
+	if (cl == NULL || cl->cookies == NULL || !q->edns || q->cookie_len == 0)
+		return;
+	memcpy(ck->data, q->cookie, COOKIE_CLIENT_LEN);
+	res->cookie = (uint8_t)cookie_answer(cl->cookies, q->cookie,
+	                                     q->cookie_len, cl->addr, cl->now_s,
+	                                     ck->data + COOKIE_CLIENT_LEN);
+	ck->on = true;
 }
 
 int
 query_process(const struct zonedb *db, const uint8_t *pkt, size_t len,
-              int transport, uint8_t *out, size_t cap, struct query_result *res)
+              int transport, const struct query_client *cl, uint8_t *out,
+              size_t cap, struct query_result *res)
 {
 	struct packet_query q;
+	struct reply_cookie ck;
 	struct pick p;
 	int ret = QUERY_SEND;
 
+	res->rrl = RRL_PASS;
+	res->cookie = COOKIE_NONE;
 	if (cap < QUERY_OUT_MIN || packet_parse_query(pkt, len, &q) < 0)
 		return QUERY_DROP;
+	query_cookie(&q, cl, &ck, res);
+	res->tc = false;
+	res->aa = false;
+	res->rcode = q.rcode;
+	if (transport == QUERY_UDP && cl != NULL && cl->rrl != NULL &&
+	    res->cookie != COOKIE_VALID) {
+		/* Decided before any work: a limited query costs little. */
+		res->rrl = (uint8_t)rrl_check(cl->rrl, cl->addr, cl->now_ms);
+		if (res->rrl == RRL_DROP)
+			return QUERY_DROP;
+		if (res->rrl == RRL_SLIP) {
+			res->tc = true;
+			res->len =
+			    put_short(&q, &ck, pkt, out, q.rcode, false, true);
+			return QUERY_SEND;
+		}
+	}
 	size_t limit = transport == QUERY_TCP ? 65535
 	               : q.edns               ? q.udp_size
 	                                      : PKT_EDNS_MIN;
 	if (limit > cap)
 		limit = cap;
-	size_t optlen = q.edns ? PKT_OPT_LEN : 0;
+	size_t optlen = opt_size(&q, &ck);
 	if (q.rcode == 0 && (q.qtype == RR_AXFR || q.qtype == RR_IXFR)) {
 		/* Transfers need TCP (RFC 5936 4.2). */
 		q.rcode =
 		    transport == QUERY_TCP ? RCODE_REFUSED : RCODE_FORMERR;
 		ret = transport == QUERY_TCP ? QUERY_XFR : QUERY_SEND;
 	}
-	res->tc = false;
-	res->aa = false;
 	res->rcode = q.rcode;
 	if (q.rcode != 0) {
-		res->len = put_short(&q, pkt, out, q.rcode, false, false);
+		res->len = put_short(&q, &ck, pkt, out, q.rcode, false, false);
 		return ret;
 	}
 
@@ -253,7 +315,7 @@ query_process(const struct zonedb *db, const uint8_t *pkt, size_t len,
 	}
 	if (base + body + tlen + optlen > limit) {
 		res->tc = true;
-		res->len = put_short(&q, pkt, out, p.rcode, p.aa, true);
+		res->len = put_short(&q, &ck, pkt, out, p.rcode, p.aa, true);
 		return ret;
 	}
 
@@ -279,7 +341,7 @@ query_process(const struct zonedb *db, const uint8_t *pkt, size_t len,
 		pos = put_tail(&q, tl, out, pos);
 		if (pos == 0) {
 			res->rcode = RCODE_SERVFAIL;
-			res->len = put_short(&q, pkt, out, RCODE_SERVFAIL,
+			res->len = put_short(&q, &ck, pkt, out, RCODE_SERVFAIL,
 			                     false, false);
 			return ret;
 		}
@@ -287,7 +349,7 @@ query_process(const struct zonedb *db, const uint8_t *pkt, size_t len,
 	}
 	put_header(&q, out, p.rcode, p.aa, false, an, ns, ar);
 	if (q.edns)
-		pos = put_opt(&q, out, pos, p.rcode);
+		pos = put_opt(&q, &ck, out, pos, p.rcode);
 	res->len = pos;
 	return ret;
 }

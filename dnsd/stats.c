@@ -13,13 +13,23 @@
 #include "packet.h"
 
 static const char *const stats_names[STATS_NCOUNTERS] = {
-	[STATS_QUERIES] = "queries",   [STATS_UDP] = "udp",
-	[STATS_TCP] = "tcp",           [STATS_NOERROR] = "noerror",
-	[STATS_NXDOMAIN] = "nxdomain", [STATS_REFUSED] = "refused",
-	[STATS_FORMERR] = "formerr",   [STATS_SERVFAIL] = "servfail",
-	[STATS_NOTIMP] = "notimp",     [STATS_NOTAUTH] = "notauth",
-	[STATS_BADVERS] = "badvers",   [STATS_TRUNCATED] = "truncated",
+	[STATS_QUERIES] = "queries",
+	[STATS_UDP] = "udp",
+	[STATS_TCP] = "tcp",
+	[STATS_NOERROR] = "noerror",
+	[STATS_NXDOMAIN] = "nxdomain",
+	[STATS_REFUSED] = "refused",
+	[STATS_FORMERR] = "formerr",
+	[STATS_SERVFAIL] = "servfail",
+	[STATS_NOTIMP] = "notimp",
+	[STATS_NOTAUTH] = "notauth",
+	[STATS_BADVERS] = "badvers",
+	[STATS_TRUNCATED] = "truncated",
 	[STATS_DROPPED] = "dropped",
+	[STATS_RRL_LIMITED] = "rrl_limited",
+	[STATS_RRL_SLIPPED] = "rrl_slipped",
+	[STATS_COOKIE_VALID] = "cookies_valid",
+	[STATS_COOKIE_NEW] = "cookies_new",
 };
 
 void
@@ -84,10 +94,19 @@ stats_tally(uint64_t *t, int transport, int verdict,
 {
 	t[STATS_QUERIES]++;
 	t[transport == QUERY_TCP ? STATS_TCP : STATS_UDP]++;
+	if (res->cookie == COOKIE_VALID)
+		t[STATS_COOKIE_VALID]++;
+	else if (res->cookie == COOKIE_NEW)
+		t[STATS_COOKIE_NEW]++;
+	if (res->rrl != RRL_PASS)
+		t[STATS_RRL_LIMITED]++;
 	if (verdict == QUERY_DROP) {
-		t[STATS_DROPPED]++;
+		if (res->rrl != RRL_DROP)
+			t[STATS_DROPPED]++;
 		return;
 	}
+	if (res->rrl == RRL_SLIP)
+		t[STATS_RRL_SLIPPED]++;
 	t[stats_rcode_counter(res->rcode)]++;
 	if (res->tc)
 		t[STATS_TRUNCATED]++;
@@ -141,6 +160,9 @@ stats_format(const struct stats *s, struct dr_buf *out)
 		stats_line(out, stats_names[i],
 		           stats_sum(s, (enum stats_counter)i));
 	stats_line(out, "tcp_conns", s->tcp_conns);
+	stats_line(out, "tcp_refused_full", s->tcp_refused_full);
+	stats_line(out, "tcp_refused_source", s->tcp_refused_source);
+	stats_line(out, "tcp_timeouts", s->tcp_timeouts);
 	stats_line(out, "resyncs", s->resyncs);
 	stats_line(out, "change_seq", s->change_seq);
 	stats_line(out, "applied_index", s->applied_index);

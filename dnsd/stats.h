@@ -22,8 +22,13 @@ enum stats_counter {
 	STATS_NOTIMP,
 	STATS_NOTAUTH,
 	STATS_BADVERS,
-	STATS_TRUNCATED, /* answers sent with TC=1 */
-	STATS_DROPPED,   /* no answer: malformed, or the send failed */
+	STATS_TRUNCATED,    /* answers sent with TC=1 (slipped ones too) */
+	STATS_DROPPED,      /* no answer: malformed, or the send failed */
+	STATS_RRL_LIMITED,  /* UDP answers over the rate: dropped or slipped */
+	STATS_RRL_SLIPPED,  /* of those, sent as an empty TC=1 answer */
+	STATS_COOKIE_VALID, /* queries with a valid server cookie */
+	STATS_COOKIE_NEW,   /* queries given a new one (client cookie only,
+	                       or a server cookie not valid) */
 	STATS_NCOUNTERS,
 };
 
@@ -43,7 +48,10 @@ struct stats_shard {
 struct stats {
 	struct stats_shard *shards; /* owned, nshards entries */
 	unsigned nshards;
-	uint64_t tcp_conns;     /* open TCP connections */
+	uint64_t tcp_conns;          /* open TCP connections */
+	uint64_t tcp_refused_full;   /* closed at accept: LISTEN_TCP_MAX open */
+	uint64_t tcp_refused_source; /* closed at accept: per-source cap */
+	uint64_t tcp_timeouts;       /* closed by a deadline or idle timer */
 	uint64_t resyncs;       /* reloads of state.db after the first one */
 	uint64_t change_seq;    /* change counter of the served copy */
 	uint64_t applied_index; /* Raft index of the served copy */
@@ -73,7 +81,9 @@ void stats_flush(struct stats_shard *sh, uint64_t *t);
 
 /*
  * Tallies one query into t (STATS_NCOUNTERS entries): transport is
- * QUERY_UDP or QUERY_TCP, verdict what query_process returned.
+ * QUERY_UDP or QUERY_TCP, verdict what query_process returned (res->rrl
+ * and res->cookie are read for every verdict). A rate-limited drop counts
+ * as limited, not as dropped.
  */
 void stats_tally(uint64_t *t, int transport, int verdict,
                  const struct query_result *res);

@@ -16,14 +16,15 @@
 #include "err.h"
 #include "flags.h"
 #include "log.h"
+#include "ready.h"
+#include "restart.h"
 
-#define SUPERVISE_BACKOFF_MIN_MS 100
-#define SUPERVISE_BACKOFF_MAX_MS 5000
-#define SUPERVISE_STABLE_MS      10000 /* up this long: backoff starts over */
-#define SUPERVISE_FAST_FAIL_MS   2000  /* died this soon: failed at start */
-#define SUPERVISE_FAST_FAIL_MAX  5     /* that many in a row: give up */
-#define SUPERVISE_KILL_AFTER_MS  5000  /* SIGTERM, then SIGKILL */
-#define SUPERVISE_ENV_FLAG       "DR_SUPERVISED=1"
+#define SUPERVISE_KILL_AFTER_MS 5000 /* SIGTERM, then SIGKILL */
+#define SUPERVISE_ENV_FLAG      "DR_SUPERVISED=1"
+#define SUPERVISE_NOTIFY_ENV    "NOTIFY_SOCKET="
+/* In the run directory: where the daemons' READY=1 come (ready.h). */
+#define SUPERVISE_READY_SOCK "ready.sock"
+#define SUPERVISE_RUN_LEN    (DR_PATH_LEN + 8) /* <data.dir>/run */
 
 struct supervise_spec {
 	const char *name;
@@ -57,9 +58,8 @@ struct supervise_child {
 	bool running;      /* spawned and its exit not yet seen */
 	uv_timer_t restart;
 	uint64_t started_ms;
-	unsigned backoff_ms; /* delay of the next restart */
-	unsigned fast_fails; /* deaths within SUPERVISE_FAST_FAIL_MS in a row */
-	char why[128];       /* how it last went down */
+	struct restart policy; /* when to restart it, whether to give up */
+	char why[DR_PATH_LEN + 128]; /* how it last went down */
 };
 
 enum supervise_state {
@@ -74,6 +74,10 @@ struct supervise {
 	const char *id;  /* borrowed (argv) */
 	char **env;      /* owned array, strings borrowed from environ */
 	char env_flag[sizeof(SUPERVISE_ENV_FLAG)];
+	/* NOTIFY_SOCKET=<run dir>/ready.sock, "" without the socket */
+	char env_notify[sizeof(SUPERVISE_NOTIFY_ENV) + SUPERVISE_RUN_LEN +
+	                sizeof(SUPERVISE_READY_SOCK) + 1];
+	struct ready *ready; /* owned, NULL if it could not be made */
 	struct supervise_child children[SUPERVISE_N];
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t kill_timer;
@@ -97,7 +101,7 @@ int
 supervise_prepare(const struct dr_config *cfg, char *err, size_t errlen)
 {
 	static const char *const endpoints[] = { "raftd", "pub" };
-	char url[DR_PATH_LEN + 64], run[DR_PATH_LEN + 8];
+	char url[DR_PATH_LEN + 64], run[SUPERVISE_RUN_LEN];
 	size_t i, n;
 
 	/* sun_path is short: say so now, not as an obscure nng error later. */
@@ -175,9 +179,12 @@ supervise_check(FILE *out, FILE *errf, const char *prog)
 	return problems;
 }
 
-/* environ without any DR_SUPERVISED, plus DR_SUPERVISED=1. */
+/*
+ * environ without any DR_SUPERVISED or NOTIFY_SOCKET, plus
+ * DR_SUPERVISED=1 and our own NOTIFY_SOCKET (if notify is not "").
+ */
 static char **
-supervise_env_new(char *flag)
+supervise_env_new(char *flag, char *notify)
 {
 	extern char **environ;
 	size_t n = 0, i, j = 0;
@@ -185,13 +192,17 @@ supervise_env_new(char *flag)
 
 	while (environ[n] != NULL)
 		n++;
-	env = calloc(n + 2, sizeof(*env));
+	env = calloc(n + 3, sizeof(*env));
 	if (env == NULL)
 		abort();
 	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "DR_SUPERVISED=", 14) != 0)
+		if (strncmp(environ[i], "DR_SUPERVISED=", 14) != 0 &&
+		    strncmp(environ[i], SUPERVISE_NOTIFY_ENV,
+		            strlen(SUPERVISE_NOTIFY_ENV)) != 0)
 			env[j++] = environ[i];
-	env[j] = flag;
+	env[j++] = flag;
+	if (notify[0] != '\0')
+		env[j] = notify;
 	return env;
 }
 
@@ -199,7 +210,7 @@ int
 supervise_new(uv_loop_t *loop, const struct dr_config *cfg, int argc,
               char **argv, struct supervise **out)
 {
-	char dir[DR_PATH_LEN];
+	char dir[DR_PATH_LEN], run[SUPERVISE_RUN_LEN];
 	struct supervise *s;
 	size_t i;
 	int rv, a, n;
@@ -213,13 +224,15 @@ supervise_new(uv_loop_t *loop, const struct dr_config *cfg, int argc,
 	s->loop = loop;
 	s->id = cfg->id;
 	memcpy(s->env_flag, SUPERVISE_ENV_FLAG, sizeof(s->env_flag));
-	s->env = supervise_env_new(s->env_flag);
+	dr_run_dir(cfg, run, sizeof(run));
+	snprintf(s->env_notify, sizeof(s->env_notify), "%s%s/%s",
+	         SUPERVISE_NOTIFY_ENV, run, SUPERVISE_READY_SOCK);
 	for (i = 0; i < SUPERVISE_N; i++) {
 		struct supervise_child *c = &s->children[i];
 
 		c->sup = s;
 		c->spec = &supervise_specs[i];
-		c->backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
+		restart_init(&c->policy);
 		n = snprintf(c->path, sizeof(c->path), "%s/%s", dir,
 		             c->spec->name);
 		if (n < 0 || (size_t)n >= sizeof(c->path)) {
@@ -299,9 +312,8 @@ supervise_spawn(struct supervise_child *c)
 	if (rv != 0) {
 		/* The handle is initialized even when the spawn failed. */
 		uv_close((uv_handle_t *)&c->proc, supervise_proc_close_cb);
-		snprintf(c->why, sizeof(c->why), "cannot start: %s",
+		snprintf(c->why, sizeof(c->why), "cannot start %s: %s", c->path,
 		         uv_strerror(rv));
-		log_warnx("%s, %s (%s)", c->spec->name, c->why, c->path);
 		return DR_EIO;
 	}
 	c->running = true;
@@ -326,6 +338,10 @@ supervise_close(struct supervise *s)
 	size_t i;
 
 	assert(s->state != SUPERVISE_CLOSED);
+	if (s->ready != NULL) {
+		ready_stop(s->ready);
+		s->ready = NULL;
+	}
 	if (s->state != SUPERVISE_IDLE) {
 		uv_close((uv_handle_t *)&s->sighup, NULL);
 		uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -402,37 +418,45 @@ supervise_stop(struct supervise *s, int exit_code)
 	supervise_stop_next(s);
 }
 
-/* c went down while it should run: restart it later, or give up. */
+/*
+ * c went down while it should run (c->why says how): restart it later,
+ * or give up on a daemon that never started (restart.h). One log line
+ * says what happened and what comes next.
+ */
 static void
 supervise_child_down(struct supervise_child *c)
 {
 	struct supervise *s = c->sup;
 	uint64_t up = supervise_now_ms() - c->started_ms;
+	char next[128];
 	unsigned delay;
+	bool again;
 
-	if (up >= SUPERVISE_STABLE_MS)
-		c->backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
-	if (up < SUPERVISE_FAST_FAIL_MS)
-		c->fast_fails++;
+	again = restart_next(&c->policy, up, &delay);
+	if (!again)
+		snprintf(next, sizeof(next),
+		         "failed %u times in a row, stopping the node",
+		         c->policy.failures);
+	else if (c->policy.started)
+		snprintf(next, sizeof(next),
+		         "restart in %u ms (failure %u in a row)", delay,
+		         c->policy.failures);
 	else
-		c->fast_fails = 0;
-	if (c->fast_fails >= SUPERVISE_FAST_FAIL_MAX) {
+		snprintf(next, sizeof(next),
+		         "restart in %u ms (failure %u of %u before giving up)",
+		         delay, c->policy.failures, RESTART_GIVE_UP);
+	log_warnx("%s, down (%s) after %" PRIu64 ".%" PRIu64 " s%s; %s",
+	          c->spec->name, c->why, up / 1000, up % 1000 / 100,
+	          c->policy.started ? "" : ", never ready", next);
+	if (!again) {
 		/*
-		 * Likely something a restart cannot fix (port in use, bad
-		 * data dir): stop the node rather than spin.
+		 * Something a restart cannot fix (a port in use, bad flags,
+		 * an unusable data dir): stop the node rather than spin.
 		 */
-		log_warnx("%s, failed %u times in a row at start (%s), "
-		          "stopping the node",
-		          c->spec->name, c->fast_fails, c->why);
 		s->failed = c;
 		supervise_stop(s, 1);
 		return;
 	}
-	delay = c->backoff_ms;
-	c->backoff_ms *= 2;
-	if (c->backoff_ms > SUPERVISE_BACKOFF_MAX_MS)
-		c->backoff_ms = SUPERVISE_BACKOFF_MAX_MS;
-	log_info("%s, restart in %u ms", c->spec->name, delay);
 	uv_timer_start(&c->restart, supervise_restart_cb, delay, 0);
 }
 
@@ -445,6 +469,9 @@ supervise_exit_cb(uv_process_t *proc, int64_t status, int sig)
 
 	/* Closing waits for every child, so no exit can come after it. */
 	assert(s->state == SUPERVISE_RUNNING || s->state == SUPERVISE_STOPPING);
+	/* A READY=1 sent just before the exit still counts. */
+	if (s->ready != NULL)
+		ready_drain(s->ready);
 	c->running = false;
 	uv_close((uv_handle_t *)proc, supervise_proc_close_cb);
 	if (sig != 0)
@@ -468,7 +495,6 @@ supervise_exit_cb(uv_process_t *proc, int64_t status, int sig)
 		}
 		return;
 	}
-	log_warnx("%s, exited (%s)", c->spec->name, c->why);
 	supervise_child_down(c);
 }
 
@@ -510,6 +536,51 @@ supervise_signal_cb(uv_signal_t *h, int signum)
 	}
 }
 
+/* A daemon said READY=1: it has started (restart.h). */
+static void
+supervise_ready_cb(pid_t pid, void *arg)
+{
+	struct supervise *s = arg;
+	struct supervise_child *c;
+	size_t i;
+
+	for (i = 0; i < SUPERVISE_N; i++) {
+		c = &s->children[i];
+		if (c->running && c->proc.pid == pid) {
+			log_info("%s, ready (pid %d)", c->spec->name, (int)pid);
+			restart_ready(&c->policy);
+			return;
+		}
+	}
+	log_debug("supervisor, READY=1 from pid %d, not a daemon of ours",
+	          (int)pid);
+}
+
+/*
+ * The daemons' readiness socket, then their environment. Without the
+ * socket, a daemon counts as started once it stayed up
+ * RESTART_STABLE_MS.
+ */
+static void
+supervise_ready_start(struct supervise *s)
+{
+	const char *path = s->env_notify + strlen(SUPERVISE_NOTIFY_ENV);
+	int rv;
+
+	rv = ready_start(&s->ready, s->loop, path, supervise_ready_cb, s);
+	if (rv != 0) {
+		if (rv == DR_EINVAL)
+			log_warnx("supervisor, %s: too long for a unix socket",
+			          path);
+		log_warnx("supervisor, no readiness from the daemons: each "
+		          "counts as started after %d s up",
+		          RESTART_STABLE_MS / 1000);
+		s->ready = NULL;
+		s->env_notify[0] = '\0';
+	}
+	s->env = supervise_env_new(s->env_flag, s->env_notify);
+}
+
 static int
 supervise_signal_start(uv_signal_t *h, int signum)
 {
@@ -533,6 +604,7 @@ supervise_start(struct supervise *s)
 
 	assert(s->state == SUPERVISE_IDLE);
 	s->state = SUPERVISE_RUNNING;
+	supervise_ready_start(s);
 	uv_timer_init(s->loop, &s->kill_timer);
 	s->kill_timer.data = s;
 	for (i = 0; i < SUPERVISE_N; i++) {

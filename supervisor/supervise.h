@@ -36,11 +36,14 @@ int supervise_new(uv_loop_t *loop, const struct dr_config *cfg, int argc,
 
 /*
  * Installs the signal handlers (SIGHUP is forwarded to ctld, which reloads
- * the zone files; SIGTERM and SIGINT stop the node) and starts the daemons
- * in order. From then on the loop runs until the node is stopped
- * (SIGTERM/SIGINT, or a daemon that keeps failing at start): every handle
- * is then closed and uv_run returns. Returns DR_EIO (logged) if a signal
- * handler cannot be set.
+ * the zone files; SIGTERM and SIGINT stop the node), binds the daemons'
+ * readiness socket (<data.dir>/run/ready.sock, their NOTIFY_SOCKET, see
+ * ready.h) and starts the daemons in order. A daemon that dies is started
+ * again with a growing delay (restart.h); dnsd and ctld keep running
+ * whatever raftd does. From then on the loop runs until the node is
+ * stopped (SIGTERM/SIGINT, or a daemon that never started and keeps
+ * failing): every handle is then closed and uv_run returns. Returns
+ * DR_EIO (logged) if a signal handler cannot be set.
  */
 int supervise_start(struct supervise *s);
 

@@ -3,14 +3,18 @@
  * for N generated A records, queries/s through the query path, and the
  * cost of one incremental change. Usage: dnsd_bench [N] (default 1000000).
  */
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cookie.h"
 #include "query.h"
+#include "rrl.h"
 #include "zonedb.h"
 
 #define ZONE "bench.example."
@@ -57,14 +61,84 @@ make_query(uint8_t *out, const char *label, uint16_t qtype, int edns)
 	return n;
 }
 
+/*
+ * The attack of issue 9: a 64 KiB query whose first additional record
+ * holds, as rdata, a chain of compression pointers each pointing at the
+ * one before it (up to offset 16383, the farthest a pointer reaches);
+ * every further record's owner points at the end of that chain, so that
+ * checking each name walks ~8000 pointers. Without a hop budget that is
+ * ~32M hops per query.
+ */
+static size_t
+make_pointer_chain(uint8_t *out, size_t cap)
+{
+	static const uint8_t hdr[12] = { 0x12, 0x34, 0x01, 0x00, 0, 1 };
+	size_t n = 12, rdlen, start, last, count = 0;
+
+	memcpy(out, hdr, 12);
+	memcpy(out + n, "\1a\0\0\1\0\1", 7); /* a. A IN */
+	n += 7;
+	memcpy(out + n, "\0\0\x63\0\1\0\0\0\0", 9); /* . TYPE99 IN */
+	n += 9;
+	rdlen = n;
+	n += 2;
+	start = n;
+	out[n++] = 0xC0; /* the chain's first pointer: to the QNAME */
+	out[n++] = 12;
+	while (n + 2 <= 0x3FFF) {
+		out[n] = (uint8_t)(0xC0 | (n - 2) >> 8);
+		out[n + 1] = (uint8_t)(n - 2);
+		n += 2;
+	}
+	last = n - 2;
+	out[rdlen] = (uint8_t)((n - start) >> 8);
+	out[rdlen + 1] = (uint8_t)(n - start);
+	count++;
+	while (n + 12 <= cap && count < 65535) {
+		out[n++] = (uint8_t)(0xC0 | last >> 8);
+		out[n++] = (uint8_t)last;
+		memcpy(out + n, "\0\x63\0\1\0\0\0\0\0\0", 10);
+		n += 10;
+		count++;
+	}
+	out[10] = (uint8_t)(count >> 8);
+	out[11] = (uint8_t)count;
+	return n;
+}
+
+/* Time per query of the pointer chain over TCP, in microseconds. */
+static double
+run_pointer_chain(const struct zonedb *db, unsigned *rcode)
+{
+	static uint8_t pkt[65535], out[65535];
+	struct query_result res;
+	size_t len = make_pointer_chain(pkt, sizeof(pkt));
+	int n = 0;
+	double t0 = now(), t;
+
+	do {
+		query_process(db, pkt, len, QUERY_TCP, NULL, out, sizeof(out),
+		              &res);
+		n++;
+		t = now() - t0;
+	} while (t < 0.5);
+	*rcode = res.rcode;
+	return t * 1e6 / n;
+}
+
 struct qset {
 	uint8_t pkt[1024][64];
 	size_t len[1024];
 };
 
+/*
+ * Queries/s of qs through query_process for secs. With cl, query i comes
+ * from sources[i % nsources] and the clocks advance as the loop runs.
+ */
 static double
 run_queries(const struct zonedb *db, const struct qset *qs, double secs,
-            size_t *bytes)
+            struct query_client *cl, const struct sockaddr_in *sources,
+            size_t nsources, size_t *bytes)
 {
 	static uint8_t out[65535];
 	struct query_result res;
@@ -73,15 +147,66 @@ run_queries(const struct zonedb *db, const struct qset *qs, double secs,
 
 	*bytes = 0;
 	do {
+		if (cl != NULL) {
+			cl->now_ms = (uint64_t)(now() * 1e3);
+			cl->now_s = (uint32_t)time(NULL);
+		}
 		for (int k = 0; k < 100000; k++) {
 			size_t i = done++ & 1023;
+			if (cl != NULL)
+				cl->addr = (const struct sockaddr
+				                *)&sources[i % nsources];
 			if (query_process(db, qs->pkt[i], qs->len[i], QUERY_UDP,
-			                  out, sizeof(out), &res) == QUERY_SEND)
+			                  cl, out, sizeof(out),
+			                  &res) == QUERY_SEND)
 				*bytes += res.len;
 		}
 		t = now() - t0;
 	} while (t < secs);
 	return (double)done / t;
+}
+
+/*
+ * The query path with RRL on at a rate above the load (1M/s per prefix,
+ * sources spread over 1024 prefixes, a 64k table), then with a COOKIE
+ * option in every query (a client cookie only: one SipHash per query).
+ */
+static void
+run_rrl_cookies(const struct zonedb *db, struct qset *qs)
+{
+	static struct sockaddr_in src[1024];
+	struct query_client cl = { 0 };
+	struct cookie_mac mac;
+	uint8_t secret[COOKIE_SECRET_LEN] = { 1, 2, 3 };
+	size_t bytes;
+	double qps;
+
+	for (size_t i = 0; i < 1024; i++) {
+		src[i].sin_family = AF_INET;
+		src[i].sin_addr.s_addr = htonl((uint32_t)(0x0A000000 | i << 8));
+	}
+	qps = run_queries(db, qs, 1.0, NULL, NULL, 0, &bytes);
+	printf("queries/s %-16s %.2f M\n", "RRL off", qps / 1e6);
+	cl.rrl = rrl_new(1000000, 2, RRL_BUCKETS);
+	qps = run_queries(db, qs, 1.0, &cl, src, 1024, &bytes);
+	printf("queries/s %-16s %.2f M\n", "RRL on", qps / 1e6);
+	rrl_free(cl.rrl);
+	cl.rrl = NULL;
+	if (cookie_mac_init(&mac, secret) != 0)
+		return;
+	for (size_t i = 0; i < 1024; i++) {
+		/* The EDNS query's OPT gets a 12-byte COOKIE option. */
+		uint8_t *p = qs->pkt[i];
+		static const uint8_t opt[] = { 0,   10,  0,   8,   'c', 'l',
+			                       'i', 'e', 'n', 't', 'c', 'k' };
+		memcpy(p + qs->len[i] - 2, "\0\x0c", 2);
+		memcpy(p + qs->len[i], opt, sizeof(opt));
+		qs->len[i] += sizeof(opt);
+	}
+	cl.cookies = &mac;
+	qps = run_queries(db, qs, 1.0, &cl, src, 1024, &bytes);
+	printf("queries/s %-16s %.2f M\n", "client cookies", qps / 1e6);
+	cookie_mac_close(&mac);
 }
 
 int
@@ -175,9 +300,15 @@ main(int argc, char **argv)
 			qs.len[i] =
 			    make_query(qs.pkt[i], label, 1, mixes[m].edns);
 		}
-		double qps = run_queries(db, &qs, 1.0, &bytes);
+		double qps = run_queries(db, &qs, 1.0, NULL, NULL, 0, &bytes);
 		printf("queries/s %-16s %.2f M\n", mixes[m].what, qps / 1e6);
+		if (m == 1)
+			run_rrl_cookies(db, &qs); /* on "hit A, EDNS" */
 	}
+	unsigned rcode;
+	double us = run_pointer_chain(db, &rcode);
+	printf("pointer chain      %.1f us per 64 KiB TCP query (rcode %u)\n",
+	       us, rcode);
 	zonedb_free(db);
 	return 0;
 }

@@ -7,12 +7,20 @@ Each node gets explicit 127.0.0.1 addresses on free ports and its own data
 directory under a short temporary directory (ipc socket paths must stay
 under 100 bytes).  Waits poll with a deadline; nothing sleeps blindly.
 
+A node may also run on a host of a netns.Net (Node(host=...), or
+Cluster.net): in a network namespace of its own, with that host's
+non-loopback address; the test talks to it through sockets made in that
+namespace (a 3-tuple address (ip, port, host) for ctl_raw, Session, ...;
+netns= for the DNS clients). Cluster.use_key() gives every node a cluster
+key (`dns-raft keygen`).
+
 Also used by tests/bench/run.py.
 """
 
 import ctypes
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -49,6 +57,9 @@ CRASH_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|"
                       r"runtime error:|Sanitizer:DEADLYSIGNAL|"
                       r"killed by signal (?!9\b|15\b)\d+|"
                       r"Assertion .* failed|Segmentation fault")
+# The supervisor's line about a child a test killed with a signal of its
+# choice (Node.expect_signals).
+KILLED_RE = re.compile(r"killed by signal (\d+)")
 
 # Every Node created by this process, for log dumps and last-resort cleanup.
 ALL_NODES = []
@@ -153,8 +164,11 @@ def wait_until(pred, timeout, what, interval=0.05):
 
 
 def _connect(addr, timeout):
-    host, port = addr
-    return socket.create_connection((host, port), timeout=timeout)
+    """A TCP connection to (ip, port), or (ip, port, netns.Host) from
+    that host's network namespace."""
+    if len(addr) > 2 and addr[2] is not None:
+        return addr[2].connect((addr[0], addr[1]), timeout)
+    return socket.create_connection((addr[0], addr[1]), timeout=timeout)
 
 
 def ctl_raw(addr, data, timeout=10.0, shut_wr=False):
@@ -406,10 +420,23 @@ def _pdeathsig():
 
 
 class Node:
-    """One dns-raft node: a supervisor process and its children."""
+    """One dns-raft node: a supervisor process and its children.
 
-    def __init__(self, base_dir, name, join=None, extra_args=()):
+    host: a netns.Host to run on (its namespace and address), or None for
+    127.0.0.1 of the test's own network. env: variables added to the
+    node's environment. expect_signals: signal numbers the test kills the
+    node's daemons with, whose "killed by signal N" lines are no crash
+    (their core dumps are off).
+    """
+
+    def __init__(self, base_dir, name, join=None, extra_args=(), host=None,
+                 env=None, expect_signals=()):
         self.name = name
+        self.host = host
+        self.ip = host.ip if host is not None else "127.0.0.1"
+        # Where the test reaches ctld (from inside the node's namespace):
+        # ctld's loopback door, where the operator needs no token.
+        self.ctl_ip = "127.0.0.1"
         self.raft_port = free_port()
         self.ctl_port = free_port()
         self.dns_port = free_port()
@@ -417,6 +444,8 @@ class Node:
         self.log_path = os.path.join(base_dir, name + ".log")
         self.join = join
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})
+        self.expect_signals = set(expect_signals)
         self.proc = None
         self.log_file = None
         # Sent with "auth" by ctl() and session() when set (a node that
@@ -426,15 +455,24 @@ class Node:
 
     @property
     def ctl_addr(self):
-        return ("127.0.0.1", self.ctl_port)
+        """(ip, port), or (ip, port, host) for a node on a netns host
+        (ctl_raw, Session and ctl reach it from inside its namespace)."""
+        if self.host is None:
+            return (self.ctl_ip, self.ctl_port)
+        return (self.ctl_ip, self.ctl_port, self.host)
 
     @property
     def ctl_hostport(self):
-        return "127.0.0.1:%d" % self.ctl_port
+        return "%s:%d" % (self.ip, self.ctl_port)
 
     @property
     def raft_hostport(self):
-        return "127.0.0.1:%d" % self.raft_port
+        return "%s:%d" % (self.ip, self.raft_port)
+
+    def addrs(self):
+        """RAFT CTL DNS, as `cluster join` takes them."""
+        return "%s %s %s" % (self.raft_hostport, self.ctl_hostport,
+                             self.dns_hostport)
 
     def argv(self, join="same"):
         """The command line; join="same" keeps the node's own -raft.join,
@@ -445,8 +483,12 @@ class Node:
              "-id", self.name,
              "-raft.addr", self.raft_hostport,
              "-ctl.addr", self.ctl_hostport,
-             "-dns.addr", "127.0.0.1:%d" % self.dns_port,
-             "-data.dir", self.data_dir]
+             "-dns.addr", self.dns_hostport,
+             "-data.dir", self.data_dir,
+             # dnsd rate-limits every source, 127.0.0.1 included, and
+             # tests query fast from there: off unless a test's
+             # extra_args turn it on (the last -dns.rrl wins).
+             "-dns.rrl", "0"]
         if join:
             a += ["-raft.join", join]
         return a + self.extra_args
@@ -460,12 +502,21 @@ class Node:
         self.log_file.write(("=== %s start: %s\n" % (
             time.strftime("%H:%M:%S"), " ".join(argv))).encode())
         self.log_file.flush()
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self.log_file,
-            stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_pdeathsig)
+            stderr=subprocess.STDOUT, start_new_session=True, env=env,
+            preexec_fn=self._preexec)
         self.last_argv = argv
         return self.proc
+
+    def _preexec(self):
+        # In the forked child, before exec.
+        _pdeathsig()
+        if self.expect_signals:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self.host is not None:
+            self.host.enter()
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -561,13 +612,22 @@ class Node:
         return "\n".join(lines[-n:])
 
     def crash_lines(self):
-        """Log lines that show a crash or a sanitizer report."""
+        """Log lines that show a crash or a sanitizer report (but for the
+        supervisor's lines about the signals in expect_signals)."""
         try:
             with open(self.log_path, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
         except FileNotFoundError:
             return []
-        return [ln for ln in text.splitlines() if CRASH_RE.search(ln)]
+        out = []
+        for ln in text.splitlines():
+            if not CRASH_RE.search(ln):
+                continue
+            m = KILLED_RE.search(ln)
+            if m and int(m.group(1)) in self.expect_signals:
+                continue
+            out.append(ln)
+        return out
 
     # ctl shortcuts
     def ctl(self, line, timeout=10.0):
@@ -590,14 +650,18 @@ class Node:
 
     @property
     def dns_hostport(self):
-        return "127.0.0.1:%d" % self.dns_port
+        return "%s:%d" % (self.ip, self.dns_port)
 
     def dns(self, qname, qtype="A", **kw):
-        """dns_query() against this node's dnsd."""
+        """dns_query() against this node's dnsd (from its namespace)."""
+        kw.setdefault("host", self.ip)
+        kw.setdefault("netns", self.host)
         return dns_query(self.dns_port, qname, qtype, **kw)
 
     def wait_dns(self, qname, qtype, pred, timeout=10, what=None, **kw):
-        """wait_dns() against this node's dnsd."""
+        """wait_dns() against this node's dnsd (from its namespace)."""
+        kw.setdefault("host", self.ip)
+        kw.setdefault("netns", self.host)
         return wait_dns(self.dns_port, qname, qtype, pred, timeout,
                         what or "%s %s on %s" % (qname, qtype, self.name),
                         **kw)
@@ -608,20 +672,42 @@ class Node:
 
 
 class Cluster:
-    """A set of nodes under one temporary directory."""
+    """A set of nodes under one temporary directory.
 
-    def __init__(self, base_dir=None, extra_args=()):
+    With net (a netns.Net, may be set after creation), each new node runs
+    on a host of its own of that network.
+    """
+
+    def __init__(self, base_dir=None, extra_args=(), net=None):
         self.base_dir = base_dir or tempfile.mkdtemp(prefix="drt", dir="/tmp")
         self.extra_args = list(extra_args)
         self.nodes = []
+        self.net = net
+        self.key = None
 
-    def add_node(self, join=True, extra_args=None):
-        """A new node idN; join=True joins via node 0's ctl address."""
+    def use_key(self, path=None):
+        """Gives every node added from now on -cluster.key path (a new key
+        from `dns-raft keygen` when path is None). Returns the path."""
+        if path is None:
+            path = os.path.join(self.base_dir, "cluster.key")
+            rc, out, err = run_bin(bin_dir(), "dns-raft", ["keygen", path],
+                                   self.base_dir)
+            assert rc == 0, (rc, out, err)
+        self.key = path
+        self.extra_args += ["-cluster.key", path]
+        return path
+
+    def add_node(self, join=True, extra_args=None, **kw):
+        """A new node idN; join=True joins via node 0's ctl address. More
+        keywords go to Node (host= defaults to a new host of self.net)."""
         name = "id%d" % len(self.nodes)
         if join is True:
             join = self.nodes[0].ctl_hostport if self.nodes else None
+        if self.net is not None and "host" not in kw:
+            kw["host"] = self.net.host(name)
         n = Node(self.base_dir, name, join,
-                 self.extra_args if extra_args is None else extra_args)
+                 self.extra_args if extra_args is None else extra_args,
+                 **kw)
         self.nodes.append(n)
         return n
 
@@ -781,9 +867,19 @@ def dns_make(qname, qtype="A", edns=0, payload=1232, want_dnssec=False,
     return q
 
 
+def _ns_socket(netns, type):
+    """A nonblocking socket made in netns (a netns.Host), or None."""
+    if netns is None:
+        return None
+    s = netns.socket(socket.AF_INET, type)
+    s.setblocking(False)
+    return s
+
+
 def dns_query(port, qname, qtype="A", tcp=False, timeout=2.0, edns=0,
-              payload=1232, host="127.0.0.1"):
-    """One query to host:port; the response Message.
+              payload=1232, host="127.0.0.1", netns=None):
+    """One query to host:port (from the namespace of netns, a
+    netns.Host, if given); the response Message.
 
     Raises dns.exception.Timeout when no answer comes (wait_dns turns it
     into "not yet"). A truncated UDP answer is returned as it is (TC set),
@@ -791,15 +887,30 @@ def dns_query(port, qname, qtype="A", tcp=False, timeout=2.0, edns=0,
     """
     q = dns_make(qname, qtype, edns, payload)
     if tcp:
-        return dns.query.tcp(q, host, timeout=timeout, port=port)
-    return dns.query.udp(q, host, timeout=timeout, port=port)
+        if netns is None:
+            return dns.query.tcp(q, host, timeout=timeout, port=port)
+        s = netns.connect((host, port), timeout)
+        try:
+            s.setblocking(False)
+            return dns.query.tcp(q, host, timeout=timeout, port=port,
+                                 sock=s)
+        finally:
+            s.close()
+    s = _ns_socket(netns, socket.SOCK_DGRAM)
+    try:
+        return dns.query.udp(q, host, timeout=timeout, port=port, sock=s)
+    finally:
+        if s is not None:
+            s.close()
 
 
-def dns_raw(port, wire, tcp=False, timeout=2.0, host="127.0.0.1"):
-    """Sends raw query bytes; the raw response bytes, or None when nothing
-    comes back within timeout (a dropped query)."""
+def dns_raw(port, wire, tcp=False, timeout=2.0, host="127.0.0.1",
+            netns=None):
+    """Sends raw query bytes (from the namespace of netns, a netns.Host,
+    if given); the raw response bytes, or None when nothing comes back
+    within timeout (a dropped query)."""
     if tcp:
-        s = socket.create_connection((host, port), timeout=timeout)
+        s = _connect((host, port, netns), timeout)
         try:
             s.sendall(len(wire).to_bytes(2, "big") + wire)
             hdr = _recv_exact(s, 2, timeout)
@@ -808,7 +919,8 @@ def dns_raw(port, wire, tcp=False, timeout=2.0, host="127.0.0.1"):
             return _recv_exact(s, int.from_bytes(hdr, "big"), timeout)
         finally:
             s.close()
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = (netns.socket(socket.AF_INET, socket.SOCK_DGRAM) if netns else
+         socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     try:
         s.settimeout(timeout)
         s.sendto(wire, (host, port))

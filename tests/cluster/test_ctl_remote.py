@@ -1,16 +1,16 @@
-"""ctld seen from other hosts: auth, per-source caps, slots kept for peers.
+"""ctld's connection limits seen from other hosts: strangers on many
+addresses cannot crowd out the local operator or the peers.
 
-A client on loopback is not a stranger, so this test runs in a network
-namespace of its own (created by this process, which moves into it: the
-machine's interfaces are never touched), where lo also holds 10.99.0.0/24
-addresses. Two keyed nodes listen on 10.99.0.1 and 10.99.0.2 (their ctl
-ports also on 127.0.0.1, the local operator's door); clients bound to
-other 10.99.0.x addresses are strangers from other hosts.
+A keyed 2-node cluster in network namespaces (netns.py), and an attacker
+host holding 17 more addresses of the network. A "stranger" is a client
+neither on loopback nor on a member's host: it holds at most PER_SOURCE
+connections per address, UNAUTH_PER_SOURCE of them before its auth, and
+all strangers together UNAUTH_MAX before their auth (server.h). A member's
+host is exempt (it still needs the key or a token): while strangers hold
+every slot they may, the loopback door answers and a follower's many
+writes forwarded at once all reach the leader.
 """
 
-import ctypes
-import os
-import secrets
 import socket
 import subprocess
 import threading
@@ -18,64 +18,47 @@ import time
 
 import pytest
 
-import drcluster
-from drcluster import CtlError, ctl, wait_until
+from drcluster import CtlError, wait_until
+from netns import net  # noqa: F401 (the fixture)
 
-CLONE_NEWNET = 0x40000000
-NET = "10.99.0."
-# server.h
 PER_SOURCE = 32
 UNAUTH_PER_SOURCE = 8
 UNAUTH_MAX = 128
+EXTRA = UNAUTH_MAX // UNAUTH_PER_SOURCE + 1  # attacker addresses
 
 
-def enter_private_netns():
-    """Moves this process into a new network namespace with lo up and
-    10.99.0.1-10.99.0.40 on it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:
-        raise AssertionError("unshare(CLONE_NEWNET): %s (needs root)" %
-                             os.strerror(ctypes.get_errno()))
-    cmds = "link set lo up\n" + "".join(
-        "addr add %s%d/32 dev lo\n" % (NET, i) for i in range(1, 41))
-    subprocess.run(["ip", "-batch", "-"], input=cmds.encode(), check=True,
-                   timeout=20)
-
-
-class HostNode(drcluster.Node):
-    """A node whose raft and ctl addresses are on host, not loopback; its
-    ctl_addr is the loopback door (trusted: an admin)."""
-
-    def __init__(self, base_dir, name, host, join=None, extra_args=()):
-        self.host = host
-        super().__init__(base_dir, name, join, extra_args)
-
-    @property
-    def ctl_hostport(self):
-        return "%s:%d" % (self.host, self.ctl_port)
-
-    @property
-    def raft_hostport(self):
-        return "%s:%d" % (self.host, self.raft_port)
-
-    @property
-    def remote_addr(self):
-        return (self.host, self.ctl_port)
-
-
-def connect_from(src, addr, timeout=5):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.bind((src, 0))
-    s.connect(addr)
+def connect_from(host, src, addr, timeout=5):
+    """A connection from address src of netns host to addr."""
+    s = host.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.bind((src, 0))
+        s.connect(addr)
+    except BaseException:
+        s.close()
+        raise
     return s
 
 
-def exchange(src, addr, data, timeout=10):
-    """Sends data from src, returns every byte until the server closes."""
-    s = connect_from(src, addr, timeout)
+def first_line(s, timeout=5):
+    s.settimeout(timeout)
+    buf = b""
+    while b"\n" not in buf:
+        try:
+            chunk = s.recv(4096)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            return buf.decode() + "<eof>"
+        buf += chunk
+    return buf.split(b"\n")[0].decode()
+
+
+def talk(host, src, addr, text, timeout=10):
+    """Sends text from src and reads until the server closes."""
+    s = connect_from(host, src, addr, timeout)
     try:
-        s.sendall(data.encode())
+        s.sendall(text.encode())
         buf = b""
         while True:
             try:
@@ -90,122 +73,71 @@ def exchange(src, addr, data, timeout=10):
         s.close()
 
 
-def first_line(s, timeout=5):
-    s.settimeout(timeout)
-    buf = b""
-    while b"\n" not in buf:
-        chunk = s.recv(4096)
-        if not chunk:
-            return buf.decode() + "<eof>"
-        buf += chunk
-    return buf.split(b"\n")[0].decode()
-
-
-@pytest.fixture(scope="module")
-def net(module_cluster):
-    enter_private_netns()
-    c = module_cluster
-    key = os.path.join(c.base_dir, "cluster.key")
-    with open(key, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    os.chmod(key, 0o600)
-    args = ["-cluster.key", key]
-    n0 = HostNode(c.base_dir, "id0", NET + "1", extra_args=args)
-    c.nodes.append(n0)
-    n0.start()
-    wait_until(lambda: n0.status(2).get("role") == "leader", 60,
-               "id0 to lead a new cluster")
-    n1 = HostNode(c.base_dir, "id1", NET + "2", join=n0.ctl_hostport,
-                  extra_args=args)
-    c.nodes.append(n1)
-    n1.start()
-    c.wait_converged([n0, n1])
-    # Each ctld learns the members' hosts from its raftd.
-    for n in (n0, n1):
+@pytest.fixture
+def setup(net, cluster):
+    cluster.net = net
+    cluster.use_key()
+    cluster.start(2)
+    attacker = net.host("attacker")
+    base = attacker.ip.rsplit(".", 1)[0]
+    srcs = ["%s.%d" % (base, 100 + i) for i in range(EXTRA)]
+    subprocess.run(["ip", "-n", attacker.ns, "-batch", "-"],
+                   input="".join("addr add %s/24 dev eth0\n" % a
+                                 for a in srcs).encode(),
+                   check=True, timeout=20)
+    for n in cluster.nodes:
         wait_until(lambda: n.status(2).get("ctld.member_hosts") == "2", 30,
-                   "%s's ctld to know both member hosts" % n.name)
-    c.tokens = {role: n0.ctl("token add t%s %s" % (role, role))
-                for role in ("read", "write")}
-    return c
+                   "%s's ctld to know both members' hosts" % n.name)
+    return cluster, attacker, srcs
 
 
-def test_loopback_door(net):
-    n0 = net.nodes[0]
-    log = open(n0.log_path, errors="replace").read()
-    assert "serving the control protocol on %s" % n0.ctl_hostport in log
-    assert "serving the control protocol on 127.0.0.1:%d" % n0.ctl_port \
-        in log
-    # The door trusts the local operator; members record the real address.
-    assert n0.ctl("kv ping") == "PONG"
-    rows = {r[0]: r for r in n0.members()}
-    assert rows["id1"][1:3] == [net.nodes[1].raft_hostport,
-                                net.nodes[1].ctl_hostport], rows
-
-
-def test_stranger_must_auth(net):
-    n0 = net.nodes[0]
-    addr = n0.remote_addr
-    for src in (NET + "10", NET + "1"):  # a stranger, a member's host
-        assert exchange(src, addr, "kv ping\n") == "ERROR auth required\n"
-        assert exchange(src, addr, "forwarded kv set x y\n") == \
-            "ERROR auth required\n"
-    assert exchange(NET + "10", addr, "auth drt_%s\n" % ("0" * 64)) == \
-        "ERROR auth failed\n"
-    r, w = net.tokens["read"], net.tokens["write"]
-    assert exchange(NET + "10", addr, "auth %s\nkv set rk 1\n" % r) == \
-        "OK\nERROR permission denied\n"
-    assert exchange(NET + "10", addr, "auth %s\nkv set rk 1\n" % w) == \
-        "OK\nSUCCESS\n"
-    # A plaintext "forwarded" line with a token is still no peer's.
-    assert exchange(NET + "10", addr,
-                    "auth %s\nforwarded kv set rk 2\n" % w) == \
-        "OK\nERROR permission denied\n"
-    assert n0.get("rk") == "1"
-    st = n0.status()
-    assert int(st["ctld.auth_failed"]) >= 1
-    assert int(st["ctld.permission_denied"]) >= 6
-
-
-def test_per_source_caps_keep_loopback_and_peers_free(net):
-    n0, n1 = net.nodes
-    addr = n0.remote_addr
-    w = net.tokens["write"]
+@pytest.mark.timeout(180)
+def test_strangers_cannot_crowd_out_operator_and_peers(setup):
+    cluster, attacker, srcs = setup
+    lead = cluster.wait_converged()
+    fol = [n for n in cluster.nodes if n is not lead][0]
+    addr = (lead.ip, lead.ctl_port)
+    log = open(lead.log_path, errors="replace").read()
+    assert "serving the control protocol on %s" % lead.ctl_hostport in log
+    assert "serving the control protocol on 127.0.0.1:%d" % \
+        lead.ctl_port in log
+    w = lead.ctl("token add ops write")
+    # A member's host is no peer without TLS: it needs a token too.
+    assert talk(fol.host, fol.ip, addr, "kv ping\n") == \
+        "ERROR auth required\n"
     held = []
     try:
         # Authenticated sessions: PER_SOURCE from one address, no more
         # (one by one: at most UNAUTH_PER_SOURCE may wait for their auth).
         for _ in range(PER_SOURCE):
-            s = connect_from(NET + "11", addr)
+            s = connect_from(attacker, attacker.ip, addr)
             s.sendall(("auth %s\nsession\n" % w).encode())
             held.append(s)
             assert first_line(s) == "OK"
-        extra = connect_from(NET + "11", addr)
-        assert first_line(extra) == "ERROR too many connections"
-        extra.close()
+        s = connect_from(attacker, attacker.ip, addr)
+        assert first_line(s) == "ERROR too many connections"
+        s.close()
         # Idle strangers without a role: UNAUTH_PER_SOURCE per address,
-        # UNAUTH_MAX in all (16 more addresses).
+        # UNAUTH_MAX from all addresses together.
         t0 = time.monotonic()
-        for i in range(UNAUTH_MAX // UNAUTH_PER_SOURCE):
+        for src in srcs[:-1]:
             for _ in range(UNAUTH_PER_SOURCE):
-                held.append(connect_from(NET + str(12 + i), addr))
-        extra = connect_from(NET + "12", addr)
-        assert first_line(extra) == "ERROR too many connections"
-        extra.close()
-        extra = connect_from(NET + "30", addr)
-        assert first_line(extra) == "ERROR too many connections"
-        extra.close()
-        # All of that within the idle strangers' first-line deadline.
-        assert time.monotonic() - t0 < 8
-        # The local operator still gets in, and so does a member's host.
-        assert n0.ctl("kv ping") == "PONG"
-        assert exchange(NET + "1", addr, "auth %s\nkv ping\n" % w) == \
+                held.append(connect_from(attacker, src, addr))
+        for src in (srcs[0], srcs[-1]):
+            s = connect_from(attacker, src, addr)
+            assert first_line(s) == "ERROR too many connections", src
+            s.close()
+        # The loopback door, and a member's host, still get in.
+        assert lead.ctl("kv ping") == "PONG"
+        assert talk(fol.host, fol.ip, addr, "auth %s\nkv ping\n" % w) == \
             "OK\nPONG\n"
-        # Peers forwarding many writes at once are not strangers either.
+        # A follower forwards many writes at once from its host: none is
+        # refused as a stranger's.
         results = []
 
         def write(i):
             try:
-                results.append(n1.ctl("kv set fw%d %d" % (i, i), 15))
+                results.append(fol.ctl("kv set fw%d %d" % (i, i), 15))
             except CtlError as e:
                 results.append(str(e))
         threads = [threading.Thread(target=write, args=(i,))
@@ -215,13 +147,17 @@ def test_per_source_caps_keep_loopback_and_peers_free(net):
         for t in threads:
             t.join(30)
         assert results == ["SUCCESS"] * 48, results
-        st = n0.status()
+        # All that while the idle strangers were still there (their first
+        # line deadline is 10 s).
+        assert time.monotonic() - t0 < 9
+        st = lead.status()
         assert int(st["ctld.connections_refused"]) >= 3, st
+        assert int(st["ctld.connections"]) >= PER_SOURCE + UNAUTH_MAX, st
     finally:
         for s in held:
             s.close()
-    assert n0.get("fw47") == "47"
-    # Once they are gone, a stranger gets in again.
-    wait_until(lambda: exchange(NET + "12", addr,
-                                "auth %s\nkv ping\n" % w) == "OK\nPONG\n",
+    assert lead.get("fw47") == "47"
+    # Once they are gone, strangers get in again.
+    wait_until(lambda: talk(attacker, srcs[-1], addr,
+                            "auth %s\nkv ping\n" % w) == "OK\nPONG\n",
                15, "the strangers' slots to be free again")

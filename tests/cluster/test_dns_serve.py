@@ -365,13 +365,16 @@ def test_stats_count_queries_by_rcode_and_transport(c3):
 
 def test_tcp_connection_limit(c3):
     """LISTEN_TCP_MAX (256) connections are served; more are closed at
-    once, and the ones already open keep working."""
+    once, and the ones already open keep working. One address may hold 16
+    of them (LISTEN_TCP_PER_SOURCE): they come from 127.0.1.1-17."""
     n = c3.nodes[0]
     socks = []
     try:
-        for _ in range(256 + 8):
+        for i in range(256 + 8):
+            src = ("127.0.1.%d" % (1 + i // 16), 0)
             socks.append(socket.create_connection(("127.0.0.1", n.dns_port),
-                                                  timeout=5))
+                                                  timeout=5,
+                                                  source_address=src))
         q = drcluster.dns_make("www.example.com.", "A", qid=77).to_wire()
         ok = closed = 0
         for s in socks:

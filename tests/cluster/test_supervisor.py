@@ -1,9 +1,13 @@
-"""The supervisor: flag checks, child restarts, give-up, SIGTERM."""
+"""The supervisor: flag checks, child restarts, give-up, SIGTERM, a raftd
+that keeps crashing, dns-raft signal."""
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -168,3 +172,153 @@ def test_sigterm_while_child_keeps_failing(cluster):
         assert node.stop(timeout=15) == 0
     finally:
         hold.close()
+
+
+def test_gives_up_only_before_start_logs_each_failure(cluster):
+    """A raftd that never starts: each failure logged with what comes
+    next, then the node gives up (exit 1) after 5, as it should."""
+    node = cluster.add_node(join=None)
+    hold = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hold.bind(("127.0.0.1", node.raft_port))
+    hold.listen(1)
+    try:
+        node.start()
+        assert node.proc.wait(30) == 1
+        node.wait_gone(10)
+    finally:
+        hold.close()
+    log = node.log_tail(200)
+    downs = re.findall(r"raftd, down \(exit status 1\) after [0-9.]+ s, "
+                       r"never ready; (.*)", log)
+    assert downs == [
+        "restart in 100 ms (failure 1 of 5 before giving up)",
+        "restart in 200 ms (failure 2 of 5 before giving up)",
+        "restart in 400 ms (failure 3 of 5 before giving up)",
+        "restart in 800 ms (failure 4 of 5 before giving up)",
+        "failed 5 times in a row, stopping the node"], log
+    assert "raftd keeps failing at start (exit status 1), giving up" in log
+
+
+class Pinger(threading.Thread):
+    """kv ping to a node's ctld every 20 ms; records every failure."""
+
+    def __init__(self, node):
+        super().__init__(daemon=True)
+        self.node = node
+        self.stop_evt = threading.Event()
+        self.count = 0
+        self.failures = []
+
+    def run(self):
+        while not self.stop_evt.wait(0.02):
+            try:
+                r = self.node.ctl("kv ping", 2)
+                if r != "PONG":
+                    self.failures.append((time.monotonic(), r))
+            except (OSError, drcluster.CtlError) as e:
+                self.failures.append((time.monotonic(), repr(e)))
+            self.count += 1
+
+    def finish(self):
+        self.stop_evt.set()
+        self.join(10)
+        assert not self.is_alive()
+
+
+@pytest.mark.timeout(120)
+def test_raftd_crash_loop_keeps_dns_and_ctl(cluster):
+    """raftd killed with SIGSEGV (what the packet of death of issue 9 did)
+    as soon as it is back, 7 times in a row: dnsd answers every query and
+    ctld every kv ping throughout, neither is restarted, the supervisor
+    logs each crash with its growing restart delay and never gives up,
+    and the node takes writes again once raftd stays up."""
+    drcluster.dnsd_present()
+    zone = os.path.join(cluster.base_dir, "zone.txt")
+    shutil.copyfile(os.path.join(drcluster.ROOT, "zones", "zone.txt"), zone)
+    # ASan would turn the SIGSEGV into a report and exit status 1: let
+    # the signal kill raftd, as a real crash would.
+    san = "handle_segv=0"
+    env = {v: (os.environ.get(v, "") + ":" + san).lstrip(":")
+           for v in ("ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    node = cluster.add_node(join=None, extra_args=["-zone.file", zone],
+                            env=env, expect_signals={signal.SIGSEGV})
+    node.start()
+    wait_until(lambda: node.status(2).get("role") == "leader", 30,
+               "a leader")
+    node.wait_dns("example.com.", "SOA", drcluster.soa_answer, 20)
+    assert node.set("before", "crashes") == "SUCCESS"
+    dnsd, ctld = node.child_pid("dnsd"), node.child_pid("ctld")
+
+    q = drcluster.Querier([node.dns_port],
+                          drcluster.expected_answers(node))
+    q.target = 500
+    ping = Pinger(node)
+    q.start()
+    ping.start()
+    kills = 7
+    t0 = time.monotonic()
+    try:
+        for i in range(kills):
+            # Back and serving (it said READY=1), then crashed again.
+            pid = node.child_pid("raftd", timeout=30)
+            wait_until(lambda: "raftd, ready (pid %d)" % pid in
+                       node.log_tail(400), 30, "raftd %d ready" % pid)
+            os.kill(pid, signal.SIGSEGV)
+            wait_until(lambda: not pid_alive(pid), 10, "raftd %d gone" % pid)
+            wait_until(lambda: "raftd, down" in node.log_tail(5), 10,
+                       "the supervisor to see raftd %d die" % pid)
+        write_until_success(node, "after", "crashes", timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        q.finish()
+        ping.finish()
+
+    assert not q.failures, "%d of %d DNS queries failed or were wrong; " \
+        "first: %r" % (len(q.failures), q.count, q.failures[:5])
+    assert not ping.failures, "%d of %d kv ping failed; first: %r" % (
+        len(ping.failures), ping.count, ping.failures[:5])
+    assert ping.count > 100, ping.count
+    assert node.child_pid("dnsd") == dnsd and node.child_pid("ctld") == ctld
+    assert node.running()
+    assert node.get("before") == "crashes"
+
+    log = node.log_tail(2000)
+    downs = re.findall(r"raftd, down \(killed by signal 11, [^)]*\) after "
+                       r"[0-9.]+ s; restart in (\d+) ms \(failure (\d+) in "
+                       r"a row\)", log)
+    # 100 ms doubling with each crash in a row (capped at 30 s: see
+    # tests/unit/test_restart.c; the cap is 9 crashes away).
+    assert [int(d) for d, _ in downs] == [100 << i for i in range(kills)], \
+        log
+    assert [int(f) for _, f in downs] == list(range(1, kills + 1)), log
+    assert "stopping the node" not in log and "giving up" not in log, log
+    # The delays add up to 12.7 s: raftd was back each time right after.
+    assert elapsed < 12.7 + kills * 2.5, elapsed
+
+
+def test_signal_subcommand(bins, cluster):
+    """dns-raft signal SIG PID (the ctld unit's ExecReload): sends the
+    signal; refuses what is not one of its signals or not a process id."""
+    tmp = cluster.base_dir
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        # drcluster.run_bin: this module's run_bin reaps stray children,
+        # p's status with them.
+        rc, out, err = drcluster.run_bin(bins, "dns-raft",
+                                         ["signal", "TERM", str(p.pid)], tmp)
+        assert (rc, out, err) == (0, "", "")
+        assert p.wait(10) == -signal.SIGTERM
+    finally:
+        p.kill()
+        p.wait()
+    for args in (["signal"], ["signal", "HUP"], ["signal", "KILL", "2"],
+                 ["signal", "HUP", "0"], ["signal", "HUP", "-1"],
+                 ["signal", "HUP", "1"], ["signal", "HUP", "12x"],
+                 ["signal", "HUP", ""], ["signal", "HUP", "2", "3"]):
+        rc, out, err = run_bin(bins, "dns-raft", args, tmp)
+        assert rc == 2 and "signal" in err, (args, rc, err)
+    rc, out, err = run_bin(bins, "dns-raft", ["signal", "HUP", str(p.pid)],
+                           tmp)
+    assert rc == 1 and "No such process" in err, (rc, err)
+    rc, out, err = run_bin(bins, "dns-raft", ["-h"], tmp)
+    assert "dns-raft keygen FILE" in out and "dns-raft signal" in out, out

@@ -9,7 +9,10 @@ a node's environment file written from the installed example.env, as
 systemd would, and runs the three processes of three nodes. Each process
 gets NOTIFY_SOCKET pointing at a datagram socket of this test, as systemd
 gives a Type=notify service, and is used right after its READY=1, without
-retrying: readiness must mean "serves now".
+retrying: readiness must mean "serves now". The cluster key is a file made
+by `dns-raft keygen`, copied where %d (the unit's credentials directory)
+points with the mode systemd gives credentials (LoadCredential=), and
+`systemctl reload` is the ctld unit's ExecReload line, run as it is.
 """
 
 import os
@@ -191,8 +194,24 @@ def test_units_settings(prefix):
         assert "dns-raft-raftd@%i.service" in " ".join(unit["Wants"])
         for key in ("Requires", "BindsTo", "Requisite"):
             assert key not in unit, (p, key)
-    assert u["ctld"]["Service"]["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    # Reload without a kill binary: dns-raft sends the SIGHUP itself.
+    assert u["ctld"]["Service"]["ExecReload"] == [
+        os.path.join(prefix, "bin", "dns-raft") + " signal HUP $MAINPID"]
     assert "ExecReload" not in u["raftd"]["Service"]
+    assert "ExecReload" not in u["dnsd"]["Service"]
+    for p in PROCS:
+        svc = u[p]["Service"]
+        assert svc["LimitNOFILE"] == ["65536"], p
+        # The key as a credential, and as the first -cluster.key (the
+        # one in use); a rotation drop-in may add a second one.
+        assert svc["LoadCredential"] == [
+            "cluster.key:/etc/dns-raft/cluster.key"], p
+        assert " -cluster.key %d/cluster.key $DR_KEY_ARGS " in \
+            svc["ExecStart"][0], p
+        with open(os.path.join(units, UNIT % p)) as f:
+            assert "/bin/kill" not in f.read(), p
+    # raftd is restarted however often it fails (no start limit).
+    assert u["raftd"]["Unit"]["StartLimitIntervalSec"] == ["0"]
     target = read_unit(os.path.join(units, "dns-raft@.target"))
     assert sorted(" ".join(target["Unit"]["Wants"]).split()) == sorted(
         (UNIT % p).replace("@", "@%i") for p in PROCS)
@@ -282,9 +301,34 @@ class Proc:
             return ""
 
 
+def cluster_key(tmp, prefix):
+    """etc/dns-raft/cluster.key under tmp, made once by dns-raft keygen."""
+    path = os.path.join(tmp, "etc/dns-raft/cluster.key")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        out = subprocess.run(
+            [os.path.join(prefix, "bin/dns-raft"), "keygen", path],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+        assert out.returncode == 0, out.stdout.decode()
+    return path
+
+
+def load_credential(tmp, unit_name, cred_id, source):
+    """What LoadCredential=ID:SOURCE does before a unit starts: a copy
+    of SOURCE at <credentials dir>/ID, mode 0400 (systemd's). Returns the
+    credentials directory, the value of %d."""
+    d = os.path.join(tmp, "run/credentials", unit_name)
+    os.makedirs(d, exist_ok=True)
+    dest = os.path.join(d, cred_id)
+    shutil.copyfile(source, dest)
+    os.chmod(dest, 0o400)
+    return d
+
+
 class SystemdNode:
     """A node as systemd would run it: /etc/dns-raft/<name>.env, the
-    three units' ExecStart lines, StateDirectory under var/lib."""
+    three units' ExecStart lines, StateDirectory under var/lib, the
+    cluster key as a credential."""
 
     def __init__(self, tmp, prefix, name, join=None, zone_files=()):
         self.name = name
@@ -312,13 +356,24 @@ class SystemdNode:
         state_root = os.path.join(tmp, "var/lib")
         self.data_dir = os.path.join(state_root, "dns-raft", name)
         os.makedirs(self.data_dir, mode=0o750)
-        specifiers = {"i": name, "S": state_root, "%": "%"}
+        key = cluster_key(tmp, prefix)
         base = {k: v for k, v in os.environ.items()
                 if k not in ("NOTIFY_SOCKET", "DR_SUPERVISED")}
         base.update(env)
+        self.env = env
+        self.units = {}
+        self.specifiers = {}
         self.procs = {}
         for p in PROCS:
             unit = read_unit(os.path.join(unit_dir(prefix), UNIT % p))
+            self.units[p] = unit
+            (cred,) = unit["Service"]["LoadCredential"]
+            cred_id, _, source = cred.partition(":")
+            assert source == "/etc/dns-raft/cluster.key", cred
+            creds = load_credential(tmp, (UNIT % p).replace("@", "@" + name),
+                                    cred_id, key)
+            specifiers = {"i": name, "S": state_root, "d": creds, "%": "%"}
+            self.specifiers[p] = specifiers
             (line,) = unit["Service"]["ExecStart"]
             argv = expand_exec(line, specifiers, env)
             assert argv[0] == os.path.join(prefix, "bin", p)
@@ -331,8 +386,8 @@ class SystemdNode:
     def ctl_addr(self):
         return ("127.0.0.1", self.ctl_port)
 
-    def ctl(self, line):
-        return drcluster.ctl(self.ctl_addr, line, timeout=10)
+    def ctl(self, line, timeout=10):
+        return drcluster.ctl(self.ctl_addr, line, timeout=timeout)
 
     def dns(self, qname, qtype="A"):
         return drcluster.dns_query(self.dns_port, qname, qtype)
@@ -348,6 +403,23 @@ class SystemdNode:
     def has_zone(self, zone):
         return any(ln.split()[0] == zone
                    for ln in self.ctl("zone list").splitlines()[:-1])
+
+    def members(self):
+        return drcluster.parse_members(self.ctl("cluster members"))
+
+    def addrs(self):
+        """RAFT CTL DNS, as `cluster join` takes them."""
+        return "127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d" % (
+            self.raft_port, self.ctl_port, self.dns_port)
+
+    def reload(self, p):
+        """systemctl reload: the unit's ExecReload line, with $MAINPID."""
+        (line,) = self.units[p]["Service"]["ExecReload"]
+        env = dict(self.env, MAINPID=str(self.procs[p].proc.pid))
+        argv = expand_exec(line, self.specifiers[p], env)
+        out = subprocess.run(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=10)
+        assert out.returncode == 0, (argv, out.stdout.decode())
 
 
 @pytest.fixture
@@ -376,6 +448,20 @@ def answers(node, qname, want):
         drcluster.rdatas(m, "A") == [want]
 
 
+def leader(nodes, timeout=20):
+    """The node whose raftd says it is the leader."""
+    def find():
+        for n in nodes:
+            try:
+                st = drcluster.parse_status(n.ctl("cluster status"))
+            except (OSError, drcluster.CtlError):
+                continue
+            if st.get("role") == "leader":
+                return n
+        return None
+    return drcluster.wait_until(find, timeout, "a leader")
+
+
 def check_dnsd_serves(node):
     """Right after READY=1: the zone's data, authoritatively, first try."""
     m = node.dns("mail.example.com")
@@ -386,7 +472,8 @@ def check_dnsd_serves(node):
 @pytest.mark.timeout(120)
 def test_exec_start_cluster(prefix, tmp):
     tmpdir, nodes = tmp
-    zone = os.path.join(REPO, "zones/zone.txt")
+    zone = os.path.join(tmpdir, "zone.txt")
+    shutil.copyfile(os.path.join(REPO, "zones/zone.txt"), zone)
     n0 = SystemdNode(tmpdir, prefix, "n0", zone_files=[zone])
     nodes.append(n0)
     join = "127.0.0.1:%d" % n0.ctl_port
@@ -399,6 +486,8 @@ def test_exec_start_cluster(prefix, tmp):
         for ep in ("raftd", "pub"):
             st = os.stat(os.path.join(run, ep + ".ipc"))
             assert stat.S_ISSOCK(st.st_mode), ep
+        # The credential is the key in use: raft speaks TLS.
+        assert "(TLS with the cluster key)" in n.procs["raftd"].log()
         n.start("ctld")
         assert n.ctl("kv ping") == "PONG"
         # ctld loads zone files (n0) or the node joins and catches up:
@@ -411,16 +500,19 @@ def test_exec_start_cluster(prefix, tmp):
     members = drcluster.parse_members(n0.ctl("cluster members"))
     assert len(members) == 3, members
 
-    # A write through one node's ctld is answered by every dnsd.
-    assert nodes[2].ctl("rr add example.com sysd 60 A 192.0.2.77") == \
+    # A write through a follower (forwarded to the leader's ctld over TLS)
+    # is answered by every dnsd.
+    follower = [n for n in nodes if n is not leader(nodes)][0]
+    assert follower.ctl("rr add example.com sysd 60 A 192.0.2.77") == \
         "SUCCESS"
     for n in nodes:
         drcluster.wait_until(lambda: answers(n, "sysd.example.com",
                                              "192.0.2.77"), 10,
                              "sysd.example.com on %s" % n.name)
-    assert nodes[1].ctl("kv set unit systemd") == "SUCCESS"
-    drcluster.wait_until(lambda: nodes[0].ctl("kv get unit") == "systemd",
-                         10, "kv get unit on n0")
+    assert leader(nodes).ctl("kv set unit systemd") == "SUCCESS"
+    for n in nodes:
+        drcluster.wait_until(lambda: n.ctl("kv get unit") == "systemd",
+                             10, "kv get unit on " + n.name)
 
     # systemctl restart of one raftd: its dnsd keeps answering
     # throughout, and follows the new raftd.
@@ -429,11 +521,23 @@ def test_exec_start_cluster(prefix, tmp):
     assert n2.procs["raftd"].wait_notify("STOPPING", 1)
     assert answers(n2, "sysd.example.com", "192.0.2.77")
     n2.start("raftd")
-    assert nodes[0].ctl("rr add example.com sysd2 60 A 192.0.2.78") == \
-        "SUCCESS"
+    assert leader(nodes).ctl("rr add example.com sysd2 60 A 192.0.2.78") \
+        == "SUCCESS"
     drcluster.wait_until(lambda: answers(n2, "sysd2.example.com",
                                          "192.0.2.78"), 15,
                          "sysd2.example.com on n2 after its raftd restart")
+
+    # systemctl reload dns-raft-ctld@n0 (ExecReload): ctld reads the zone
+    # file again, and every dnsd answers its new record (the file is the
+    # whole zone: the records added with rr add above go).
+    with open(zone, "a") as f:
+        f.write("reloaded 60 A 192.0.2.79\n")
+    n0.reload("ctld")
+    for n in nodes:
+        drcluster.wait_until(lambda: answers(n, "reloaded.example.com",
+                                             "192.0.2.79"), 15,
+                             "reloaded.example.com on %s" % n.name)
+    assert "reloading 1 zone files" in n0.procs["ctld"].log()
 
     # systemctl stop dns-raft@N.target: ctld and dnsd, then raftd. Each
     # says STOPPING=1 and exits 0; READY=1 was said once per start.

@@ -2,6 +2,9 @@
 # Debian's pytest (never the python3 first on PATH) as its own ctest test.
 # dns_* need dnsd; knot_diff needs knotd (Debian package knot, in .ci/deps);
 # systemd installs into a temp prefix and needs systemd-analyze (systemd).
+# netns, loopback_only and keyed_cluster run nodes in network namespaces
+# of their own (tests/cluster/netns.py): they need root and iproute2, and
+# fail (never skip) without them.
 set(DR_CLUSTER_TESTS
 	kv
 	failover
@@ -14,6 +17,7 @@ set(DR_CLUSTER_TESTS
 	dns_reload
 	dns_failover
 	dns_resync
+	dns_abuse
 	readme
 	status
 	check
@@ -21,6 +25,11 @@ set(DR_CLUSTER_TESTS
 	ctl_auth
 	peer_tls
 	ctl_limits
+	keys
+	netns
+	loopback_only
+	keyed_cluster
+	ctl_attacker
 	ctl_remote
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)

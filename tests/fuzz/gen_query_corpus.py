@@ -30,6 +30,39 @@ def opt(size=1232, version=0, do=False, rdata=b""):
     return b"\0" + struct.pack(">HHIH", 41, size, ttl, len(rdata)) + rdata
 
 
+def cookie(length, server=None):
+    """A COOKIE option: the client cookie, then server (or filler)."""
+    data = (b"clientck" + (server or bytes(range(8, 48))))[:length]
+    return struct.pack(">HH", 10, length) + data
+
+
+def ptr_records(n):
+    """A query whose n additional records each have an owner pointing at
+    the QNAME (one compression hop each)."""
+    rec = b"\xc0\x0c" + struct.pack(">HHIH", 99, 1, 0, 0)
+    return hdr(ar=n) + q("example.com") + rec * n
+
+
+def ptr_chain():
+    """The 64 KiB chain: a record whose rdata is a chain of backward
+    pointers up to offset 16383, then records whose owners point at its
+    end."""
+    head = hdr(ar=0) + q("a")
+    first = b"\0" + struct.pack(">HHI", 99, 1, 0)
+    start = len(head) + len(first) + 2
+    chain = b"\xc0\x0c"
+    while start + len(chain) + 2 <= 0x3FFF:
+        chain += struct.pack(">H", 0xC000 | (start + len(chain) - 2))
+    last = start + len(chain) - 2
+    body = first + struct.pack(">H", len(chain)) + chain
+    rec = struct.pack(">HHHIH", 0xC000 | last, 99, 1, 0, 0)
+    n = 1
+    while len(head) + len(body) + len(rec) <= 65535:
+        body += rec
+        n += 1
+    return hdr(ar=n) + q("a") + body
+
+
 def query(n, t=1, c=1, edns=None, flags=0x0100):
     ar = 1 if edns is not None else 0
     return hdr(flags=flags, ar=ar) + q(n, t, c) + (edns or b"")
@@ -100,6 +133,25 @@ seeds = {
     "no_qtype": hdr() + name("example.com") + b"\0",
     "trailing": query("example.com", 1) + b"junk",
     "tcp_like": struct.pack(">H", 29) + query("example.com", 1),
+    # DNS cookies (RFC 7873): client only, client + RFC 9018 server cookie
+    # (version 1, timestamp, hash), the longest, bad lengths, two of them.
+    "cookie_client": query("example.com", 1, edns=opt(rdata=cookie(8))),
+    "cookie_server": query("example.com", 1, edns=opt(
+        rdata=cookie(24, b"\1\0\0\0\x65\x53\xf1\x00" + b"h" * 8))),
+    "cookie_40": query("big.example.com", 16, edns=opt(rdata=cookie(40))),
+    "cookie_7": query("example.com", 1, edns=opt(rdata=cookie(7))),
+    "cookie_9": query("example.com", 1, edns=opt(rdata=cookie(9))),
+    "cookie_15": query("example.com", 1, edns=opt(rdata=cookie(15))),
+    "cookie_41": query("example.com", 1, edns=opt(rdata=cookie(41))),
+    "cookie_dup": query("example.com", 1, edns=opt(rdata=cookie(8) * 2)),
+    "cookie_padded": query("example.com", 1, edns=opt(
+        rdata=struct.pack(">HH", 12, 3) + b"\0\0\0" + cookie(8))),
+    "cookie_notify": query("example.com", 6, flags=4 << 11,
+                           edns=opt(rdata=cookie(8))),
+    # Compression pointers: at the hop budget, one over, the chain attack.
+    "ptr_budget": ptr_records(128),
+    "ptr_over": ptr_records(129),
+    "ptr_chain": ptr_chain(),
 }
 
 os.makedirs(OUT, exist_ok=True)

@@ -124,7 +124,7 @@ tz_raw(const struct zonedb *db, const uint8_t *q, size_t qlen, int tcp,
        uint8_t *raw, size_t *rawlen)
 {
 	struct query_result res;
-	int rv = query_process(db, q, qlen, tcp, raw, 65535, &res);
+	int rv = query_process(db, q, qlen, tcp, NULL, raw, 65535, &res);
 	*rawlen = rv == QUERY_DROP ? 0 : res.len;
 	return rv;
 }
@@ -193,6 +193,76 @@ tz_has(const ldns_rr_list *sec, const char *rrstr)
 	}
 	ldns_rr_free(want);
 	return found;
+}
+
+/*
+ * A query in wire form by hand: ID 0xABCD, flags, one question (qname in
+ * wire form, qtype, IN) and an OPT (payload 4096) whose rdata is the olen
+ * bytes of opt. Returns its length.
+ */
+static TZ_UNUSED size_t
+tz_query_opt(uint8_t *q, const char *qname, size_t qnamelen, uint16_t qtype,
+             uint16_t flags, const uint8_t *opt, size_t olen)
+{
+	static const uint8_t head[12] = { 0xAB, 0xCD, 0, 0, 0, 1,
+		                          0,    0,    0, 0, 0, 1 };
+	static const uint8_t opthead[9] = { 0, 0, 41, 0x10, 0, 0, 0, 0, 0 };
+	size_t n = 12;
+
+	memcpy(q, head, 12);
+	q[2] = (uint8_t)(flags >> 8);
+	q[3] = (uint8_t)flags;
+	memcpy(q + n, qname, qnamelen);
+	n += qnamelen;
+	q[n++] = (uint8_t)(qtype >> 8);
+	q[n++] = (uint8_t)qtype;
+	q[n++] = 0;
+	q[n++] = 1;
+	memcpy(q + n, opthead, sizeof(opthead));
+	n += sizeof(opthead);
+	q[n++] = (uint8_t)(olen >> 8);
+	q[n++] = (uint8_t)olen;
+	if (olen > 0)
+		memcpy(q + n, opt, olen);
+	return n + olen;
+}
+
+/*
+ * A COOKIE option (code 10) of len data bytes into o: the client cookie
+ * "clientck" (cut short if len < 8), then server (len - 8 bytes), or
+ * filler if server is NULL. Returns the option's size.
+ */
+static TZ_UNUSED size_t
+tz_cookie_opt(uint8_t *o, size_t len, const uint8_t *server)
+{
+	o[0] = 0;
+	o[1] = 10;
+	o[2] = (uint8_t)(len >> 8);
+	o[3] = (uint8_t)len;
+	memcpy(o + 4, "clientck", len < 8 ? len : 8);
+	for (size_t i = 8; i < len; i++)
+		o[4 + i] = server ? server[i - 8] : (uint8_t)i;
+	return 4 + len;
+}
+
+/*
+ * The 16-byte server cookie of a reply whose OPT record is last and holds
+ * one COOKIE option echoing "clientck" (as dnsd sends them); NULL if the
+ * reply has no such option.
+ */
+static TZ_UNUSED const uint8_t *
+tz_reply_cookie(const uint8_t *r, size_t len)
+{
+	const uint8_t *o;
+
+	if (len < 12 + 39)
+		return NULL;
+	o = r + len - 39;
+	if (o[0] != 0 || o[1] != 0 || o[2] != 41 || o[9] != 0 || o[10] != 28 ||
+	    o[11] != 0 || o[12] != 10 || o[13] != 0 || o[14] != 24 ||
+	    memcmp(o + 15, "clientck", 8) != 0)
+		return NULL;
+	return o + 23;
 }
 
 #define AN(p)  ldns_pkt_answer(p)

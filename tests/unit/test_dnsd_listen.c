@@ -1,5 +1,6 @@
 /* Unit tests for dnsd's listeners on loopback: UDP workers, TCP framing
- * (pipelining, partial reads), limits and timeouts, counters. */
+ * (pipelining, partial reads), limits and deadlines that trickled bytes do
+ * not extend, response rate limiting and cookies, counters. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -66,16 +67,28 @@ server_addr(struct sockaddr_in *sa)
 	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 }
 
+/* A TCP connection to the server from src (a 127.x.y.z address). */
 static int
-tcp_connect(void)
+tcp_connect_from(const char *src)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_in sa, me;
 	int fd = client_socket(SOCK_STREAM);
 
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	if (inet_pton(AF_INET, src, &me.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&me, sizeof(me)) != 0)
+		abort();
 	server_addr(&sa);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		abort();
 	return fd;
+}
+
+static int
+tcp_connect(void)
+{
+	return tcp_connect_from("127.0.0.1");
 }
 
 static bool
@@ -126,6 +139,56 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A framed query (2-byte length first) for name/type; returns its size. */
+static size_t
+make_framed(const char *name, ldns_rr_type type, uint16_t id, uint8_t *out)
+{
+	size_t qlen = make_query(name, type, id, out + 2);
+
+	pkt_put16(out, (uint16_t)qlen);
+	return qlen + 2;
+}
+
+/* One framed query, and its answer; true if it came. */
+static bool
+tcp_ask(int fd, uint16_t id)
+{
+	uint8_t buf[600];
+	size_t n = make_framed("api.example.com.", LDNS_RR_TYPE_A, id, buf);
+	ldns_pkt *p;
+	bool ok;
+
+	if (write(fd, buf, n) != (ssize_t)n)
+		return false;
+	p = tcp_read_pkt(fd);
+	ok = p != NULL && ldns_pkt_id(p) == id;
+	ldns_pkt_free(p);
+	return ok;
+}
+
+/*
+ * Sends len bytes of buf one at a time, every_ms apart, and watches for
+ * the server closing the connection meanwhile. Returns the milliseconds
+ * from the first byte to the close, or -1 if every byte went and the
+ * connection is still open.
+ */
+static double
+trickle(int fd, const uint8_t *buf, size_t len, int every_ms)
+{
+	double t0 = now_ms();
+
+	for (size_t i = 0; i < len; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint8_t b;
+
+		if (send(fd, buf + i, 1, MSG_NOSIGNAL) != 1)
+			return now_ms() - t0; /* closed (reset) already */
+		if (poll(&p, 1, every_ms) == 1 && read(fd, &b, 1) <= 0)
+			return now_ms() - t0;
+	}
+	return -1;
 }
 
 /* ----------------------------------------------------- UDP (no loop) */
@@ -214,6 +277,90 @@ test_udp(void)
 	CHECK_EQ_INT(stats_sum(&st, STATS_NXDOMAIN), 1);
 	CHECK_EQ_INT(stats_sum(&st, STATS_DROPPED), 1);
 	CHECK_EQ_INT(stats_sum(&st, STATS_TRUNCATED), 1);
+}
+
+/* A second listener, with RRL at 10/s and slip 2. */
+static struct listen lr;
+static struct stats str;
+
+#define BIG "\3big\7example\3com"
+
+/* Waits for one datagram for up to ms; its length, or 0. */
+static size_t
+udp_recv(int fd, uint8_t *r, size_t cap, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) != 1 || (n = recv(fd, r, cap, 0)) <= 0)
+		return 0;
+	return (size_t)n;
+}
+
+static void
+test_udp_rrl(void)
+{
+	struct sockaddr_in sa;
+	uint8_t q[512], r[4096], o[64], server[16];
+	int fd = client_socket(SOCK_DGRAM), rcvbuf = 4 * 1024 * 1024;
+	int full = 0, tc = 0, got_cookie = 0;
+	size_t qlen, n;
+	double t0, elapsed;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	server_addr(&sa);
+	sa.sin_port = htons(lr.port);
+	/* 100 queries for a large answer at once, from one address. */
+	qlen = tz_query_opt(q, BIG, sizeof(BIG), 16, 0, NULL, 0);
+	t0 = now_ms();
+	for (int i = 0; i < 100; i++)
+		sendto(fd, q, qlen, 0, (struct sockaddr *)&sa, sizeof(sa));
+	while ((n = udp_recv(fd, r, sizeof(r), 500)) > 0) {
+		if (r[2] & 0x02) {
+			tc++;
+			/* The slip: no records at all. */
+			CHECK_EQ_INT(pkt_u16(r + 6) + pkt_u16(r + 8), 0);
+		} else {
+			full++;
+			CHECK(n > 1000);
+		}
+	}
+	elapsed = now_ms() - t0 - 500;
+	/* The burst (10), plus what 10/s refilled meanwhile. */
+	CHECK(full >= 10 && full <= 10 + 1 + (int)(elapsed / 100));
+	double end = now_ms() + 5000;
+	while (stats_sum(&str, STATS_UDP) < 100 && now_ms() < end)
+		usleep(1000);
+	uint64_t limited = stats_sum(&str, STATS_RRL_LIMITED);
+	CHECK_EQ_INT(limited, 100 - full);
+	CHECK_EQ_INT(stats_sum(&str, STATS_RRL_SLIPPED), tc);
+	CHECK_EQ_INT(tc, limited / 2);
+	CHECK_EQ_INT(stats_sum(&str, STATS_DROPPED), 0);
+
+	/* A client cookie: a server cookie comes back (in a slip too). */
+	qlen = tz_query_opt(q, BIG, sizeof(BIG), 16, 0, o,
+	                    tz_cookie_opt(o, 8, NULL));
+	for (int i = 0; i < 20 && !got_cookie; i++) {
+		sendto(fd, q, qlen, 0, (struct sockaddr *)&sa, sizeof(sa));
+		n = udp_recv(fd, r, sizeof(r), 300);
+		if (n > 0 && tz_reply_cookie(r, n) != NULL) {
+			memcpy(server, tz_reply_cookie(r, n), 16);
+			got_cookie = 1;
+		}
+	}
+	CHECK(got_cookie);
+	/* With it, no limit: 50 full answers in a row. */
+	qlen = tz_query_opt(q, BIG, sizeof(BIG), 16, 0, o,
+	                    tz_cookie_opt(o, 24, server));
+	full = 0;
+	for (int i = 0; i < 50; i++)
+		sendto(fd, q, qlen, 0, (struct sockaddr *)&sa, sizeof(sa));
+	while ((n = udp_recv(fd, r, sizeof(r), 500)) > 0)
+		full += (r[2] & 0x02) == 0 && n > 1000;
+	CHECK_EQ_INT(full, 50);
+	CHECK(stats_sum(&str, STATS_COOKIE_VALID) >= 50);
+	CHECK(stats_sum(&str, STATS_COOKIE_NEW) >= 1);
+	close(fd);
 }
 
 /* ---------------------------------------- TCP (client thread + loop) */
@@ -335,59 +482,201 @@ test_tcp_garbage(void)
 	CHECK(atomic_load(&client_ok));
 }
 
+/* Nothing sent after the accept: closed at the first deadline. */
 static void *
-tcp_idle_client(void *arg)
+tcp_first_client(void *arg)
 {
+	uint8_t buf[600];
+	size_t n = make_framed("www.example.com.", LDNS_RR_TYPE_A, 1, buf);
 	int fd = tcp_connect();
 	double t0 = now_ms();
 	bool ok = closed_by_server(fd);
 	double waited = now_ms() - t0;
+	double t;
 
 	close(fd);
-	/* Closed by the 300 ms idle timer, well before the 5 s timeout. */
-	atomic_store(&client_ok, ok && waited >= 250 && waited < 4000);
+	/* Closed by the 300 ms timer, well before the 5 s timeout. */
+	ok = ok && waited >= 250 && waited < 4000;
+	/* A first query trickled byte by byte: the same deadline. */
+	fd = tcp_connect();
+	t = trickle(fd, buf, n, 50);
+	close(fd);
+	ok = ok && t >= 200 && t < 2000;
+	atomic_store(&client_ok, ok);
 	uv_async_send(&done_async);
 	return NULL;
 }
 
 static void
-test_tcp_idle(void)
+test_tcp_first_deadline(void)
+{
+	uint64_t timeouts = st.tcp_timeouts;
+
+	l.first_ms = 300;
+	with_loop(tcp_first_client);
+	CHECK(atomic_load(&client_ok));
+	CHECK_EQ_INT(st.tcp_timeouts - timeouts, 2);
+	l.first_ms = LISTEN_TCP_FIRST_MS;
+}
+
+/*
+ * After an answer: the idle timer; a new query's bytes do not reset it,
+ * they start the query's own deadline, which more bytes do not move.
+ */
+static void *
+tcp_query_client(void *arg)
+{
+	uint8_t buf[600];
+	size_t n = make_framed("www.example.com.", LDNS_RR_TYPE_A, 2, buf);
+	bool ok = true;
+	double t0, t;
+	int fd;
+
+	/* Idle after an answer: closed after idle_ms (300). */
+	fd = tcp_connect();
+	ok = ok && tcp_ask(fd, 1);
+	t0 = now_ms();
+	ok = ok && closed_by_server(fd);
+	t = now_ms() - t0;
+	close(fd);
+	ok = ok && t >= 250 && t < 4000;
+	/* Whole queries keep it open: 8 of them 150 ms apart (1.2 s). */
+	fd = tcp_connect();
+	for (int i = 0; i < 8 && ok; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		ok = tcp_ask(fd, (uint16_t)(10 + i)) && poll(&p, 1, 150) == 0;
+	}
+	close(fd);
+	/* Trickled bytes: closed query_ms (500) after the first byte. */
+	fd = tcp_connect();
+	ok = ok && tcp_ask(fd, 3);
+	t = trickle(fd, buf, n, 100);
+	close(fd);
+	ok = ok && t >= 400 && t < 3000;
+	if (!ok)
+		fprintf(stderr,
+		        "tcp_query_client: trickle closed after %.0f "
+		        "ms\n",
+		        t);
+	atomic_store(&client_ok, ok);
+	uv_async_send(&done_async);
+	return NULL;
+}
+
+static void
+test_tcp_query_deadline(void)
 {
 	l.idle_ms = 300;
-	with_loop(tcp_idle_client);
+	l.query_ms = 500;
+	with_loop(tcp_query_client);
 	CHECK(atomic_load(&client_ok));
 	l.idle_ms = LISTEN_TCP_IDLE_MS;
+	l.query_ms = LISTEN_TCP_QUERY_MS;
+}
+
+/* A trickle that would have been kept alive forever by the idle timer. */
+static void *
+tcp_trickle_client(void *arg)
+{
+	uint8_t buf[600];
+	size_t n = make_framed("www.example.com.", LDNS_RR_TYPE_A, 2, buf);
+	int fd = tcp_connect();
+	bool ok = tcp_ask(fd, 1);
+	double t = trickle(fd, buf, n, 100); /* ~4 s of bytes */
+
+	close(fd);
+	/* idle_ms 600 would never fire; query_ms 600 does. */
+	ok = ok && t >= 500 && t < 3000;
+	atomic_store(&client_ok, ok);
+	uv_async_send(&done_async);
+	return NULL;
+}
+
+static void
+test_tcp_trickle(void)
+{
+	l.idle_ms = 600;
+	l.query_ms = 600;
+	with_loop(tcp_trickle_client);
+	CHECK(atomic_load(&client_ok));
+	l.idle_ms = LISTEN_TCP_IDLE_MS;
+	l.query_ms = LISTEN_TCP_QUERY_MS;
+}
+
+static void *
+tcp_source_client(void *arg)
+{
+	int fds[4], extra, fd;
+	bool ok = true;
+
+	/* 127.0.0.2 fills its share (4 here): the next one is closed. */
+	for (int i = 0; i < 4; i++) {
+		fds[i] = tcp_connect_from("127.0.0.2");
+		ok = ok && tcp_ask(fds[i], (uint16_t)i);
+	}
+	extra = tcp_connect_from("127.0.0.2");
+	ok = ok && closed_by_server(extra);
+	close(extra);
+	/* Other addresses are served. */
+	fd = tcp_connect_from("127.0.0.3");
+	ok = ok && tcp_ask(fd, 7);
+	close(fd);
+	fd = tcp_connect();
+	ok = ok && tcp_ask(fd, 8);
+	close(fd);
+	/* And so is 127.0.0.2 again once one of its connections is gone. */
+	close(fds[0]);
+	double end = now_ms() + 5000;
+	bool again = false;
+	while (ok && !again && now_ms() < end) {
+		fd = tcp_connect_from("127.0.0.2");
+		again = tcp_ask(fd, 9);
+		close(fd);
+	}
+	ok = ok && again;
+	for (int i = 1; i < 4; i++)
+		close(fds[i]);
+	atomic_store(&client_ok, ok);
+	uv_async_send(&done_async);
+	return NULL;
+}
+
+static void
+test_tcp_per_source(void)
+{
+	uint64_t refused = st.tcp_refused_source;
+
+	l.tcp_per_source = 4;
+	with_loop(tcp_source_client);
+	CHECK(atomic_load(&client_ok));
+	CHECK(st.tcp_refused_source - refused >= 1);
+	l.tcp_per_source = LISTEN_TCP_PER_SOURCE;
 }
 
 static void *
 tcp_limit_client(void *arg)
 {
 	static int fds[LISTEN_TCP_MAX];
-	uint8_t q[512], buf[514];
-	size_t qlen = make_query("api.example.com.", LDNS_RR_TYPE_A, 9, q);
 	bool ok = true;
-	ldns_pkt *p;
 	int extra;
 
-	pkt_put16(buf, (uint16_t)qlen);
-	memcpy(buf + 2, q, qlen);
-	/* Fill the table; a query on each proves it was accepted. */
+	/* Fill the table from as many addresses as it takes (16 per). */
 	for (int i = 0; i < LISTEN_TCP_MAX; i++) {
-		fds[i] = tcp_connect();
-		ok = ok && write(fds[i], buf, qlen + 2) == (ssize_t)(qlen + 2);
-		p = tcp_read_pkt(fds[i]);
-		ok = ok && p != NULL;
-		ldns_pkt_free(p);
+		char src[32];
+
+		snprintf(src, sizeof(src), "127.0.1.%d",
+		         1 + i / LISTEN_TCP_PER_SOURCE);
+		fds[i] = tcp_connect_from(src);
+		/* A query on each proves it was accepted. */
+		ok = ok && tcp_ask(fds[i], (uint16_t)i);
 	}
-	/* One more: closed at once. */
-	extra = tcp_connect();
+	/* One more, from an address with none yet: closed at once. */
+	extra = tcp_connect_from("127.0.2.1");
 	ok = ok && closed_by_server(extra);
 	close(extra);
 	/* The others still work. */
-	ok = ok && write(fds[0], buf, qlen + 2) == (ssize_t)(qlen + 2);
-	p = tcp_read_pkt(fds[0]);
-	ok = ok && p != NULL;
-	ldns_pkt_free(p);
+	ok = ok && tcp_ask(fds[0], 9);
 	for (int i = 0; i < LISTEN_TCP_MAX; i++)
 		close(fds[i]);
 	atomic_store(&client_ok, ok);
@@ -398,8 +687,11 @@ tcp_limit_client(void *arg)
 static void
 test_tcp_limit(void)
 {
+	uint64_t refused = st.tcp_refused_full;
+
 	with_loop(tcp_limit_client);
 	CHECK(atomic_load(&client_ok));
+	CHECK_EQ_INT(st.tcp_refused_full - refused, 1);
 }
 
 /* A port free for both UDP and TCP on loopback right now. */
@@ -431,7 +723,11 @@ free_port(char *out, size_t cap)
 int
 main(void)
 {
-	char addr[64];
+	char addr[64], raddr[64];
+	struct listen_config cfg = { .addr = addr, .nworkers = 2 };
+	struct listen_config rcfg = {
+		.addr = raddr, .nworkers = 2, .rrl_rate = 10, .rrl_slip = 2
+	};
 
 	dr_log_init("test", false);
 	uv_loop_init(&loop);
@@ -439,26 +735,36 @@ main(void)
 	pthread_rwlock_init(&view.lock, NULL);
 	view.db = tz_new();
 	stats_init(&st, 3);
+	stats_init(&str, 3);
 	free_port(addr, sizeof(addr));
-	if (listen_start(&l, &loop, addr, 2, &view, &st) != 0) {
-		fprintf(stderr, "cannot listen on %s\n", addr);
+	free_port(raddr, sizeof(raddr));
+	if (listen_start(&l, &loop, &cfg, &view, &st) != 0 ||
+	    listen_start(&lr, &loop, &rcfg, &view, &str) != 0) {
+		fprintf(stderr, "cannot listen on %s or %s\n", addr, raddr);
 		return 1;
 	}
 	CHECK(l.port != 0);
+	CHECK(l.rrl == NULL && lr.rrl != NULL);
 
 	RUN(test_udp);
+	RUN(test_udp_rrl);
 	RUN(test_tcp_pipeline);
 	RUN(test_tcp_garbage);
-	RUN(test_tcp_idle);
+	RUN(test_tcp_first_deadline);
+	RUN(test_tcp_query_deadline);
+	RUN(test_tcp_trickle);
+	RUN(test_tcp_per_source);
 	RUN(test_tcp_limit);
 
 	listen_stop(&l);
+	listen_stop(&lr);
 	uv_close((uv_handle_t *)&done_async, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	CHECK_EQ_INT(uv_loop_close(&loop), 0);
-	CHECK_EQ_INT(listen_start(&l, &loop, "bad address", 1, &view, &st),
-	             DR_EINVAL);
+	cfg.addr = "bad address";
+	CHECK_EQ_INT(listen_start(&l, &loop, &cfg, &view, &st), DR_EINVAL);
 	zonedb_free(view.db);
 	stats_close(&st);
+	stats_close(&str);
 	return UNIT_DONE();
 }

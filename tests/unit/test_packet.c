@@ -8,7 +8,7 @@ static struct zonedb *db;
 
 /* A hand-built message. */
 struct msg {
-	uint8_t b[1024];
+	uint8_t b[4096];
 	size_t n;
 };
 
@@ -73,8 +73,8 @@ static int
 run(const struct msg *m, int transport)
 {
 	struct query_result res;
-	int rv =
-	    query_process(db, m->b, m->n, transport, out, sizeof(out), &res);
+	int rv = query_process(db, m->b, m->n, transport, NULL, out,
+	                       sizeof(out), &res);
 	reply = out;
 	reply_len = rv == QUERY_DROP ? 0 : res.len;
 	return rv;
@@ -347,6 +347,66 @@ test_additional_names(void)
 	CHECK_EQ_INT(rcode(), 9);
 }
 
+/* An extra record (TYPE99, no rdata) whose owner is a pointer to off. */
+static void
+record_at(struct msg *m, size_t off)
+{
+	put16(m, (uint16_t)(0xC000 | off));
+	put(m, "\0\x63\0\1\0\0\0\0\0\0", 10);
+}
+
+static void
+test_pointer_budget(void)
+{
+	struct msg m;
+
+	/* PKT_PTR_BUDGET names compressed once each: fine; one more: not. */
+	for (unsigned n = PKT_PTR_BUDGET; n <= PKT_PTR_BUDGET + 1; n++) {
+		header(&m, 0, 1, 0, 0, (uint16_t)n);
+		question(&m, 1, 1);
+		for (unsigned i = 0; i < n; i++)
+			record_at(&m, PKT_HDR);
+		run(&m, QUERY_UDP);
+		CHECK_EQ_INT(rcode(), n > PKT_PTR_BUDGET ? 1 : 0);
+	}
+	/*
+	 * One name through a chain of pointers (each to the one before,
+	 * the first to the QNAME) in a record's rdata: the budget counts
+	 * every hop of it.
+	 */
+	for (unsigned n = PKT_PTR_BUDGET - 1; n <= PKT_PTR_BUDGET; n++) {
+		header(&m, 0, 1, 0, 0, 2);
+		question(&m, 1, 1);
+		put(&m, "\0\0\x63\0\1\0\0\0\0", 9);
+		put16(&m, (uint16_t)(2 * n));
+		size_t first = m.n;
+		put16(&m, 0xC000 | PKT_HDR);
+		for (unsigned i = 1; i < n; i++)
+			put16(&m, (uint16_t)(0xC000 | (m.n - 2)));
+		/* n pointers in the chain, plus the owner's own pointer. */
+		record_at(&m, m.n - 2);
+		CHECK_EQ_INT(m.n - first, 2 * n + 12);
+		run(&m, QUERY_UDP);
+		CHECK_EQ_INT(rcode(), n + 1 > PKT_PTR_BUDGET ? 1 : 0);
+	}
+	/* The budget is per message, not per name: two half chains. */
+	header(&m, 0, 1, 0, 0, 3);
+	question(&m, 1, 1);
+	put(&m, "\0\0\x63\0\1\0\0\0\0", 9);
+	put16(&m, PKT_PTR_BUDGET);
+	put16(&m, 0xC000 | PKT_HDR);
+	for (unsigned i = 1; i < PKT_PTR_BUDGET / 2; i++)
+		put16(&m, (uint16_t)(0xC000 | (m.n - 2)));
+	size_t end = m.n - 2;
+	record_at(&m, end); /* 65 hops */
+	record_at(&m, end); /* 65 more: over */
+	run(&m, QUERY_UDP);
+	CHECK_EQ_INT(rcode(), 1);
+	/* Over TCP the same. */
+	CHECK_EQ_INT(run(&m, QUERY_TCP), QUERY_SEND);
+	CHECK_EQ_INT(rcode(), 1);
+}
+
 static void
 test_opcode_class_type(void)
 {
@@ -437,10 +497,12 @@ test_small_buffer(void)
 	struct query_result res;
 	header(&m, 0, 1, 0, 0, 0);
 	question(&m, 1, 1);
-	CHECK_EQ_INT(query_process(db, m.b, m.n, QUERY_UDP, out, 100, &res),
-	             QUERY_DROP);
-	CHECK_EQ_INT(query_process(db, m.b, m.n, QUERY_TCP, out, 512, &res),
-	             QUERY_SEND);
+	CHECK_EQ_INT(
+	    query_process(db, m.b, m.n, QUERY_UDP, NULL, out, 100, &res),
+	    QUERY_DROP);
+	CHECK_EQ_INT(
+	    query_process(db, m.b, m.n, QUERY_TCP, NULL, out, 512, &res),
+	    QUERY_SEND);
 	CHECK(res.len <= 512);
 }
 
@@ -453,6 +515,7 @@ main(void)
 	RUN(test_qname);
 	RUN(test_opt);
 	RUN(test_additional_names);
+	RUN(test_pointer_budget);
 	RUN(test_opcode_class_type);
 	RUN(test_parse_fields);
 	RUN(test_small_buffer);

@@ -1,0 +1,2 @@
+dr_unit_test(test_restart test_restart.c)
+target_link_libraries(test_restart drsupervise)
