@@ -38,8 +38,9 @@ struct peers {
 };
 
 /*
- * Starts asking raftd (through bus, which must outlive the requests: stop
- * the peers before the bus) now and every PEERS_REFRESH_MS.
+ * Starts asking raftd (through bus, borrowed) now and every
+ * PEERS_REFRESH_MS. p must stay in memory until bus is stopped: a request
+ * in flight is answered (DR_ECLOSED) then.
  */
 void peers_start(struct peers *p, uv_loop_t *loop, struct dr_bus_client *bus);
 
