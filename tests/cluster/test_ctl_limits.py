@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-import drcluster
 from drcluster import Session, ctl_raw, wait_until
 
 NREC = 100000
