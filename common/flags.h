@@ -53,11 +53,11 @@ struct dr_config {
 	unsigned snapshot_trailing;
 	unsigned ctl_max_conns;
 	unsigned ctl_idle_timeout_ms;
-	bool ctl_trust_loopback; /* loopback clients need no auth TOKEN */
+	bool ctl_trust_loopback;    /* loopback clients need no auth TOKEN */
 	unsigned ctl_max_memory_mb; /* buffered bodies and replies, in all */
-	unsigned dns_rrl;        /* responses/s per source prefix, 0 = off */
-	unsigned dns_rrl_slip;   /* every Nth limited answer is TC=1; 0 never */
-	bool loopback_default;   /* an empty host became 127.0.0.1 (no key) */
+	unsigned dns_rrl;           /* responses/s per source prefix, 0 = off */
+	unsigned dns_rrl_slip; /* every Nth limited answer is TC=1; 0 never */
+	bool loopback_default; /* an empty host became 127.0.0.1 (no key) */
 	bool verbose;
 	bool check;
 	bool help;

@@ -251,3 +251,17 @@ dr_str_eq(struct dr_str s, const char *z)
 
 	return s.len == n && (n == 0 || memcmp(s.p, z, n) == 0);
 }
+
+bool
+dr_str_is_hex(struct dr_str s, size_t len)
+{
+	size_t i;
+
+	if (s.len != len)
+		return false;
+	for (i = 0; i < s.len; i++)
+		if (!((s.p[i] >= '0' && s.p[i] <= '9') ||
+		      (s.p[i] >= 'a' && s.p[i] <= 'f')))
+			return false;
+	return true;
+}

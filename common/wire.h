@@ -2,6 +2,7 @@
 #ifndef DR_WIRE_H
 #define DR_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -162,6 +163,8 @@ int dr_wire_decode(const void *data, size_t len, struct dr_msg_hdr *h,
 
 /* Copies s into a fresh NUL-terminated string (owned by the caller). */
 char *dr_str_dup(struct dr_str s);
+/* True when s is exactly len lowercase hex digits (a token hash). */
+bool dr_str_is_hex(struct dr_str s, size_t len);
 /* True when s equals the NUL-terminated string z. */
 int dr_str_eq(struct dr_str s, const char *z);
 

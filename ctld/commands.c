@@ -1045,21 +1045,6 @@ name_ok(struct dr_str s)
 	return dr_id_valid(s.p, s.len);
 }
 
-/* 64 lowercase hex digits (the words of a line are not NUL-terminated). */
-static bool
-hash_ok(struct dr_str h)
-{
-	size_t i;
-
-	if (h.len != COMMANDS_HASH_LEN)
-		return false;
-	for (i = 0; i < h.len; i++)
-		if (!((h.p[i] >= '0' && h.p[i] <= '9') ||
-		      (h.p[i] >= 'a' && h.p[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static int
 build_token_set(const struct commands_parsed *p, struct dr_buf *msg,
                 struct dr_buf *out, enum commands_action *act)
@@ -1072,7 +1057,7 @@ build_token_set(const struct commands_parsed *p, struct dr_buf *msg,
 	if (commands_role_parse(p->args[1], &role) != 0)
 		return put_invalid(out, "role (read, write or admin)",
 		                   p->args[1]);
-	if (!hash_ok(p->args[2]))
+	if (!dr_str_is_hex(p->args[2], COMMANDS_HASH_LEN))
 		return put_invalid(out, "token hash", p->args[2]);
 	memset(&c, 0, sizeof(c));
 	c.type = DR_CMD_TOKEN_ADD;

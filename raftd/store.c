@@ -423,20 +423,6 @@ store_valid_role(struct dr_str r)
 	return false;
 }
 
-static bool
-store_valid_hash(struct dr_str h)
-{
-	size_t i;
-
-	if (h.len != 64)
-		return false;
-	for (i = 0; i < h.len; i++)
-		if (!((h.p[i] >= '0' && h.p[i] <= '9') ||
-		      (h.p[i] >= 'a' && h.p[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* Checks what dr_cmd_decode cannot: the meaning of the arguments. */
 static const char *
 store_cmd_check(const struct dr_cmd *c)
@@ -461,7 +447,7 @@ store_cmd_check(const struct dr_cmd *c)
 	case DR_CMD_TOKEN_ADD:
 		if (!store_valid_role(c->args[1]))
 			return "invalid role (read, write or admin)";
-		if (!store_valid_hash(c->args[2]))
+		if (!dr_str_is_hex(c->args[2], 64))
 			return "invalid token hash";
 		/* fall through */
 	case DR_CMD_TOKEN_DEL:

@@ -36,6 +36,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 import threading
 
 import pytest
@@ -174,6 +175,36 @@ class Host:
             s.close()
             raise
         return s
+
+    def exchange(self, addr, data, timeout=5.0):
+        """Connects to addr from this host, sends data and reads until the
+        peer closes (or resets); returns (bytes received, seconds until
+        closed). AssertionError if it is still open after timeout."""
+        t0 = time.monotonic()
+        s = self.connect(addr, timeout)
+        got = b""
+        try:
+            try:
+                s.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                return got, time.monotonic() - t0
+            while time.monotonic() - t0 < timeout:
+                s.settimeout(max(0.05, timeout - (time.monotonic() - t0)))
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    continue
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                got += chunk
+            else:
+                raise AssertionError("%s:%d still open after %.1f s" % (
+                    addr[0], addr[1], timeout))
+        finally:
+            s.close()
+        return got, time.monotonic() - t0
 
     def run(self, argv, timeout=30, **kw):
         """Runs argv on this host to completion (`ip netns exec`); the

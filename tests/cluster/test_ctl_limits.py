@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-import drcluster
 from drcluster import Session, ctl_raw, wait_until
 
 NREC = 100000

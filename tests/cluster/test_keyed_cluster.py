@@ -5,9 +5,7 @@ the raft ports (the packet that crashed c-raft 0.15 included). Nodes join
 and followers forward writes over TLS to the leader's ctld."""
 
 import re
-import socket
 import struct
-import time
 
 import pytest
 
@@ -36,36 +34,6 @@ def append_entries_type0(term=1):
     hdr += le(term) + bytes([0, 0, 0, 0]) + struct.pack("<I", 8)  # entry 0
     hdr += le(0)
     return le(1, len(hdr)) + hdr + b"x" * 8  # type 1 = AppendEntries
-
-
-def send_and_wait_close(host, addr, data, timeout=5.0):
-    """Connects from host, sends data, and reads until the peer closes;
-    returns (bytes received, seconds until closed)."""
-    t0 = time.monotonic()
-    s = host.connect(addr, timeout)
-    got = b""
-    try:
-        try:
-            s.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            return got, time.monotonic() - t0
-        while time.monotonic() - t0 < timeout:
-            s.settimeout(max(0.05, timeout - (time.monotonic() - t0)))
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            got += chunk
-        else:
-            raise AssertionError("%s:%d still open after %.1f s" % (
-                addr[0], addr[1], timeout))
-    finally:
-        s.close()
-    return got, time.monotonic() - t0
 
 
 @pytest.mark.timeout(180)
@@ -114,8 +82,7 @@ def test_keyed_cluster_refuses_keyless_peers(net, cluster):
         append_entries_type0()
     for n in nodes:
         for _ in range(8):
-            got, secs = send_and_wait_close(attacker, (n.ip, n.raft_port),
-                                            packet)
+            got, secs = attacker.exchange((n.ip, n.raft_port), packet)
             # Dropped at once (no TLS ClientHello), and nothing that
             # c-raft would have said came back.
             assert secs < 3, secs

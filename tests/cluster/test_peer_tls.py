@@ -6,30 +6,19 @@ without the key cannot speak to raft at all, and a plaintext "forwarded"
 line is no longer a peer's. (Key rotation: test_keyed_cluster.)
 """
 
-import os
-import secrets
 import socket
 import ssl
 import struct
 
 import pytest
 
-import drcluster
 from drcluster import wait_until
-
-
-def write_key(path):
-    with open(path, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    os.chmod(path, 0o600)
-    return path
 
 
 @pytest.fixture(scope="module")
 def keyed(module_cluster):
     c = module_cluster
-    c.k1 = write_key(os.path.join(c.base_dir, "k1"))
-    c.extra_args = ["-cluster.key", c.k1]
+    c.use_key()
     c.start(3)
     return c
 

@@ -217,6 +217,76 @@ def test_units_settings(prefix):
         (UNIT % p).replace("@", "@%i") for p in PROCS)
 
 
+def readme_rotation_drop_in():
+    """The key rotation drop-in shown in README.md: (its path, its text)."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"^( +)# (/etc/systemd/system/dns-raft-\.service\.d/"
+                  r"[\w.-]+\.conf)\n((?:\1\S.*\n)+)", text, re.M)
+    assert m, "README.md shows no dns-raft-.service.d drop-in"
+    body = "".join(ln[len(m.group(1)):] + "\n"
+                   for ln in m.group(3).splitlines())
+    return m.group(2), body
+
+
+def analyze_verify(names):
+    env = dict(os.environ, SYSTEMD_LOG_LEVEL="notice")
+    out = subprocess.run(["systemd-analyze", "verify", "--man=no"] + names,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=env, timeout=60)
+    return out.returncode, out.stdout.decode()
+
+
+def test_rotation_drop_in(prefix):
+    """The README's key rotation drop-in: systemd-analyze reads it for
+    each of the three units (a dns-raft-.service.d drop-in applies to
+    every dns-raft-* unit) and finds nothing wrong in it, and it gives each
+    process a second -cluster.key, after the one in use."""
+    path, body = readme_rotation_drop_in()
+    tmp = tempfile.mkdtemp(prefix="drsd", dir="/tmp")
+    try:
+        units = os.path.join(tmp, "system")
+        shutil.copytree(unit_dir(prefix), units)
+        d = os.path.join(units, os.path.basename(os.path.dirname(path)))
+        os.makedirs(d)
+        conf = os.path.join(d, os.path.basename(path))
+        names = [os.path.join(units, (UNIT % p).replace("@", "@n0"))
+                 for p in PROCS]
+        # It is read for every unit: a key it does not know is reported
+        # once per unit at least.
+        with open(conf, "w") as f:
+            f.write(body + "NoSuchKey=1\n")
+        rc, out = analyze_verify(names)
+        assert rc == 0 and out.count("Unknown key 'NoSuchKey'") >= 3, out
+        with open(conf, "w") as f:
+            f.write(body)
+        rc, out = analyze_verify(names)
+        assert rc == 0 and not out.strip(), out
+
+        svc = read_unit(conf)["Service"]
+        (cred,) = svc["LoadCredential"]
+        cred_id, _, source = cred.partition(":")
+        assert source.startswith("/etc/dns-raft/"), cred
+        (env_line,) = svc["Environment"]
+        key, _, value = env_line.strip('"').partition("=")
+        assert key == "DR_KEY_ARGS", env_line
+        for p in PROCS:
+            unit = read_unit(os.path.join(units, UNIT % p))
+            creds = "/run/credentials/" + (UNIT % p).replace("@", "@n0")
+            spec = {"i": "n0", "S": "/var/lib", "d": creds, "%": "%"}
+            args = re.sub(r"%(.)", lambda m: spec[m.group(1)], value)
+            env = {k: "x" for k in ("DR_RAFT_ADDR", "DR_CTL_ADDR",
+                                    "DR_DNS_ADDR")}
+            env["DR_KEY_ARGS"] = args
+            argv = expand_exec(unit["Service"]["ExecStart"][0], spec, env)
+            keys = [argv[i + 1] for i, a in enumerate(argv)
+                    if a == "-cluster.key"]
+            assert keys == [creds + "/cluster.key",
+                            creds + "/" + cred_id], (p, argv)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------
 # The ExecStart lines, run without systemd
 

@@ -5,7 +5,7 @@ dr_unit_test(test_query test_query.c)
 target_link_libraries(test_query dnsd_lib)
 dr_unit_test(test_zonedb test_zonedb.c)
 target_link_libraries(test_zonedb dnsd_lib)
-include(${CMAKE_CURRENT_SOURCE_DIR}/../fuzz/dnsd.cmake)
+dr_fuzz_target(fuzz_query query dnsd_lib)
 
 # Figures, not a test: tests/bench/dnsd_bench [N].
 add_executable(dnsd_bench ${CMAKE_CURRENT_SOURCE_DIR}/../bench/dnsd_bench.c)

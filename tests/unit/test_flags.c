@@ -481,12 +481,7 @@ test_check(void)
 int
 main(void)
 {
-	char rm[64];
-
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
+	unit_tmpdir(tmpdir);
 	RUN(test_defaults);
 	RUN(test_values);
 	RUN(test_errors);
@@ -497,8 +492,6 @@ main(void)
 	RUN(test_config_errors);
 	RUN(test_usage);
 	RUN(test_check);
-	snprintf(rm, sizeof(rm), "rm -rf %s", tmpdir);
-	if (system(rm) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	unit_rmdir(tmpdir);
 	return UNIT_DONE();
 }

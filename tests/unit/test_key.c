@@ -168,18 +168,11 @@ test_derive(void)
 int
 main(void)
 {
-	char rm[64];
-
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
+	unit_tmpdir(tmpdir);
 	RUN(test_generate);
 	RUN(test_load_errors);
 	RUN(test_keyring);
 	RUN(test_derive);
-	snprintf(rm, sizeof(rm), "rm -rf %s", tmpdir);
-	if (system(rm) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	unit_rmdir(tmpdir);
 	return UNIT_DONE();
 }

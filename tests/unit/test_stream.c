@@ -479,12 +479,9 @@ test_connect_errors(void)
 int
 main(void)
 {
-	char err[256], rm[64];
+	char err[256];
 
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
+	unit_tmpdir(tmpdir);
 	snprintf(k1, sizeof(k1), "%s/k1", tmpdir);
 	snprintf(k2, sizeof(k2), "%s/k2", tmpdir);
 	if (dr_key_generate(k1, err, sizeof(err)) != 0 ||
@@ -503,8 +500,6 @@ main(void)
 	RUN(test_connect_errors);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	CHECK_EQ_INT(uv_loop_close(&loop), 0);
-	snprintf(rm, sizeof(rm), "rm -rf %s", tmpdir);
-	if (system(rm) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	unit_rmdir(tmpdir);
 	return UNIT_DONE();
 }

@@ -383,20 +383,13 @@ test_tls(void)
 int
 main(void)
 {
-	char rm[64];
-
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
+	unit_tmpdir(tmpdir);
 	uv_loop_init(&loop);
 	RUN(test_plain_bridge);
 	RUN(test_refused_plain);
 	RUN(test_tls);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	CHECK_EQ_INT(uv_loop_close(&loop), 0);
-	snprintf(rm, sizeof(rm), "rm -rf %s", tmpdir);
-	if (system(rm) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	unit_rmdir(tmpdir);
 	return UNIT_DONE();
 }

@@ -53,6 +53,27 @@ static int unit_checks;
 		       unit_failed == unit_before_ ? "ok  " : "FAIL", #fn); \
 	} while (0)
 
+/* mkdtemp(tmpl) (a "...XXXXXX" path, filled in), or exits. */
+static inline void
+unit_tmpdir(char *tmpl)
+{
+	if (mkdtemp(tmpl) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+/* Removes dir and what it holds (a test's unit_tmpdir). */
+static inline void
+unit_rmdir(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 /* Ends main: prints the totals and returns the exit status. */
 #define UNIT_DONE()                                                  \
 	(printf("%d checks, %d failed\n", unit_checks, unit_failed), \
