@@ -291,19 +291,15 @@ test_restore_under_a_dump(void)
 int
 main(void)
 {
-	char cmd[128];
-
 	dr_log_init("test", getenv("VERBOSE") != NULL);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dumpstest.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		abort();
+	unit_tmpdir(tmpdir);
 	uv_loop_init(&loop);
 	RUN(test_chunks);
 	RUN(test_one_snapshot);
 	RUN(test_slots_and_ends);
 	RUN(test_restore_under_a_dump);
 	uv_loop_close(&loop);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	CHECK_EQ_INT(system(cmd), 0);
+	unit_rmdir(tmpdir);
 	return UNIT_DONE();
 }
