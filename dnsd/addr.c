@@ -32,10 +32,12 @@ addr_ip(const struct sockaddr *sa, uint8_t *out)
 }
 
 bool
-addr_same_ip(const struct sockaddr *a, const struct sockaddr *b)
+addr_same_source(const struct sockaddr *a, const struct sockaddr *b)
 {
 	uint8_t x[ADDR_IP_MAX], y[ADDR_IP_MAX];
 	size_t xl = addr_ip(a, x), yl = addr_ip(b, y);
 
-	return xl != 0 && xl == yl && memcmp(x, y, xl) == 0;
+	if (xl == 0 || xl != yl)
+		return false;
+	return memcmp(x, y, xl == 4 ? 4 : ADDR_V6_HOST_PREFIX / 8) == 0;
 }

@@ -625,15 +625,16 @@ tcp_peer_name(struct tcp_conn *c)
 	               listen_sa_port(&c->src));
 }
 
-/* Other open connections from c's address. */
+/* Other open connections from c's address (IPv6: its /64). */
 static unsigned
 tcp_from_source(const struct listen *l, const struct tcp_conn *c)
 {
 	unsigned n = 0;
 
 	for (const struct tcp_conn *o = l->conns; o != NULL; o = o->next)
-		if (o != c && addr_same_ip((const struct sockaddr *)&o->src,
-		                           (const struct sockaddr *)&c->src))
+		if (o != c &&
+		    addr_same_source((const struct sockaddr *)&o->src,
+		                     (const struct sockaddr *)&c->src))
 			n++;
 	return n;
 }
@@ -696,8 +697,8 @@ tcp_connection_cb(uv_stream_t *server, int status)
 		return;
 	}
 	if (tcp_from_source(l, c) >= l->tcp_per_source) {
-		tcp_refuse(c, &l->stats->tcp_refused_source,
-		           "per-address limit", l->tcp_per_source);
+		tcp_refuse(c, &l->stats->tcp_refused_source, "per-source limit",
+		           l->tcp_per_source);
 		return;
 	}
 	uv_tcp_nodelay(&c->h, 1);

@@ -24,10 +24,11 @@
  * LISTEN_TCP_IDLE_MS after the last complete query was answered. Bytes
  * that do not complete a query never extend a deadline, so a client
  * trickling bytes is closed within a few seconds; one address holds at
- * most LISTEN_TCP_PER_SOURCE of the LISTEN_TCP_MAX slots.
+ * most LISTEN_TCP_PER_SOURCE of the LISTEN_TCP_MAX slots (an IPv6 host:
+ * its /64, see addr_same_source).
  */
 #define LISTEN_TCP_MAX        256 /* connections; more are closed at once */
-#define LISTEN_TCP_PER_SOURCE 16  /* from one IP address */
+#define LISTEN_TCP_PER_SOURCE 16  /* from one IPv4 address or IPv6 /64 */
 #define LISTEN_TCP_FIRST_MS   3000
 #define LISTEN_TCP_QUERY_MS   3000
 #define LISTEN_TCP_IDLE_MS    10000

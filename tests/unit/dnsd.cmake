@@ -20,7 +20,9 @@ target_link_libraries(test_dnsd_feed dnsd_lib)
 dr_unit_test(test_dnsd_listen test_dnsd_listen.c)
 target_link_libraries(test_dnsd_listen dnsd_lib)
 
-# Abuse resistance: response rate limiting and DNS cookies.
+# Abuse resistance: client addresses, response rate limiting, DNS cookies.
+dr_unit_test(test_dnsd_addr test_dnsd_addr.c)
+target_link_libraries(test_dnsd_addr dnsd_lib)
 dr_unit_test(test_dnsd_rrl test_dnsd_rrl.c)
 target_link_libraries(test_dnsd_rrl dnsd_lib)
 dr_unit_test(test_dnsd_cookie test_dnsd_cookie.c)
