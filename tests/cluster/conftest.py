@@ -1,66 +1,18 @@
-"""pytest glue for the cluster tests: fixtures, per-test timeouts, log dumps.
+"""pytest glue for the cluster tests: fixtures and log dumps.
 
-Every test gets a SIGALRM deadline (default 120 s, @pytest.mark.timeout(S)
-to change it) covering its setup and body; teardown always runs and kills
-every node the test started. When a test fails, the tail of each node's
-log is attached to the report.
+Every test has a deadline from Debian's pytest-timeout (python3-pytest-
+timeout): 120 s by default (tests.cmake passes --timeout), or
+@pytest.mark.timeout(S); teardown always runs and kills every node the
+test started. When a test fails, the tail of each node's log is attached
+to the report.
 """
 
-import contextlib
 import os
 import shutil
-import signal
 
 import pytest
 
 import drcluster
-
-DEFAULT_TIMEOUT = 120
-
-
-class TestTimeout(Exception):
-    pass
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "timeout(seconds): per-test deadline (setup + call)")
-
-
-def _deadline(item):
-    m = item.get_closest_marker("timeout")
-    return m.args[0] if m else DEFAULT_TIMEOUT
-
-
-def _on_alarm(signum, frame):
-    raise TestTimeout("per-test timeout expired")
-
-
-@contextlib.contextmanager
-def _alarm(item):
-    """Arms the per-test deadline for one phase and always disarms it."""
-    _with_alarm(item)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
-
-def _with_alarm(item):
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, _deadline(item))
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_setup(item):
-    with _alarm(item):
-        yield
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    with _alarm(item):
-        yield
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -35,6 +35,7 @@ set(DR_CLUSTER_TESTS
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
 		COMMAND /usr/bin/python3 -m pytest -q -x -p no:cacheprovider
+			--timeout=120 --timeout-method=signal
 			${CMAKE_CURRENT_SOURCE_DIR}/test_${t}.py)
 	set_tests_properties(cluster.${t} PROPERTIES
 		ENVIRONMENT "DR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;DR_BUILD_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1"
