@@ -53,13 +53,20 @@ dr_cmd_encode(const struct dr_cmd *c, struct dr_buf *out)
 			return DR_ETOOBIG;
 		body += 4 + c->args[i].len;
 	}
-	total = DR_CMD_HDR_LEN + body;
+	total = (c->id.origin != 0 ? DR_CMD_ID_HDR_LEN : DR_CMD_HDR_LEN) + body;
 	if (total > DR_CMD_MAX_LEN)
 		return DR_ETOOBIG;
-	dr_buf_put_u8(out, DR_CMD_VERSION);
+	dr_buf_put_u8(out,
+	              c->id.origin != 0 ? DR_CMD_VERSION_ID : DR_CMD_VERSION);
 	dr_buf_put_u8(out, (uint8_t)c->type);
 	dr_buf_put_u16(out, (uint16_t)c->nargs);
 	dr_buf_put_u32(out, (uint32_t)body);
+	if (c->id.origin != 0) {
+		dr_buf_put_u64(out, c->id.origin);
+		dr_buf_put_u64(out, c->id.run);
+		dr_buf_put_u64(out, c->id.seq);
+		dr_buf_put_u64(out, c->id.floor);
+	}
 	for (i = 0; i < c->nargs; i++)
 		dr_buf_put_str(out, c->args[i].p, c->args[i].len);
 	dr_buf_put(out, zeros, (8 - total % 8) % 8);
@@ -75,24 +82,40 @@ dr_cmd_decode(const void *data, size_t len, struct dr_cmd *c)
 	uint8_t version, type;
 	uint16_t nargs;
 	uint32_t body;
-	size_t padlen, i;
+	struct dr_reqid id;
+	size_t padlen, hdrlen, i;
 
 	if (len % 8 != 0 || len > DR_CMD_MAX_LEN)
 		return DR_EMALFORMED;
 	dr_cursor_init(&cur, data, len);
-	if (dr_get_u8(&cur, &version) != 0 || version != DR_CMD_VERSION)
+	if (dr_get_u8(&cur, &version) != 0 ||
+	    (version != DR_CMD_VERSION && version != DR_CMD_VERSION_ID))
 		return DR_EMALFORMED;
 	if (dr_get_u8(&cur, &type) != 0 || (info = cmd_lookup(type)) == NULL)
 		return DR_EMALFORMED;
 	if (dr_get_u16(&cur, &nargs) != 0 || nargs != info->nargs)
 		return DR_EMALFORMED;
-	if (dr_get_u32(&cur, &body) != 0 || body > cur.left)
+	if (dr_get_u32(&cur, &body) != 0)
+		return DR_EMALFORMED;
+	memset(&id, 0, sizeof(id));
+	hdrlen = DR_CMD_HDR_LEN;
+	if (version == DR_CMD_VERSION_ID) {
+		hdrlen = DR_CMD_ID_HDR_LEN;
+		if (dr_get_u64(&cur, &id.origin) != 0 ||
+		    dr_get_u64(&cur, &id.run) != 0 ||
+		    dr_get_u64(&cur, &id.seq) != 0 ||
+		    dr_get_u64(&cur, &id.floor) != 0 || id.origin == 0 ||
+		    id.seq == 0 || id.floor > id.seq)
+			return DR_EMALFORMED;
+	}
+	if (body > cur.left)
 		return DR_EMALFORMED;
 	/* What follows the body must be exactly the zero padding. */
 	padlen = cur.left - body;
-	if (padlen != (8 - (DR_CMD_HDR_LEN + body) % 8) % 8)
+	if (padlen != (8 - (hdrlen + body) % 8) % 8)
 		return DR_EMALFORMED;
 	memset(c, 0, sizeof(*c));
+	c->id = id;
 	c->type = type;
 	c->nargs = nargs;
 	for (i = 0; i < nargs; i++)

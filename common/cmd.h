@@ -3,26 +3,39 @@
 #define DR_CMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wire.h"
 
 /*
- * A command is a fixed 8-byte header, its arguments, and zero padding up
- * to a multiple of 8 bytes (c-raft 0.15 corrupts its log otherwise).
- * Integers are big-endian.
+ * A command is a fixed header, its arguments, and zero padding up to a
+ * multiple of 8 bytes (c-raft 0.15 corrupts its log otherwise). Integers
+ * are big-endian.
  *
  *   off  len  field
- *     0    1  version       DR_CMD_VERSION
+ *     0    1  version       1, or 2 with a request id
  *     1    1  type          enum dr_cmd_type
  *     2    2  nargs         must match the type's arity
  *     4    4  body length   bytes of arguments that follow the header
- *     8    -  nargs times:  u32 length, then that many bytes
+ *   version 2 only, the request id (struct dr_reqid):
+ *     8    8  origin        the Raft id of the node that made it
+ *    16    8  run           that process's run (random at its start)
+ *    24    8  seq           1, 2, ... within the run
+ *    32    8  floor         every seq below it is finished: never sent again
+ *     -    -  nargs times:  u32 length, then that many bytes
  *     -    -  0-7 zero bytes of padding
+ *
+ * Every command a client sends through Raft carries a request id, so
+ * that a retry of it (the same bytes) is applied at most once: the state
+ * machine remembers the ids it applied and answers a duplicate with the
+ * first outcome (store.h). Effects on the change stream are version 1.
  */
-#define DR_CMD_VERSION 1
-#define DR_CMD_HDR_LEN 8
-#define DR_CMD_MAXARGS 8
-#define DR_CMD_MAX_LEN (192u * 1024 * 1024)
+#define DR_CMD_VERSION    1
+#define DR_CMD_VERSION_ID 2
+#define DR_CMD_HDR_LEN    8
+#define DR_CMD_ID_HDR_LEN 40
+#define DR_CMD_MAXARGS    8
+#define DR_CMD_MAX_LEN    (192u * 1024 * 1024)
 
 enum dr_cmd_type {
 	DR_CMD_KV_SET = 1,     /* key, value */
@@ -61,17 +74,27 @@ enum dr_cmd_type {
  * from now on, with this TTL) and RR_DEL (record gone) commands.
  */
 
+/* A request id; origin 0 means none (a version 1 command). */
+struct dr_reqid {
+	uint64_t origin;
+	uint64_t run;
+	uint64_t seq;
+	uint64_t floor;
+};
+
 struct dr_cmd {
 	unsigned type;
 	unsigned nargs;
 	struct dr_str args[DR_CMD_MAXARGS]; /* borrowed */
+	struct dr_reqid id;
 };
 
 /* Name of a command type for logs, "unknown" if out of range. */
 const char *dr_cmd_name(unsigned type);
 
 /*
- * Appends the encoding of c to out (which is not reset). Returns
+ * Appends the encoding of c to out (which is not reset): version 2 when
+ * c->id.origin is set, else version 1. Returns
  * DR_EINVAL if the type is unknown or nargs does not match its arity,
  * DR_ETOOBIG over DR_CMD_MAX_LEN.
  */

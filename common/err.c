@@ -25,6 +25,8 @@ dr_strerror(int rv)
 		return "busy";
 	case DR_ENOTLEADER:
 		return "not leader";
+	case DR_EEXIST:
+		return "already there";
 	default:
 		return "unknown error";
 	}

@@ -18,6 +18,7 @@ enum {
 	DR_ETOOBIG = -7, /* input over a limit */
 	DR_EBUSY = -8,
 	DR_ENOTLEADER = -9,
+	DR_EEXIST = -10, /* already there (a request applied before) */
 };
 
 /* Returns a static lowercase description of a DR_E* code. */

@@ -23,9 +23,13 @@ node_applied_cb(void *arg, uint64_t index, const struct store_result *res,
 
 	if (n->hooks.applied_cb != NULL)
 		n->hooks.applied_cb(n->hooks.arg, index, res);
-	propose_applied(&n->propose, index,
-	                res->outcome == STORE_REJECTED ? res->reason : NULL,
-	                leader_term);
+	propose_applied(
+	    &n->propose, index,
+	    res->outcome == STORE_REJECTED ||
+	            (res->outcome == STORE_DUPLICATE && res->first_rejected)
+	        ? res->reason
+	        : NULL,
+	    leader_term);
 }
 
 /* Before the loop sleeps: commit what c-raft applied, then tell. */

@@ -37,6 +37,11 @@ enum {
 	STMT_TOKEN_DEL,
 	STMT_TOKEN_BY_HASH,
 	STMT_TOKEN_LIST,
+	STMT_REQ_GET,
+	STMT_REQ_ADD,
+	STMT_REQ_FLOOR,
+	STMT_REQ_ORIGINS,
+	STMT_REQ_CAP,
 	STMT_COUNT
 };
 
@@ -66,6 +71,18 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_TOKEN_DEL] = "DELETE FROM tokens WHERE name = ?1",
 	[STMT_TOKEN_BY_HASH] = "SELECT name, role FROM tokens WHERE hash = ?1",
 	[STMT_TOKEN_LIST] = "SELECT name, role FROM tokens ORDER BY name",
+	[STMT_REQ_GET] = "SELECT rejected, reason FROM requests WHERE "
+	                 "origin = ?1 AND run = ?2 AND seq = ?3",
+	[STMT_REQ_ADD] =
+	    "INSERT OR REPLACE INTO requests(origin, run, seq, "
+	    "idx, rejected, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_REQ_FLOOR] = "DELETE FROM requests WHERE origin = ?1 AND "
+	                   "run = ?2 AND seq < ?3",
+	[STMT_REQ_ORIGINS] = "SELECT DISTINCT origin FROM requests",
+	/* An origin keeps its newest STORE_REQUESTS_MAX ids. */
+	[STMT_REQ_CAP] = "DELETE FROM requests WHERE origin = ?1 AND idx < "
+	                 "(SELECT idx FROM requests WHERE origin = ?1 "
+	                 "ORDER BY idx DESC LIMIT 1 OFFSET ?2)",
 };
 
 /*
@@ -103,6 +120,11 @@ static const char store_schema[] = STORE_RECORDS_SQL
     "ctl_addr TEXT NOT NULL, dns_addr TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS tokens(name TEXT PRIMARY KEY, "
     "role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE IF NOT EXISTS requests(origin INTEGER NOT NULL, "
+    "run INTEGER NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL, "
+    "rejected INTEGER NOT NULL, reason TEXT NOT NULL, "
+    "PRIMARY KEY(origin, run, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS requests_idx ON requests(origin, idx);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
     "value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('applied_index', 0), "
@@ -131,6 +153,7 @@ struct store {
 	char path[DR_PATH_LEN];
 	uint64_t applied_index; /* including the open transaction */
 	uint64_t change_seq;    /* including the open transaction */
+	bool dup_rejected;      /* of the last STORE_DUPLICATE */
 	bool in_txn;            /* entries applied but not committed */
 };
 
@@ -547,23 +570,127 @@ store_begin(struct store *s)
 	return 0;
 }
 
-/* Checks and runs a decoded command; refusals leave s->reason set. */
+static void
+store_bind_id(sqlite3_stmt *st, const struct dr_reqid *id)
+{
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id->origin);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)id->run);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id->seq);
+}
+
+/*
+ * Looks the request id up: 1 (with s->reason and *rejected set as the
+ * first copy ended) when it was applied before, 0 when not, or DR_EIO.
+ */
+static int
+store_request_seen(struct store *s, const struct dr_reqid *id, bool *rejected)
+{
+	sqlite3_stmt *st = s->stmt[STMT_REQ_GET];
+	int src, rv = 0;
+
+	store_bind_id(st, id);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		const unsigned char *why = sqlite3_column_text(st, 1);
+
+		*rejected = sqlite3_column_int(st, 0) != 0;
+		snprintf(s->reason, sizeof(s->reason), "%s",
+		         why != NULL ? (const char *)why : "");
+		rv = 1;
+	} else if (src != SQLITE_DONE) {
+		rv = store_db_err(s->db, "request lookup");
+	}
+	sqlite3_reset(st);
+	return rv;
+}
+
+/* Every origin keeps its newest STORE_REQUESTS_MAX ids, no more. */
+static int
+store_requests_cap(struct store *s)
+{
+	sqlite3_stmt *list = s->stmt[STMT_REQ_ORIGINS];
+	sqlite3_int64 origins[64];
+	int src, n = 0, i, rv = 0;
+
+	/* Origins are nodes (and their ctlds): few. */
+	while (n < 64 && (src = sqlite3_step(list)) == SQLITE_ROW)
+		origins[n++] = sqlite3_column_int64(list, 0);
+	sqlite3_reset(list);
+	for (i = 0; i < n && rv == 0; i++) {
+		sqlite3_stmt *st = s->stmt[STMT_REQ_CAP];
+
+		sqlite3_bind_int64(st, 1, origins[i]);
+		sqlite3_bind_int64(st, 2, STORE_REQUESTS_MAX - 1);
+		rv = store_step_done(s, st);
+	}
+	return rv;
+}
+
+/*
+ * Records the outcome of request id, applied at index, and forgets what
+ * its sender said it will never send again (below its floor), and, every
+ * STORE_REQUESTS_PRUNE entries, what is past STORE_REQUESTS_MAX per
+ * origin. Deterministic: the same on every node.
+ */
+static int
+store_request_done(struct store *s, const struct dr_reqid *id, uint64_t index,
+                   bool rejected)
+{
+	sqlite3_stmt *st = s->stmt[STMT_REQ_ADD];
+	int rv;
+
+	store_bind_id(st, id);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)index);
+	sqlite3_bind_int(st, 5, rejected ? 1 : 0);
+	sqlite3_bind_text(st, 6, rejected ? s->reason : "", -1, SQLITE_STATIC);
+	if ((rv = store_step_done(s, st)) != 0)
+		return rv;
+	st = s->stmt[STMT_REQ_FLOOR];
+	store_bind_id(st, id);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id->floor);
+	if ((rv = store_step_done(s, st)) != 0)
+		return rv;
+	if (index % STORE_REQUESTS_PRUNE != 0)
+		return 0;
+	return store_requests_cap(s);
+}
+
+/*
+ * Checks and runs a decoded command; refusals leave s->reason set. A
+ * command whose request id was applied before is not run again:
+ * DR_EEXIST, with s->dup_rejected and s->reason as the first copy ended.
+ */
 static int
 store_run(struct store *s, uint64_t index, const void *data, size_t len)
 {
 	const char *why;
 	struct dr_cmd c;
+	int rv;
 
 	if (dr_cmd_decode(data, len, &c) != 0) {
 		snprintf(s->reason, sizeof(s->reason), "undecodable command");
 		return DR_EINVAL;
 	}
+	if (c.id.origin != 0) {
+		rv = store_request_seen(s, &c.id, &s->dup_rejected);
+		if (rv != 0)
+			return rv < 0 ? rv : DR_EEXIST;
+	}
 	if ((why = store_cmd_check(&c)) != NULL) {
 		snprintf(s->reason, sizeof(s->reason), "%s", why);
-		return DR_EINVAL;
+		rv = DR_EINVAL;
+	} else {
+		log_debug("entry %" PRIu64 ", applying %s", index,
+		          dr_cmd_name(c.type));
+		rv = store_cmd_exec(s, &c);
 	}
-	log_debug("entry %" PRIu64 ", applying %s", index, dr_cmd_name(c.type));
-	return store_cmd_exec(s, &c);
+	if ((rv == 0 || rv == DR_EINVAL) && c.id.origin != 0) {
+		int rv2 = store_request_done(s, &c.id, index, rv == DR_EINVAL);
+
+		if (rv2 != 0)
+			return rv2;
+	}
+	return rv;
 }
 
 int
@@ -590,11 +717,21 @@ store_apply(struct store *s, uint64_t index, const void *data, size_t len,
 	 * transaction are replayed on restart).
 	 */
 	rv = store_run(s, index, data, len);
-	if (rv != 0 && rv != DR_EINVAL)
+	if (rv != 0 && rv != DR_EINVAL && rv != DR_EEXIST)
 		return rv;
 	s->applied_index = index;
 	s->change_seq++;
 	res->seq = s->change_seq;
+	if (rv == DR_EEXIST) {
+		log_debug("entry %" PRIu64 ", a retry of a request applied "
+		          "before: not applied again",
+		          index);
+		effects_reset(&s->fx);
+		res->outcome = STORE_DUPLICATE;
+		res->first_rejected = s->dup_rejected;
+		res->reason = s->reason;
+		return 0;
+	}
 	if (rv == DR_EINVAL) {
 		log_warnx("entry %" PRIu64 ", rejected (%s, %zu bytes)", index,
 		          s->reason, len);

@@ -22,6 +22,15 @@
  *           read, write or admin; hash = SHA-256 of the token, hex
  *           (never the token)
  *   meta(key PRIMARY KEY, value)   'applied_index', 'change_seq'
+ *   requests(origin, run, seq, idx, rejected, reason)
+ *           PRIMARY KEY(origin, run, seq), WITHOUT ROWID
+ *           INDEX requests_idx(origin, idx)
+ *           the request ids (cmd.h) of the commands applied, with their
+ *           outcome, so that a retry is answered as the first copy was
+ *           and changes nothing: kept while seq >= the floor the same
+ *           (origin, run) last sent, and at most STORE_REQUESTS_MAX per
+ *           origin (the oldest by Raft index idx go first, checked every
+ *           STORE_REQUESTS_PRUNE entries)
  *
  * members.raft_id holds the 64-bit Raft id as the signed 64-bit integer
  * with the same bit pattern (dr_raft_id keeps ids below 2^63, so in
@@ -38,12 +47,20 @@
  */
 struct store;
 
-#define STORE_ID_MAX 64
+#define STORE_ID_MAX         64
+#define STORE_REQUESTS_MAX   65536
+#define STORE_REQUESTS_PRUNE 1024
 
 enum store_outcome {
 	STORE_APPLIED,  /* the command changed (or re-set) the state */
 	STORE_SKIPPED,  /* index <= applied_index: already in state.db */
 	STORE_REJECTED, /* undecodable or invalid: only index and seq moved */
+	/*
+	 * Its request id was applied before (a retry): nothing else moved
+	 * but index and seq; first_rejected and reason give the first
+	 * outcome.
+	 */
+	STORE_DUPLICATE,
 };
 
 /*
@@ -56,7 +73,8 @@ struct store_result {
 	const char *reason;  /* REJECTED: one-line reason; else "" */
 	const void *effects; /* APPLIED: encoded RR_ADD / RR_DEL (effects.h) */
 	size_t effects_len;
-	bool reload; /* more than EFFECTS_MAX effects, not listed */
+	bool reload;         /* more than EFFECTS_MAX effects, not listed */
+	bool first_rejected; /* DUPLICATE: the first copy was refused */
 };
 
 struct store_member {
