@@ -93,6 +93,12 @@ enum dr_status {
 	DR_ST_NOLEADER = 3,
 	DR_ST_ERROR = 4,
 	DR_ST_BUSY = 5,
+	/*
+	 * A write whose outcome is not known when its deadline passed (it
+	 * may or may not have been applied): never answered as a success
+	 * or a failure.
+	 */
+	DR_ST_UNKNOWN = 6,
 };
 
 struct dr_msg_hdr {

@@ -27,11 +27,10 @@ struct command {
 	command_build_fn build;
 	enum commands_id id;
 	unsigned min_args, max_args;
-	bool rest;        /* the last argument is the rest of the line */
-	bool local_only;  /* not accepted after "forwarded" */
-	bool forwardable; /* a write: sent to the leader on NOTLEADER */
-	bool local_read;  /* waits for this ctld's acknowledged writes */
-	bool has_body;    /* record lines and "." follow */
+	bool rest;       /* the last argument is the rest of the line */
+	bool write;      /* a Raft command with a request id (dispatch.c) */
+	bool local_read; /* waits for this ctld's acknowledged writes */
+	bool has_body;   /* record lines and "." follow */
 	enum commands_target target;
 	enum commands_role role;
 };
@@ -78,8 +77,6 @@ static int build_auth(const struct commands_parsed *, struct dr_buf *,
                       struct dr_buf *, enum commands_action *);
 static int build_token_add(const struct commands_parsed *, struct dr_buf *,
                            struct dr_buf *, enum commands_action *);
-static int build_token_set(const struct commands_parsed *, struct dr_buf *,
-                           struct dr_buf *, enum commands_action *);
 static int build_token_list(const struct commands_parsed *, struct dr_buf *,
                             struct dr_buf *, enum commands_action *);
 static int build_token_del(const struct commands_parsed *, struct dr_buf *,
@@ -92,8 +89,7 @@ static int build_update(const struct commands_parsed *, struct dr_buf *,
 		.id = (id_), .group = (group_), .name = (name_),           \
 		.role = COMMANDS_ROLE_##role_, .min_args = (min_),         \
 		.max_args = (max_), .rest = ((flags_)&F_REST) != 0,        \
-		.local_only = ((flags_)&F_LOCAL) != 0,                     \
-		.forwardable = ((flags_)&F_WRITE) != 0,                    \
+		.write = ((flags_)&F_WRITE) != 0,                          \
 		.local_read = ((flags_)&F_READ) != 0,                      \
 		.has_body = ((flags_)&F_BODY) != 0,                        \
 		.target = ((flags_)&F_DNSD) != 0 ? COMMANDS_TO_DNSD        \
@@ -101,8 +97,8 @@ static int build_update(const struct commands_parsed *, struct dr_buf *,
 		.usage = "ERROR usage: " usage_, .build = (build_)         \
 	}
 #define F_REST  1  /* the last argument is the rest of the line */
-#define F_LOCAL 2  /* session state: not after "forwarded" */
-#define F_WRITE 4  /* forwarded to the leader on NOTLEADER */
+#define F_LOCAL 2  /* handled by ctld itself */
+#define F_WRITE 4  /* a write: one Raft command, with a request id */
 #define F_READ  8  /* a local read: sees the writes acknowledged here */
 #define F_BODY  16 /* record lines and "." follow the line */
 #define F_DNSD  32 /* asks dnsd, not raftd */
@@ -153,10 +149,8 @@ static const struct command command_table[] = {
 	    build_zone_replace),
 	CMD(COMMANDS_STATS, NULL, "stats", 0, 0, F_DNSD, READ, "stats",
 	    build_stats),
-	CMD(COMMANDS_TOKEN_ADD, "token", "add", 2, 2, F_LOCAL, ADMIN,
+	CMD(COMMANDS_TOKEN_ADD, "token", "add", 2, 2, F_WRITE, ADMIN,
 	    "token add NAME ROLE", build_token_add),
-	CMD(COMMANDS_TOKEN_SET, "token", "set", 3, 3, F_WRITE, PEER,
-	    "token set NAME ROLE HASH", build_token_set),
 	CMD(COMMANDS_TOKEN_LIST, "token", "list", 0, 0, F_READ, ADMIN,
 	    "token list", build_token_list),
 	CMD(COMMANDS_TOKEN_DEL, "token", "del", 1, 1, F_WRITE, ADMIN,
@@ -236,23 +230,16 @@ commands_parse(const char *line, size_t len, struct commands_parsed *p,
 	*err = commands_unknown;
 	if (!next_word(line, len, &pos, &w))
 		return DR_EINVAL;
-	if (word_is(w, "forwarded")) {
-		p->forwarded = true;
-		if (!next_word(line, len, &pos, &w))
-			return DR_EINVAL;
-	}
-	p->body.p = w.p;
-	p->body.len = (size_t)(line + len - w.p);
 	c = commands_lookup(w, line, len, &pos);
-	if (c == NULL || (p->forwarded && c->local_only))
+	if (c == NULL)
 		return DR_EINVAL;
 	p->cmd = c;
 	p->id = c->id;
-	p->forwardable = c->forwardable;
+	p->write = c->write;
 	p->local_read = c->local_read;
 	p->has_body = c->has_body;
 	p->target = c->target;
-	p->role = p->forwarded ? COMMANDS_ROLE_PEER : c->role;
+	p->role = c->role;
 	*err = c->usage;
 	while (p->nargs < c->max_args) {
 		if (c->rest && p->nargs == c->max_args - 1) {
@@ -275,7 +262,6 @@ commands_parse(const char *line, size_t len, struct commands_parsed *p,
 		if (!word_is(p->args[1], "consistent"))
 			return DR_EINVAL;
 		p->consistent = true;
-		p->forwardable = true;
 		p->local_read = false;
 		p->nargs = 1;
 	}
@@ -309,7 +295,6 @@ commands_name(const struct commands_parsed *p)
 		[COMMANDS_STATS] = "stats",
 		[COMMANDS_AUTH] = "auth",
 		[COMMANDS_TOKEN_ADD] = "token add",
-		[COMMANDS_TOKEN_SET] = "token set",
 		[COMMANDS_TOKEN_LIST] = "token list",
 		[COMMANDS_TOKEN_DEL] = "token del",
 		[COMMANDS_CLUSTER_UPDATE] = "cluster update",
@@ -494,6 +479,9 @@ commands_format(const struct commands_parsed *p, int status,
 	case DR_ST_NOLEADER:
 		commands_put_line(out, "ERROR no leader");
 		return;
+	case DR_ST_UNKNOWN:
+		commands_put_line(out, "ERROR timeout, outcome unknown");
+		return;
 	case DR_ST_ERROR:
 	case DR_ST_BUSY:
 		if (len == 0)
@@ -575,11 +563,14 @@ build_ping(const struct commands_parsed *p, struct dr_buf *msg,
 	return COMMANDS_DONE;
 }
 
+/* The command c as the write p: it carries p's request id. */
 static int
-build_apply(const struct dr_cmd *c, struct dr_buf *msg, struct dr_buf *out)
+build_apply(const struct commands_parsed *p, struct dr_cmd *c,
+            struct dr_buf *msg, struct dr_buf *out)
 {
 	int rv;
 
+	c->id = p->reqid;
 	msg_begin(msg, DR_MSG_APPLY, 0);
 	rv = dr_cmd_encode(c, msg);
 	if (rv != 0) {
@@ -602,7 +593,7 @@ build_kv_set(const struct commands_parsed *p, struct dr_buf *msg,
 	c.nargs = 2;
 	c.args[0] = p->args[0];
 	c.args[1] = p->args[1];
-	return build_apply(&c, msg, out);
+	return build_apply(p, &c, msg, out);
 }
 
 static int
@@ -615,7 +606,7 @@ build_kv_del(const struct commands_parsed *p, struct dr_buf *msg,
 	c.type = DR_CMD_KV_DEL;
 	c.nargs = 1;
 	c.args[0] = p->args[0];
-	return build_apply(&c, msg, out);
+	return build_apply(p, &c, msg, out);
 }
 
 static int
@@ -816,7 +807,7 @@ build_rr(const struct commands_parsed *p, struct dr_buf *msg,
 		c.nargs = 4;
 		c.args[3] = rr.rdata;
 	}
-	rv = build_apply(&c, msg, out);
+	rv = build_apply(p, &c, msg, out);
 	dr_buf_close(&line);
 	return rv;
 }
@@ -911,7 +902,7 @@ build_zone_del(const struct commands_parsed *p, struct dr_buf *msg,
 	c.type = DR_CMD_ZONE_DEL;
 	c.nargs = 1;
 	c.args[0] = str_of(zone);
-	return build_apply(&c, msg, out);
+	return build_apply(p, &c, msg, out);
 }
 
 static int
@@ -945,7 +936,7 @@ build_zone_replace(const struct commands_parsed *p, struct dr_buf *msg,
 	c.args[0] = str_of(zone);
 	c.args[1] = p->nargs == 2 ? p->args[1] : str_of("ctl");
 	c.args[2] = p->records;
-	return build_apply(&c, msg, out);
+	return build_apply(p, &c, msg, out);
 }
 
 static int
@@ -1030,42 +1021,35 @@ build_auth(const struct commands_parsed *p, struct dr_buf *msg,
 	return COMMANDS_SEND;
 }
 
-/* The caller (dispatch.c) turns token add into token set with a hash. */
+/*
+ * token add NAME ROLE: TOKEN_ADD with the hash of the token the caller
+ * made (p->token_hash, see commands_token_new); the token itself goes
+ * nowhere but into the reply.
+ */
 static int
 build_token_add(const struct commands_parsed *p, struct dr_buf *msg,
-                struct dr_buf *out, enum commands_action *act)
-{
-	commands_put_line(out, "ERROR token add needs the dispatcher");
-	return COMMANDS_DONE;
-}
-
-static bool
-name_ok(struct dr_str s)
-{
-	return dr_id_valid(s.p, s.len);
-}
-
-static int
-build_token_set(const struct commands_parsed *p, struct dr_buf *msg,
                 struct dr_buf *out, enum commands_action *act)
 {
 	enum commands_role role;
 	struct dr_cmd c;
 
-	if (!name_ok(p->args[0]))
+	if (!dr_id_valid(p->args[0].p, p->args[0].len))
 		return put_invalid(out, "token name", p->args[0]);
 	if (commands_role_parse(p->args[1], &role) != 0)
 		return put_invalid(out, "role (read, write or admin)",
 		                   p->args[1]);
-	if (!dr_str_is_hex(p->args[2], COMMANDS_HASH_LEN))
-		return put_invalid(out, "token hash", p->args[2]);
+	if (p->token_hash == NULL ||
+	    !dr_str_is_hex(str_of(p->token_hash), COMMANDS_HASH_LEN)) {
+		commands_put_line(out, "ERROR no token made");
+		return COMMANDS_DONE;
+	}
 	memset(&c, 0, sizeof(c));
 	c.type = DR_CMD_TOKEN_ADD;
 	c.nargs = 3;
 	c.args[0] = p->args[0];
 	c.args[1] = str_of(commands_role_name(role));
-	c.args[2] = p->args[2];
-	return build_apply(&c, msg, out);
+	c.args[2] = str_of(p->token_hash);
+	return build_apply(p, &c, msg, out);
 }
 
 static int
@@ -1083,11 +1067,11 @@ build_token_del(const struct commands_parsed *p, struct dr_buf *msg,
 {
 	struct dr_cmd c;
 
-	if (!name_ok(p->args[0]))
+	if (!dr_id_valid(p->args[0].p, p->args[0].len))
 		return put_invalid(out, "token name", p->args[0]);
 	memset(&c, 0, sizeof(c));
 	c.type = DR_CMD_TOKEN_DEL;
 	c.nargs = 1;
 	c.args[0] = p->args[0];
-	return build_apply(&c, msg, out);
+	return build_apply(p, &c, msg, out);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd.h"
 #include "wire.h"
 
 /*
@@ -17,9 +18,8 @@
  * A line is words separated by spaces or tabs; command words match without
  * regard to case, arguments are taken as they are. The value of
  * "kv set KEY VALUE" is everything after the one space or tab following
- * KEY (it may hold spaces). "forwarded " in front of any command but
- * session and quit marks a line sent by a peer ctld: it runs here and is
- * never forwarded again.
+ * KEY (it may hold spaces). A write is encoded here, once, as the Raft
+ * command that raftd proposes (or relays to the leader's raftd) as it is.
  *
  * Records (rr.h has the canonical form):
  *
@@ -40,10 +40,8 @@
  * Operators and members:
  *
  *   auth TOKEN            gives the connection the token's role
- *   token add NAME ROLE   a new token; the reply is the token, once
- *   token set NAME ROLE HASH
- *                         what token add sends to the leader: only the
- *                         hash travels (peer role)
+ *   token add NAME ROLE   a new token; the reply is the token, once (only
+ *                         its hash goes into the command)
  *   token list            "NAME ROLE" per token, then "."
  *   token del NAME
  *   cluster update ID RAFT CTL DNS
@@ -73,7 +71,6 @@ enum commands_id {
 	COMMANDS_STATS,
 	COMMANDS_AUTH,
 	COMMANDS_TOKEN_ADD,
-	COMMANDS_TOKEN_SET,
 	COMMANDS_TOKEN_LIST,
 	COMMANDS_TOKEN_DEL,
 	COMMANDS_CLUSTER_UPDATE,
@@ -82,9 +79,9 @@ enum commands_id {
 /*
  * Who may run a command. A connection starts with a role (server.c):
  * loopback clients admin (with -ctl.trust-loopback; peer too without a
- * cluster key), a peer that proved the cluster key peer, everyone else
- * none until "auth TOKEN" gives the token's role. Each role may do what
- * the ones before it may:
+ * cluster key), a node that proved the cluster key (a joining node) peer,
+ * everyone else none until "auth TOKEN" gives the token's role. Each role
+ * may do what the ones before it may:
  *
  *   none    quit, auth
  *   read    session, kv ping, kv get, rr get, zone list, zone dump,
@@ -92,7 +89,7 @@ enum commands_id {
  *   write   kv set, kv del, rr add, rr del, zone del, zone replace,
  *           zone reload
  *   admin   cluster join, update, remove, transfer; token add, list, del
- *   peer    "forwarded ..." lines, and token set (a peer's token add)
+ *   peer    the same as admin
  */
 enum commands_role {
 	COMMANDS_ROLE_NONE,
@@ -123,16 +120,22 @@ struct command; /* an entry of the table */
 struct commands_parsed {
 	const struct command *cmd;
 	enum commands_id id;
-	bool forwarded;   /* the line came from a peer as "forwarded ..." */
-	bool consistent;  /* kv get KEY consistent */
-	bool forwardable; /* a write: sent to the leader on NOTLEADER */
-	bool local_read;  /* from this node's state (read your writes) */
-	bool has_body;    /* record lines and "." follow the line (body.h) */
+
+	bool consistent; /* kv get KEY consistent */
+	bool write;      /* one Raft command: set id before building */
+	bool local_read; /* from this node's state (read your writes) */
+	bool has_body;   /* record lines and "." follow the line (body.h) */
 	enum commands_target target;
 	enum commands_role role; /* needed to run it */
 	unsigned nargs;
 	struct dr_str args[COMMANDS_MAX_ARGS]; /* borrowed from the line */
-	struct dr_str body; /* the line without "forwarded " (borrowed) */
+	/*
+	 * Writes: the request id its Raft command carries (cmd.h), set by
+	 * the caller before commands_build (dispatch.c assigns them).
+	 */
+	struct dr_reqid reqid;
+	/* token add: the hash of the token the caller made (borrowed) */
+	const char *token_hash;
 	/*
 	 * has_body: the canonical records that followed the line, each
 	 * ending in "\n", already checked (body.h); set by the caller before

@@ -1,8 +1,9 @@
-/* Running commands: raftd requests, forwarding to the leader, retries. */
+/* Running commands: raftd requests, request ids, retries, outcomes. */
 #include "dispatch.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,11 @@
 
 #include "bus.h"
 #include "err.h"
-#include "forward.h"
 #include "line.h"
 #include "log.h"
 
 enum req_state {
 	REQ_RAFTD,   /* waiting for raftd's reply */
-	REQ_FORWARD, /* waiting for the leader's ctld */
 	REQ_BACKOFF, /* waiting before the next try (or catch-up poll) */
 	REQ_DNSD,    /* cluster status: waiting for dnsd's counters */
 	REQ_LOCAL,   /* zone reload: waiting for the zone loader */
@@ -38,7 +37,6 @@ struct dispatch_req {
 	uint64_t dump_cursor; /* zone dump: where the next chunk starts */
 	uint64_t catchup_deadline;
 	uv_timer_t *timer;       /* owned, created on the first backoff */
-	struct forward *fwd;     /* in REQ_FORWARD */
 	struct replace *replace; /* owned: zone replace's records */
 	struct dr_buf text;      /* cluster status: raftd's part */
 	size_t raftd_len;        /* cluster status: raftd's bytes in text */
@@ -46,8 +44,12 @@ struct dispatch_req {
 	dispatch_done_cb cb;     /* NULL once detached */
 	void *arg;
 	struct dispatch_client *cl; /* borrowed; NULL once detached */
-	/* token add: the token, sent instead of the SUCCESS of token set */
+	/* token add: the token, sent instead of SUCCESS, and its hash */
 	char secret[COMMANDS_TOKEN_LEN + 1];
+	char hash[COMMANDS_HASH_LEN + 1];
+	/* a write: in d's list of writes in flight, by seq */
+	struct dispatch_req *wprev, *wnext;
+	bool in_writes;
 	unsigned flags; /* DISPATCH_F_* of the reply */
 	unsigned parts; /* zone dump: parts delivered */
 	bool ending;    /* zone dump: asking raftd to end it */
@@ -62,6 +64,12 @@ dispatch_init(struct dispatch *d, uv_loop_t *loop, const struct dr_config *cfg)
 	memset(d, 0, sizeof(*d));
 	d->loop = loop;
 	d->cfg = cfg;
+	d->origin = dr_raft_id(cfg->id);
+	/* A run id no earlier run of this node had: its seqs start over. */
+	do {
+		if (RAND_bytes((unsigned char *)&d->run, sizeof(d->run)) != 1)
+			abort();
+	} while (d->run == 0);
 	dr_ipc_url(cfg, "raftd", url, sizeof(url));
 	rv = dr_bus_client_start(&d->bus, loop, url);
 	if (rv != 0) {
@@ -149,8 +157,7 @@ req_timeout(const struct dispatch_req *r)
 		return DISPATCH_STATUS_RAFTD_MS;
 	if (r->p.has_body)
 		return DISPATCH_ZONE_TIMEOUT_MS;
-	return r->p.forwarded ? DISPATCH_FORWARDED_TIMEOUT_MS
-	                      : DISPATCH_RAFTD_TIMEOUT_MS;
+	return DISPATCH_RAFTD_TIMEOUT_MS;
 }
 
 static struct dr_bus_client *
@@ -182,20 +189,25 @@ req_wait(struct dispatch_req *r, unsigned ms)
 	uv_timer_start(r->timer, req_timer_cb, ms, 0);
 }
 
-/* No leader answered: try again after a pause, or give up. */
+/*
+ * raftd did not answer a write (it restarts, or is slow): send the same
+ * bytes again — the request id makes the state machine apply it once —
+ * until the write's deadline; then its outcome is unknown, and said so.
+ */
 static void
 req_retry(struct dispatch_req *r)
 {
 	struct dispatch *d = r->d;
 
 	if (d->stopping) {
-		req_finish_line(r, "ERROR shutting down");
+		req_finish_line(r, "ERROR shutting down, outcome unknown");
 		return;
 	}
 	if (uv_now(d->loop) + r->backoff_ms >= r->deadline) {
-		log_debug("%s, no leader after %u tries", commands_name(&r->p),
-		          r->tries);
-		req_finish_line(r, "ERROR no leader");
+		log_warnx("%s, no answer from raftd after %u tries: outcome "
+		          "unknown",
+		          commands_name(&r->p), r->tries);
+		req_finish_line(r, "ERROR timeout, outcome unknown");
 		return;
 	}
 	req_wait(r, r->backoff_ms);
@@ -204,100 +216,47 @@ req_retry(struct dispatch_req *r)
 		r->backoff_ms = DISPATCH_BACKOFF_MAX_MS;
 }
 
+/* --- request ids (cmd.h) --- */
+
 /*
- * Answers from the leader's ctld that mean "ask again who leads": it lost
- * its leadership or has none, its raftd is gone, or it is stopping.
+ * Gives the write r the next request id of this ctld run. The floor it
+ * carries is the oldest seq still in flight here: every seq below it is
+ * answered and never sent again, so the state machine may forget it.
  */
-static bool
-forward_retryable(const char *line, size_t len)
-{
-	static const char *const again[] = {
-		"ERROR not leader",
-		"ERROR no leader",
-		"ERROR raftd unavailable",
-		"ERROR shutting down",
-	};
-
-	return line_is_one_of(line, len, again,
-	                      sizeof(again) / sizeof(again[0]));
-}
-
 static void
-req_forward_cb(int rv, const char *line, size_t len, uint64_t seq, void *arg)
+req_assign_id(struct dispatch_req *r)
 {
-	struct dispatch_req *r = arg;
-	size_t i;
+	struct dispatch *d = r->d;
 
-	r->fwd = NULL;
-	if (rv != 0) {
-		log_debug("%s, forward failed (%s)", commands_name(&r->p),
-		          dr_strerror(rv));
-		req_retry(r);
-		return;
-	}
-	if (forward_retryable(line, len)) {
-		req_retry(r);
-		return;
-	}
-	for (i = 0; i < len; i++)
-		if (!line_byte_ok((unsigned char)line[i])) {
-			log_warnx("%s, leader sent an unprintable reply",
-			          commands_name(&r->p));
-			req_finish_line(r, "ERROR bad reply from leader");
-			return;
-		}
-	dr_buf_put(&r->reply, line, len);
-	dr_buf_put_u8(&r->reply, '\n');
-	if (len < 5 || memcmp(line, "ERROR", 5) != 0) {
-		if (seq > r->d->acked_seq)
-			r->d->acked_seq = seq;
-	}
-	req_finish(r);
-}
-
-/* NOTLEADER "ID CTL_ADDR": relay the line to that ctld. */
-static void
-req_forward(struct dispatch_req *r, const uint8_t *payload, size_t len)
-{
-	char addr[DR_ADDR_LEN];
-	const uint8_t *sp;
-	size_t n = 0;
-	int rv;
-
-	sp = memchr(payload, ' ', len);
-	if (sp != NULL) {
-		sp++;
-		n = len - (size_t)(sp - payload);
-		while (n > 0 && (sp[n - 1] == '\n' || sp[n - 1] == '\r' ||
-		                 sp[n - 1] == ' '))
-			n--;
-	}
-	if (sp == NULL || n == 0 || n >= sizeof(addr)) {
-		log_warnx("%s, raftd sent a malformed leader address",
-		          commands_name(&r->p));
-		req_retry(r);
-		return;
-	}
-	memcpy(addr, sp, n);
-	addr[n] = '\0';
-	if (r->replace != NULL)
-		rv = forward_start(
-		    &r->fwd, r->d->loop, r->d->tls, addr, r->p.body.p,
-		    r->p.body.len, r->replace->records.data,
-		    r->replace->records.len, DISPATCH_ZONE_TIMEOUT_MS + 10000,
-		    req_forward_cb, r);
+	r->p.reqid.origin = d->origin;
+	r->p.reqid.run = d->run;
+	r->p.reqid.seq = ++d->next_seq;
+	r->wprev = d->writes_tail;
+	if (d->writes_tail != NULL)
+		d->writes_tail->wnext = r;
 	else
-		rv = forward_start(&r->fwd, r->d->loop, r->d->tls, addr,
-		                   r->p.body.p, r->p.body.len, NULL, 0, 0,
-		                   req_forward_cb, r);
-	if (rv != 0) {
-		log_warnx("%s, raftd sent a bad leader address",
-		          commands_name(&r->p));
-		req_retry(r);
+		d->writes = r;
+	d->writes_tail = r;
+	r->in_writes = true;
+	r->p.reqid.floor = d->writes->p.reqid.seq;
+}
+
+static void
+req_unlink_write(struct dispatch_req *r)
+{
+	struct dispatch *d = r->d;
+
+	if (!r->in_writes)
 		return;
-	}
-	log_debug("%s, forwarded to %s", commands_name(&r->p), addr);
-	r->state = REQ_FORWARD;
+	if (r->wprev != NULL)
+		r->wprev->wnext = r->wnext;
+	else
+		d->writes = r->wnext;
+	if (r->wnext != NULL)
+		r->wnext->wprev = r->wprev;
+	else
+		d->writes_tail = r->wprev;
+	r->in_writes = false;
 }
 
 /* Appends dnsd's "key value" lines to r->text as "dnsd.key value". */
@@ -523,6 +482,10 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 		if (r->p.id == COMMANDS_CLUSTER_STATUS && !r->d->stopping &&
 		    req_status_dnsd(r, NULL, 0))
 			return;
+		if (r->p.write && !r->d->stopping) {
+			req_retry(r); /* it may have reached raftd: resend */
+			return;
+		}
 		if (r->p.id == COMMANDS_AUTH)
 			r->flags |= DISPATCH_F_CLOSE;
 		req_finish_line(r, r->p.target == COMMANDS_TO_DNSD
@@ -537,17 +500,12 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 		                       : "ERROR malformed reply from raftd");
 		return;
 	}
-	/* A peer's forwarded line is answered here, never sent on. */
-	if (r->p.forwardable && !r->p.forwarded) {
-		if (h.status == DR_ST_NOTLEADER) {
-			req_forward(r, c.p, c.left);
-			return;
-		}
-		if (h.status == DR_ST_NOLEADER) {
-			req_retry(r);
-			return;
-		}
-	}
+	/*
+	 * A write acknowledged by the leader (raftd relays it when this node
+	 * follows): reads here wait until this node's state has it.
+	 */
+	if (r->p.write && h.status == DR_ST_OK && h.seq > r->d->acked_seq)
+		r->d->acked_seq = h.seq;
 	if (h.seq < r->min_seq && r->parts == 0 &&
 	    (h.status == DR_ST_OK || h.status == DR_ST_NOTFOUND)) {
 		if (uv_now(r->d->loop) < r->catchup_deadline) {
@@ -578,14 +536,6 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 		return;
 	}
 	commands_format(&r->p, h.status, c.p, c.left, &r->reply);
-	if (r->p.forwarded) {
-		/* For the forwarding ctld: see forward.h. */
-		char seq[32];
-		int n = snprintf(seq, sizeof(seq), "seq %llu\n",
-		                 (unsigned long long)h.seq);
-
-		dr_buf_put(&r->reply, seq, (size_t)n);
-	}
 	req_finish(r);
 }
 
@@ -647,6 +597,7 @@ req_new(struct dispatch *d, struct dispatch_client *cl, const char *line,
 static void
 req_drop(struct dispatch_req *r)
 {
+	req_unlink_write(r);
 	OPENSSL_cleanse(r->secret, sizeof(r->secret));
 	if (r->replace != NULL)
 		r->d->held -= r->replace->records.len;
@@ -772,41 +723,48 @@ dispatch_allowed(struct dispatch *d, struct dispatch_client *cl,
 		commands_put_line(out, "ERROR auth required");
 		*act = COMMANDS_CLOSE;
 	} else {
-		dispatch_refused(
-		    d, &d->denied_log, cl->peer, "permission denied",
-		    p->forwarded ? "forwarded line" : commands_name(p));
+		dispatch_refused(d, &d->denied_log, cl->peer,
+		                 "permission denied", commands_name(p));
 		commands_put_line(out, "ERROR permission denied");
 	}
 	return false;
 }
 
 /*
- * token add NAME ROLE: the token is made here, and what runs (here or at
- * the leader) is "token set NAME ROLE HASH"; the reply is the token.
+ * A write: one Raft command, encoded here once with the next request id
+ * (for a zone replace rp holds its records, owned from now on; for token
+ * add the token is made here and only its hash goes into the command).
+ * raftd proposes it, or relays it to the leader, as it is; a retry sends
+ * the same bytes.
  */
 static int
-dispatch_token_add(struct dispatch *d, struct dispatch_client *cl,
-                   const struct commands_parsed *p, struct dr_buf *out,
-                   dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
+dispatch_write(struct dispatch *d, struct dispatch_client *cl, const char *line,
+               size_t len, struct replace *rp, struct dr_buf *out,
+               dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
 {
-	char token[COMMANDS_TOKEN_LEN + 1], hash[COMMANDS_HASH_LEN + 1];
-	char line[LINE_MAX_LEN + 1];
 	enum commands_action act;
 	struct dispatch_req *r;
-	int n;
 
-	n = snprintf(line, sizeof(line), "token set %.*s %.*s ",
-	             (int)p->args[0].len, p->args[0].p, (int)p->args[1].len,
-	             p->args[1].p);
-	if (n < 0 || (size_t)n + COMMANDS_HASH_LEN >= sizeof(line)) {
-		commands_put_line(out, "ERROR line too long");
+	if (d->stopping) {
+		replace_free(rp);
+		commands_put_line(out, "ERROR shutting down");
 		return DISPATCH_DONE;
 	}
-	commands_token_new(token, hash);
-	memcpy(line + n, hash, COMMANDS_HASH_LEN + 1);
-	r = req_new(d, cl, line, strlen(line), cb, arg);
-	memcpy(r->secret, token, sizeof(r->secret));
-	OPENSSL_cleanse(token, sizeof(token));
+	r = req_new(d, cl, line, len, cb, arg);
+	if (rp != NULL) {
+		r->replace = rp;
+		d->held += rp->records.len;
+		r->p.records.p = (const char *)rp->records.data;
+		r->p.records.len = rp->records.len;
+	}
+	if (r->p.id == COMMANDS_TOKEN_ADD) {
+		commands_token_new(r->secret, r->hash);
+		r->p.token_hash = r->hash;
+	}
+	req_assign_id(r);
+	r->deadline =
+	    uv_now(d->loop) + (rp != NULL ? DISPATCH_ZONE_TIMEOUT_MS
+	                                  : DISPATCH_WRITE_DEADLINE_MS);
 	if (commands_build(&r->p, &r->msg, out, &act) != COMMANDS_SEND) {
 		req_drop(r);
 		return DISPATCH_DONE;
@@ -856,13 +814,9 @@ dispatch_line(struct dispatch *d, struct dispatch_client *cl, const char *line,
 	}
 	if (p.has_body)
 		return DISPATCH_BODY;
-	if (p.id == COMMANDS_TOKEN_ADD) {
-		if (d->stopping) {
-			commands_put_line(out, "ERROR shutting down");
-			return DISPATCH_DONE;
-		}
-		return dispatch_token_add(d, cl, &p, out, cb, arg, reqp);
-	}
+	if (p.write)
+		return dispatch_write(d, cl, line, len, NULL, out, cb, arg,
+		                      reqp);
 	dr_buf_init(&msg);
 	rv = commands_build(&p, &msg, out, act);
 	if (rv == COMMANDS_DONE) {
@@ -894,29 +848,13 @@ int
 dispatch_replace(struct dispatch *d, struct replace *rp, struct dr_buf *out,
                  dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
 {
-	struct dispatch_req *r;
-	enum commands_action act;
-
 	if (replace_finish(rp) != 0) {
 		commands_put_error(out, rp->err, strlen(rp->err));
 		replace_free(rp);
 		return DISPATCH_DONE;
 	}
-	if (d->stopping) {
-		commands_put_line(out, "ERROR shutting down");
-		replace_free(rp);
-		return DISPATCH_DONE;
-	}
-	r = req_new(d, NULL, rp->line, rp->len, cb, arg);
-	r->replace = rp;
-	d->held += rp->records.len;
-	r->p.records.p = (const char *)rp->records.data;
-	r->p.records.len = rp->records.len;
-	if (commands_build(&r->p, &r->msg, out, &act) != COMMANDS_SEND) {
-		req_drop(r);
-		return DISPATCH_DONE;
-	}
-	return req_start(r, out, reqp);
+	return dispatch_write(d, NULL, rp->line, rp->len, rp, out, cb, arg,
+	                      reqp);
 }
 
 void
@@ -961,9 +899,6 @@ dispatch_close(struct dispatch *d)
 			/* The loader was stopped first and answered. */
 			log_warnx("%s, still running at stop",
 			          commands_name(&r->p));
-		} else if (r->state == REQ_FORWARD) {
-			/* Its callback retries, sees stopping and ends r. */
-			forward_cancel(r->fwd);
 		}
 	}
 	/* Requests still waiting for raftd end from here (DR_ECLOSED). */

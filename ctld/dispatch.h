@@ -1,4 +1,4 @@
-/* Running commands: raftd requests, forwarding to the leader, retries. */
+/* Running commands: raftd requests, request ids, retries, outcomes. */
 #ifndef CTLD_DISPATCH_H
 #define CTLD_DISPATCH_H
 
@@ -13,15 +13,18 @@
 #include "tls.h"
 #include "wire.h"
 
-/* Timeout of one request to raftd. */
+/*
+ * Timeout of one request to raftd: above raftd's own deadline for a
+ * request that must reach the leader (raftd/serve.h SERVE_ROUTE_MS), so
+ * that raftd's answer (also "no leader", "outcome unknown") comes first.
+ */
 #define DISPATCH_RAFTD_TIMEOUT_MS 10000
 /*
- * The same for a line a peer forwarded: shorter, so that when this node's
- * raftd is gone the forwarding ctld still has time to find the new leader
- * before its own deadline.
+ * A write that raftd does not answer is sent again (same request id)
+ * until this long after it came; then "ERROR timeout, outcome unknown".
  */
-#define DISPATCH_FORWARDED_TIMEOUT_MS 3000
-/* A write waits this long for a leader before "ERROR no leader". */
+#define DISPATCH_WRITE_DEADLINE_MS 20000
+/* Other requests: how long they are tried. */
 #define DISPATCH_LEADER_DEADLINE_MS 5000
 /*
  * A local read waits at most this long for this node's raftd to apply the
@@ -34,8 +37,8 @@
 #define DISPATCH_BACKOFF_MAX_MS  400
 /*
  * "zone replace" carries a whole zone (a million records are ~40 MB,
- * parsed, replicated and diffed on every node): its raftd requests, here
- * or at the leader, and its forwarding wait this long.
+ * parsed, replicated and diffed on every node): its raftd requests wait
+ * this long.
  */
 #define DISPATCH_ZONE_TIMEOUT_MS 120000
 /* dnsd answers its counters from memory: "stats" waits this long. */
@@ -100,6 +103,13 @@ struct dispatch {
 	dispatch_status_fn status; /* NULL: none */
 	void *status_arg;
 	uint64_t acked_seq;
+	/*
+	 * Request ids of this ctld's writes (cmd.h): origin is the node's
+	 * Raft id, run random at start, seq counts; writes in flight are
+	 * listed oldest first (the floor every write carries).
+	 */
+	uint64_t origin, run, next_seq;
+	struct dispatch_req *writes, *writes_tail;
 	/*
 	 * Lines refused (unknown command, bad arguments): each is counted,
 	 * but logged at most once per DISPATCH_REJECT_LOG_MS, with how many

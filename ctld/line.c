@@ -3,16 +3,6 @@
 
 #include <string.h>
 
-/* The limit for the line starting buf (len bytes of it known so far). */
-static size_t
-line_limit(const char *buf, size_t len)
-{
-	if (len >= LINE_FORWARDED_LEN &&
-	    memcmp(buf, LINE_FORWARDED, LINE_FORWARDED_LEN) == 0)
-		return LINE_MAX_LEN + LINE_FORWARDED_LEN;
-	return LINE_MAX_LEN;
-}
-
 bool
 line_byte_ok(unsigned char c)
 {
@@ -23,7 +13,7 @@ enum line_status
 line_next(const char *buf, size_t len, bool eof, size_t *scanned,
           size_t *linelen, size_t *consumed)
 {
-	size_t i, n, max = line_limit(buf, len);
+	size_t i, n, max = LINE_MAX_LEN;
 
 	for (i = *scanned; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];

@@ -10,14 +10,6 @@
  * optional "\r" in front of it.
  */
 #define LINE_MAX_LEN 8192
-/*
- * A ctld forwards a client's line to the leader's as LINE_FORWARDED plus
- * that line, so such lines may be longer by the prefix: the longest line
- * works through a follower as on the leader.
- */
-#define LINE_FORWARDED     "forwarded "
-#define LINE_FORWARDED_LEN 10
-
 enum line_status {
 	LINE_NEED_MORE = 0, /* no complete line yet */
 	LINE_OK,            /* a line is ready */
@@ -36,8 +28,7 @@ enum line_status {
  * dribbled in byte by byte is scanned once. Problems are reported as soon
  * as they are certain, before the line is complete.
  *
- * Lines over LINE_MAX_LEN (LINE_MAX_LEN + LINE_FORWARDED_LEN after
- * LINE_FORWARDED) are LINE_TOO_LONG.
+ * Lines over LINE_MAX_LEN are LINE_TOO_LONG.
  *
  * On LINE_OK, *linelen is the content length and *consumed the bytes to
  * drop from buf (content and terminator); reset *scanned to 0 after.

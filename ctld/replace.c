@@ -48,8 +48,6 @@ replace_new(const char *line, size_t len)
 	if (commands_parse(r->line, len, &p, &err) != 0 ||
 	    p.id != COMMANDS_ZONE_REPLACE)
 		replace_fail(r, "usage: zone replace ZONE [SOURCE]");
-	else
-		r->forwarded = p.forwarded;
 	if (r->err[0] == '\0' && commands_name_arg(p.args[0], r->zone) != 0)
 		replace_fail(r, "invalid zone name %.*s",
 		             (int)(p.args[0].len > 256 ? 256 : p.args[0].len),
@@ -68,37 +66,13 @@ replace_skip(const char *line, size_t len)
 	return i == len || line[i] == ';';
 }
 
-/*
- * Whether a line split as "owner ttl TYPE rdata" may be canonical: a
- * master-file line with a class ("www. 60 IN A ...") splits too, with the
- * class as its type.
- */
-static bool
-replace_canonical_form(const struct dr_rr *rr)
-{
-	static const char *const classes[] = { "IN", "CH",   "HS",
-		                               "CS", "NONE", "ANY" };
-	size_t i;
-
-	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
-		if (dr_str_eq(rr->type, classes[i]))
-			return false;
-	return !(rr->type.len > 5 && memcmp(rr->type.p, "CLASS", 5) == 0);
-}
-
 /* Appends the canonical form of a record line (len bytes) to records. */
 static int
 replace_parse(struct replace *r, const char *line, size_t len)
 {
-	char text[LINE_MAX_LEN + LINE_FORWARDED_LEN + 1];
+	char text[LINE_MAX_LEN + 1];
 	char err[DR_RR_ERR_LEN];
-	struct dr_rr rr;
 
-	if (r->forwarded && dr_rr_split(line, len, &rr) == 0 &&
-	    replace_canonical_form(&rr)) {
-		dr_buf_put(&r->records, line, len);
-		return 0;
-	}
 	if (len >= sizeof(text)) {
 		replace_fail(r, "line %zu: too long", r->nlines);
 		return DR_EINVAL;

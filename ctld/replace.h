@@ -25,11 +25,6 @@
  * lines and lines starting with ';' are skipped; no directives, no
  * parentheses. Exactly one SOA, at ZONE; every owner at or below ZONE.
  *
- * From a peer ctld ("forwarded zone replace", the zone loader's records
- * are canonical already) a line in canonical form is taken after a form
- * check only (dr_rr_split), as raftd checks every new record with ldns
- * anyway; anything else goes through dr_rr_parse.
- *
  * The first problem is remembered as "line N: reason" (N counts the
  * lines after the command) and the rest is read up to "." without being
  * kept, so the connection stays in step and nothing is sent.
@@ -49,12 +44,11 @@ struct replace {
 	size_t nlines;                /* lines read after the command */
 	size_t nrecords;
 	unsigned nsoa;
-	bool forwarded; /* from a peer ctld: canonical lines expected */
 	char err[DR_RR_ERR_LEN]; /* first problem, "" while none */
 };
 
 /*
- * Starts collecting for a command line (len bytes, "forwarded " allowed)
+ * Starts collecting for a command line (len bytes)
  * that commands_parse accepts as "zone replace"; an invalid zone name is
  * remembered as the error. Out of memory aborts.
  */

@@ -48,7 +48,7 @@ struct conn {
 	bool reading;
 	bool eof;
 	bool loopback;
-	bool stranger; /* neither loopback nor a member's host */
+	bool stranger; /* not from loopback */
 	bool counted;  /* in s->nconns (and s->nstrangers if a stranger) */
 	bool unauth;   /* in s->nunauth */
 	bool refused;  /* in s->nrefused */
@@ -607,8 +607,7 @@ conn_process(struct conn *c, bool progressed)
  * over TLS (stream.h) is a peer; a loopback client is trusted unless
  * -ctl.trust-loopback=false (without a key the whole cluster is on
  * loopback, so such a client is also taken as a peer); anyone else has
- * no role and must send "auth TOKEN" first. Being from a member's host
- * (peers.h) gives no role: it only exempts from the strangers' limits.
+ * no role and must send "auth TOKEN" first.
  */
 static enum commands_role
 server_initial_role(const struct server *s, const struct conn *c)
@@ -710,7 +709,7 @@ conn_source(struct conn *c)
 		          host, sizeof(host));
 	snprintf(c->src, sizeof(c->src), "%s", host);
 	c->loopback = dr_host_is_loopback(host);
-	c->stranger = !c->loopback && !peers_has(&c->s->peers, host);
+	c->stranger = !c->loopback;
 }
 
 /* Tells a client over a limit so, at a bounded rate in the log. */
@@ -841,10 +840,8 @@ server_status(void *arg, struct dr_buf *out)
 	             "ctld.connections %u\n"
 	             "ctld.connections_refused %" PRIu64 "\n"
 	             "ctld.memory_bytes %zu\n"
-	             "ctld.memory_refused %" PRIu64 "\n"
-	             "ctld.member_hosts %u\n",
-	             s->nconns, s->refused, server_mem(s), s->over_budget,
-	             s->peers.n);
+	             "ctld.memory_refused %" PRIu64 "\n",
+	             s->nconns, s->refused, server_mem(s), s->over_budget);
 	if (n > 0 && (size_t)n < sizeof(text))
 		dr_buf_put(out, text, (size_t)n);
 }
@@ -878,7 +875,6 @@ server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
 		log_warnx("listener, loopback clients need a token: without a "
 		          "cluster key no peer can prove it is one, so writes "
 		          "other nodes forward here are refused");
-	peers_start(&s->peers, loop, dispatch->bus);
 	dispatch_set_status(dispatch, server_status, s);
 	return 0;
 }
@@ -889,7 +885,6 @@ server_stop(struct server *s)
 	size_t i;
 
 	s->stopping = true;
-	peers_stop(&s->peers);
 	dispatch_set_status(s->dispatch, NULL, NULL);
 	for (i = 0; i < 2; i++)
 		if (s->listeners[i].open) {

@@ -7,7 +7,6 @@
 
 #include "dispatch.h"
 #include "flags.h"
-#include "peers.h"
 
 /* A connection that is not a session must send its line within this. */
 #define SERVER_LINE_TIMEOUT_MS 10000
@@ -18,14 +17,15 @@
 /* Processing pauses while this much output waits for the peer. */
 #define SERVER_OUTPUT_MAX ((size_t)256 * 1024)
 /*
- * Limits that hold under abuse. A "stranger" is a client neither on
- * loopback nor from a member's host (peers.h). A stranger that has no
+ * Limits that hold under abuse. A "stranger" is a client not on
+ * loopback. A stranger that has no
  * role yet (it must send "auth TOKEN", or finish TLS as a peer) is
  * "unauthenticated": at most SERVER_UNAUTH_MAX of them at once and
  * SERVER_UNAUTH_PER_SOURCE from one address; one address holds at most
  * SERVER_PER_SOURCE connections of strangers; and SERVER_RESERVED of
- * -ctl.max-conns are kept for loopback clients (the local operator) and
- * the members' hosts (peers forwarding writes), whatever strangers do.
+ * -ctl.max-conns are kept for loopback clients (the local operator),
+ * whatever strangers do. (Peers relay writes raftd to raftd, on the raft
+ * port.)
  */
 #define SERVER_UNAUTH_MAX        128
 #define SERVER_UNAUTH_PER_SOURCE 8
@@ -70,7 +70,6 @@ struct server {
 	const struct dr_config *cfg; /* borrowed */
 	struct dispatch *dispatch;   /* borrowed; its tls secures peers */
 	struct server_listener listeners[2]; /* ctl.addr, 127.0.0.1 too */
-	struct peers peers;                  /* the members' hosts */
 	struct conn *conns;   /* every connection not yet closed */
 	unsigned nconns;      /* counted against ctl_max_conns */
 	unsigned nstrangers;  /* of them, strangers */

@@ -10,6 +10,7 @@
 #include "node.h"
 #include "notify.h"
 #include "publish.h"
+#include "relay.h"
 #include "serve.h"
 #include "startup.h"
 #include "store.h"
@@ -23,6 +24,8 @@ struct raftd {
 	struct node node;
 	struct serve serve;
 	struct join join;
+	struct relay relay;
+	bool have_relay;
 	struct dr_tls *raft_tls; /* owned; NULL without a cluster key */
 	struct dr_tls *ctl_tls;  /* owned: joining through a member's ctld */
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -47,12 +50,21 @@ raftd_reset_cb(void *arg)
 	publish_reset(&d->publish);
 }
 
+static void
+raftd_relay_cb(void *arg, struct dr_stream *stream, raft_id id,
+               const uint8_t *extra, size_t len)
+{
+	relay_accept(arg, stream, id, extra, len);
+}
+
 /* Last step of the shutdown chain: raft is closed, nothing is pending. */
 static void
 raftd_node_closed_cb(struct node *n)
 {
 	struct raftd *d = n->hooks.arg;
 
+	if (d->have_relay)
+		relay_close(&d->relay); /* requests relayed end here */
 	serve_stop(&d->serve);
 	publish_stop(&d->publish);
 	if (d->have_signals) {
@@ -138,9 +150,15 @@ raftd_start(struct raftd *d)
 	raftd_signals_start(d);
 	if ((rv = node_start(&d->node)) != 0)
 		goto err_after_node;
-	dr_ipc_url(&d->cfg, "raftd", path, sizeof(path));
-	if ((rv = serve_start(&d->serve, &d->loop, path, &d->node)) != 0)
+	if ((rv = relay_init(&d->relay, &d->loop, d->raft_tls, d->node.id,
+	                     d->node.raft_addr, serve_relayed, &d->serve)) != 0)
 		goto err_after_node;
+	d->have_relay = true;
+	dr_ipc_url(&d->cfg, "raftd", path, sizeof(path));
+	if ((rv = serve_start(&d->serve, &d->loop, path, &d->node,
+	                      &d->relay)) != 0)
+		goto err_after_node;
+	transport_set_relay(&d->node.transport, raftd_relay_cb, &d->relay);
 	if ((rv = join_start(&d->join, &d->loop, &d->cfg, &d->node,
 	                     d->ctl_tls)) != 0)
 		goto err_after_node;

@@ -57,7 +57,7 @@ member_op_raft_err(struct member_op *op, const char *what, int rv)
 		return;
 	case RAFT_NOTLEADER:
 	case RAFT_LEADERSHIPLOST:
-		member_op_done(op, DR_ST_ERROR, "leadership lost");
+		member_op_done(op, DR_ST_NOTLEADER, "leadership lost");
 		return;
 	case RAFT_NOCONNECTION:
 		snprintf(msg, sizeof(msg), "%s %s: did not catch up in time",
@@ -137,7 +137,7 @@ member_propose(struct member_op *op, const struct dr_cmd *c)
 		                    member_proposed_cb, op);
 	dr_buf_close(&b);
 	if (rv == DR_ENOTLEADER)
-		member_op_done(op, DR_ST_ERROR, "leadership lost");
+		member_op_done(op, DR_ST_NOTLEADER, "leadership lost");
 	else if (rv != 0)
 		member_op_done(op, DR_ST_ERROR, dr_strerror(rv));
 }

@@ -488,7 +488,7 @@ node_barrier_cb(struct raft_barrier *req, int status)
 	if (status == 0)
 		b->cb(b->arg, DR_ST_OK, "");
 	else
-		b->cb(b->arg, DR_ST_ERROR, raft_strerror(status));
+		b->cb(b->arg, DR_ST_NOTLEADER, raft_strerror(status));
 	free(b);
 }
 

@@ -43,7 +43,7 @@ propose_fail_list(struct propose_item *it, const char *msg)
 
 	for (; it != NULL; it = next) {
 		next = it->next;
-		propose_finish(it, DR_ST_ERROR, msg);
+		propose_finish(it, DR_ST_NOTLEADER, msg);
 	}
 }
 
@@ -243,9 +243,9 @@ propose_applied(struct propose *p, uint64_t index, const char *rejected,
 		if (p->pending == NULL)
 			p->pending_tail = NULL;
 		if (it->index < index)
-			propose_finish(it, DR_ST_ERROR, "entry lost");
+			propose_finish(it, DR_ST_NOTLEADER, "entry lost");
 		else if (it->term != leader_term)
-			propose_finish(it, DR_ST_ERROR, "leadership lost");
+			propose_finish(it, DR_ST_NOTLEADER, "leadership lost");
 		else if (rejected != NULL)
 			propose_finish(it, DR_ST_ERROR,
 			               rejected[0] != '\0'

@@ -10,9 +10,10 @@
 
 /*
  * status is DR_ST_OK once the entry was committed and applied (msg ""),
- * DR_ST_ERROR with a one-line reason otherwise (rejected by the state
- * machine, leadership lost, shutting down). An ERROR after leadership
- * loss is ambiguous: the entry may still be committed by the next leader.
+ * DR_ST_ERROR with the state machine's one-line reason when it refused
+ * it, or DR_ST_NOTLEADER (leadership lost, entry lost, shutting down):
+ * then the outcome is unknown (the next leader may still commit it), and
+ * the request (with its request id) must be sent again to the leader.
  */
 typedef void (*propose_cb)(void *arg, int status, const char *msg);
 

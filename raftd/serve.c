@@ -9,6 +9,7 @@
 #include "err.h"
 #include "log.h"
 #include "membership.h"
+#include "relay.h"
 #include "status.h"
 
 /*
@@ -24,12 +25,12 @@ struct serve_read {
 /* A request waiting for raft (apply, barrier, membership change). */
 struct serve_call {
 	struct serve *s;
-	struct dr_bus_call *call;
+	struct serve_to to;
 	struct serve_read rd; /* consistent reads */
 };
 
 static void
-serve_reply(struct serve *s, struct dr_bus_call *call, int status,
+serve_reply(struct serve *s, struct serve_to to, int status,
             const void *payload, size_t len)
 {
 	struct store *st = s->node->store;
@@ -44,41 +45,41 @@ serve_reply(struct serve *s, struct dr_bus_call *call, int status,
 	if (len > 0)
 		dr_buf_put(&s->out, payload, len);
 	dr_wire_end(&s->out);
-	dr_bus_reply(call, s->out.data, s->out.len);
+	to.fn(to.ctx, s->out.data, s->out.len);
 }
 
 static void
-serve_reply_str(struct serve *s, struct dr_bus_call *call, int status,
+serve_reply_str(struct serve *s, struct serve_to to, int status,
                 const char *msg)
 {
-	serve_reply(s, call, status, msg, strlen(msg));
+	serve_reply(s, to, status, msg, strlen(msg));
 }
 
 static void
-serve_reply_notleader(struct serve *s, struct dr_bus_call *call)
+serve_reply_notleader(struct serve *s, struct serve_to to)
 {
 	char hint[STORE_ID_MAX + DR_ADDR_LEN + 8];
 	int st = node_leader_hint(s->node, hint, sizeof(hint));
 
-	serve_reply_str(s, call, st, hint);
+	serve_reply_str(s, to, st, hint);
 }
 
 static void
-serve_malformed(struct serve *s, struct dr_bus_call *call, const char *what)
+serve_malformed(struct serve *s, struct serve_to to, const char *what)
 {
 	log_warnx("serve, %s rejected", what);
-	serve_reply_str(s, call, DR_ST_ERROR, what);
+	serve_reply_str(s, to, DR_ST_ERROR, what);
 }
 
 static struct serve_call *
-serve_call_new(struct serve *s, struct dr_bus_call *call)
+serve_call_new(struct serve *s, struct serve_to to)
 {
 	struct serve_call *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		abort();
 	c->s = s;
-	c->call = call;
+	c->to = to;
 	s->inflight++;
 	return c;
 }
@@ -105,7 +106,7 @@ serve_done_cb(void *arg, int status, const char *msg)
 {
 	struct serve_call *c = arg;
 
-	serve_reply_str(c->s, c->call, status, msg);
+	serve_reply_str(c->s, c->to, status, msg);
 	serve_call_free(c);
 }
 
@@ -122,34 +123,34 @@ serve_cstr(struct dr_str v, char *out, size_t outlen)
 }
 
 static void
-serve_apply(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
+serve_apply(struct serve *s, struct serve_to to, struct dr_cursor *cur)
 {
 	struct serve_call *c;
 	struct dr_cmd cmd;
 	int rv;
 
 	if (dr_cmd_decode(cur->p, cur->left, &cmd) != 0) {
-		serve_malformed(s, call, "malformed command");
+		serve_malformed(s, to, "malformed command");
 		return;
 	}
 	if (cmd.type == DR_CMD_MEMBER_ADD || cmd.type == DR_CMD_MEMBER_DEL) {
 		serve_malformed(
-		    s, call, "membership changes go through join and remove");
+		    s, to, "membership changes go through join and remove");
 		return;
 	}
 	if (!node_is_leader(s->node)) {
-		serve_reply_notleader(s, call);
+		serve_reply_notleader(s, to);
 		return;
 	}
-	c = serve_call_new(s, call);
+	c = serve_call_new(s, to);
 	rv = propose_submit(&s->node->propose, cur->p, cur->left, serve_done_cb,
 	                    c);
 	if (rv != 0) {
 		serve_call_free(c);
 		if (rv == DR_ENOTLEADER)
-			serve_reply_notleader(s, call);
+			serve_reply_notleader(s, to);
 		else
-			serve_reply_str(s, call, DR_ST_ERROR, dr_strerror(rv));
+			serve_reply_str(s, to, DR_ST_ERROR, dr_strerror(rv));
 	}
 }
 
@@ -184,7 +185,7 @@ serve_read_parse(uint8_t type, struct dr_cursor *cur, struct serve_read *rd)
 }
 
 static void
-serve_read_local(struct serve *s, struct dr_bus_call *call,
+serve_read_local(struct serve *s, struct serve_to to,
                  const struct serve_read *rd)
 {
 	struct store *st = s->node->store;
@@ -213,13 +214,13 @@ serve_read_local(struct serve *s, struct dr_bus_call *call,
 		break;
 	}
 	if (rv == 0)
-		serve_reply(s, call, DR_ST_OK, v.data, v.len);
+		serve_reply(s, to, DR_ST_OK, v.data, v.len);
 	else if (rv == DR_ENOTFOUND)
-		serve_reply(s, call, DR_ST_NOTFOUND, NULL, 0);
+		serve_reply(s, to, DR_ST_NOTFOUND, NULL, 0);
 	else if (rv == DR_EINVAL)
-		serve_reply_str(s, call, DR_ST_ERROR, "invalid name or type");
+		serve_reply_str(s, to, DR_ST_ERROR, "invalid name or type");
 	else
-		serve_reply_str(s, call, DR_ST_ERROR, "database error");
+		serve_reply_str(s, to, DR_ST_ERROR, "database error");
 	dr_buf_close(&v);
 }
 
@@ -229,16 +230,16 @@ serve_read_barrier_cb(void *arg, int status, const char *msg)
 	struct serve_call *c = arg;
 
 	if (status == DR_ST_OK)
-		serve_read_local(c->s, c->call, &c->rd);
+		serve_read_local(c->s, c->to, &c->rd);
 	else
-		serve_reply_str(c->s, c->call, status, msg);
+		serve_reply_str(c->s, c->to, status, msg);
 	serve_call_free(c);
 }
 
 /* Reads are local; DR_WF_CONSISTENT waits for a barrier on the leader. */
 static void
-serve_read(struct serve *s, struct dr_bus_call *call,
-           const struct dr_msg_hdr *h, struct dr_cursor *cur)
+serve_read(struct serve *s, struct serve_to to, const struct dr_msg_hdr *h,
+           struct dr_cursor *cur)
 {
 	struct serve_call *c;
 	struct serve_read rd;
@@ -246,28 +247,28 @@ serve_read(struct serve *s, struct dr_bus_call *call,
 
 	if (!serve_read_parse(h->type, cur, &rd)) {
 		serve_read_free(&rd);
-		serve_malformed(s, call, "malformed read request");
+		serve_malformed(s, to, "malformed read request");
 		return;
 	}
 	if (!(h->flags & DR_WF_CONSISTENT)) {
-		serve_read_local(s, call, &rd);
+		serve_read_local(s, to, &rd);
 		serve_read_free(&rd);
 		return;
 	}
 	if (!node_is_leader(s->node)) {
 		serve_read_free(&rd);
-		serve_reply_notleader(s, call);
+		serve_reply_notleader(s, to);
 		return;
 	}
-	c = serve_call_new(s, call);
+	c = serve_call_new(s, to);
 	c->rd = rd; /* owned by c from now on */
 	rv = node_barrier(s->node, serve_read_barrier_cb, c);
 	if (rv != 0) {
 		serve_call_free(c);
 		if (rv == DR_ENOTLEADER)
-			serve_reply_notleader(s, call);
+			serve_reply_notleader(s, to);
 		else
-			serve_reply_str(s, call, DR_ST_ERROR, "barrier failed");
+			serve_reply_str(s, to, DR_ST_ERROR, "barrier failed");
 	}
 }
 
@@ -276,7 +277,7 @@ serve_read(struct serve *s, struct dr_bus_call *call,
  * chunk size of 0 ends the dump at cursor instead (wire.h).
  */
 static void
-serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
+serve_dump(struct serve *s, struct serve_to to, struct dr_cursor *cur)
 {
 	char zone[256];
 	struct dr_buf v;
@@ -288,7 +289,7 @@ serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 	if (dr_get_str(cur, &z) != 0 || dr_get_u64(cur, &cursor) != 0 ||
 	    dr_get_u32(cur, &max) != 0 || cur->left != 0 ||
 	    !serve_cstr(z, zone, sizeof(zone))) {
-		serve_malformed(s, call, "malformed dump request");
+		serve_malformed(s, to, "malformed dump request");
 		return;
 	}
 	dr_buf_init(&v);
@@ -296,7 +297,7 @@ serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 	if (max == 0) {
 		/* ctld's client left: the snapshot goes (gone already: OK). */
 		(void)dumps_end(&s->dumps, cursor);
-		serve_reply(s, call, DR_ST_OK, v.data, v.len);
+		serve_reply(s, to, DR_ST_OK, v.data, v.len);
 		dr_buf_close(&v);
 		return;
 	}
@@ -304,21 +305,21 @@ serve_dump(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur)
 	if (rv == 0) {
 		for (int i = 0; i < 8; i++)
 			v.data[i] = (uint8_t)(next >> (56 - 8 * i));
-		serve_reply(s, call, DR_ST_OK, v.data, v.len);
+		serve_reply(s, to, DR_ST_OK, v.data, v.len);
 	} else if (rv == DR_ENOTFOUND) {
-		serve_reply(s, call, DR_ST_NOTFOUND, NULL, 0);
+		serve_reply(s, to, DR_ST_NOTFOUND, NULL, 0);
 	} else if (rv == DR_EBUSY) {
-		serve_reply_str(s, call, DR_ST_BUSY, "too many dumps running");
+		serve_reply_str(s, to, DR_ST_BUSY, "too many dumps running");
 	} else if (rv == DR_EINVAL) {
-		serve_reply_str(s, call, DR_ST_ERROR, "dump expired");
+		serve_reply_str(s, to, DR_ST_ERROR, "dump expired");
 	} else {
-		serve_reply_str(s, call, DR_ST_ERROR, "database error");
+		serve_reply_str(s, to, DR_ST_ERROR, "database error");
 	}
 	dr_buf_close(&v);
 }
 
 static void
-serve_text(struct serve *s, struct dr_bus_call *call, bool members)
+serve_text(struct serve *s, struct serve_to to, bool members)
 {
 	struct dr_buf text;
 
@@ -334,14 +335,14 @@ serve_text(struct serve *s, struct dr_bus_call *call, bool members)
 		             dumps_count(&s->dumps));
 		dr_buf_put(&text, line, (size_t)n);
 	}
-	serve_reply(s, call, DR_ST_OK, text.data, text.len);
+	serve_reply(s, to, DR_ST_OK, text.data, text.len);
 	dr_buf_close(&text);
 }
 
 enum serve_member_op { SERVE_JOIN, SERVE_UPDATE, SERVE_REMOVE, SERVE_TRANSFER };
 
 static void
-serve_member(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur,
+serve_member(struct serve *s, struct serve_to to, struct dr_cursor *cur,
              enum serve_member_op op)
 {
 	char arg[4][DR_ADDR_LEN];
@@ -353,20 +354,19 @@ serve_member(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur,
 	for (i = 0; i < nargs; i++) {
 		if (dr_get_str(cur, &v) != 0 ||
 		    !serve_cstr(v, arg[i], sizeof(arg[i]))) {
-			serve_malformed(s, call,
-			                "malformed membership request");
+			serve_malformed(s, to, "malformed membership request");
 			return;
 		}
 	}
 	if (cur->left != 0) {
-		serve_malformed(s, call, "malformed membership request");
+		serve_malformed(s, to, "malformed membership request");
 		return;
 	}
 	if (!node_is_leader(s->node)) {
-		serve_reply_notleader(s, call);
+		serve_reply_notleader(s, to);
 		return;
 	}
-	c = serve_call_new(s, call);
+	c = serve_call_new(s, to);
 	switch (op) {
 	case SERVE_JOIN:
 		rv = membership_join(s->node, arg[0], arg[1], arg[2], arg[3],
@@ -385,70 +385,357 @@ serve_member(struct serve *s, struct dr_bus_call *call, struct dr_cursor *cur,
 	}
 	if (rv != 0) {
 		serve_call_free(c);
-		serve_reply_notleader(s, call);
+		serve_reply_notleader(s, to);
 	}
 }
 
-static void
-serve_request_cb(struct dr_bus_call *call, const void *data, size_t len,
-                 void *arg)
+/* Whether a request must run on the leader. */
+static bool
+serve_needs_leader(const struct dr_msg_hdr *h)
 {
-	struct serve *s = arg;
-	struct dr_msg_hdr h;
-	struct dr_cursor cur;
-
-	if (dr_wire_decode(data, len, &h, &cur) != 0) {
-		serve_malformed(s, call, "malformed request");
-		return;
-	}
-	if (s->draining) {
-		serve_reply_str(s, call, DR_ST_ERROR, "shutting down");
-		return;
-	}
-	switch (h.type) {
+	switch (h->type) {
 	case DR_MSG_APPLY:
-		serve_apply(s, call, &cur);
+	case DR_MSG_JOIN:
+	case DR_MSG_MEMBER_UPDATE:
+	case DR_MSG_REMOVE:
+	case DR_MSG_TRANSFER:
+		return true;
+	case DR_MSG_GET:
+		return (h->flags & DR_WF_CONSISTENT) != 0;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Runs one request here, once: a request for the leader on a node that
+ * is not (any longer) the leader is answered DR_ST_NOTLEADER.
+ */
+static void
+serve_exec(struct serve *s, const struct dr_msg_hdr *h, struct dr_cursor *cur,
+           struct serve_to to)
+{
+	switch (h->type) {
+	case DR_MSG_APPLY:
+		serve_apply(s, to, cur);
 		break;
 	case DR_MSG_GET:
 	case DR_MSG_RR_GET:
 	case DR_MSG_ZONE_LIST:
 	case DR_MSG_TOKEN_CHECK:
 	case DR_MSG_TOKEN_LIST:
-		serve_read(s, call, &h, &cur);
+		serve_read(s, to, h, cur);
 		break;
 	case DR_MSG_ZONE_DUMP:
-		serve_dump(s, call, &cur);
+		serve_dump(s, to, cur);
 		break;
 	case DR_MSG_STATUS:
-		serve_text(s, call, false);
+		serve_text(s, to, false);
 		break;
 	case DR_MSG_MEMBERS:
-		serve_text(s, call, true);
+		serve_text(s, to, true);
 		break;
 	case DR_MSG_JOIN:
-		serve_member(s, call, &cur, SERVE_JOIN);
+		serve_member(s, to, cur, SERVE_JOIN);
 		break;
 	case DR_MSG_MEMBER_UPDATE:
-		serve_member(s, call, &cur, SERVE_UPDATE);
+		serve_member(s, to, cur, SERVE_UPDATE);
 		break;
 	case DR_MSG_REMOVE:
-		serve_member(s, call, &cur, SERVE_REMOVE);
+		serve_member(s, to, cur, SERVE_REMOVE);
 		break;
 	case DR_MSG_TRANSFER:
-		serve_member(s, call, &cur, SERVE_TRANSFER);
+		serve_member(s, to, cur, SERVE_TRANSFER);
 		break;
 	default:
-		serve_malformed(s, call, "unexpected message type");
+		serve_malformed(s, to, "unexpected message type");
 		break;
 	}
 }
 
+/* --- requests for the leader from this node's ctld --- */
+
+/*
+ * A request for the leader runs there, wherever that is: here while this
+ * node leads, else relayed to the leader's raftd (relay.h), and tried
+ * again (the same bytes: writes carry a request id, so the state machine
+ * applies them once) whenever the attempt ends with "not leader", "no
+ * leader" or a lost connection, until SERVE_ROUTE_MS. Then a write that
+ * may have reached a leader is answered DR_ST_UNKNOWN, never OK or ERROR.
+ */
+struct serve_route {
+	struct serve *s;
+	struct serve_route *prev, *next;
+	struct serve_to to; /* the final reply */
+	uint8_t *msg;       /* owned: the request */
+	size_t len;
+	uint8_t type;
+	uint64_t deadline;
+	unsigned backoff_ms;
+	unsigned attempts;
+	bool maybe_sent; /* an attempt may have reached a leader */
+	bool waiting;    /* timer running */
+	uv_timer_t timer;
+};
+
+static void serve_route_attempt(struct serve_route *rt);
+
+static void
+serve_route_closed_cb(uv_handle_t *h)
+{
+	struct serve_route *rt = h->data;
+
+	free(rt->msg);
+	free(rt);
+}
+
+static void
+serve_route_end(struct serve_route *rt)
+{
+	struct serve *s = rt->s;
+
+	if (rt->prev != NULL)
+		rt->prev->next = rt->next;
+	else
+		s->routes = rt->next;
+	if (rt->next != NULL)
+		rt->next->prev = rt->prev;
+	s->inflight--;
+	uv_close((uv_handle_t *)&rt->timer, serve_route_closed_cb);
+}
+
+/* The deadline passed, or raftd stops: the last word on the request. */
+static void
+serve_route_give_up(struct serve_route *rt, const char *why)
+{
+	struct serve *s = rt->s;
+
+	if (rt->maybe_sent && rt->type != DR_MSG_GET)
+		serve_reply_str(s, rt->to, DR_ST_UNKNOWN,
+		                "timeout, outcome unknown");
+	else if (s->draining)
+		serve_reply_str(s, rt->to, DR_ST_ERROR, "shutting down");
+	else
+		serve_reply(s, rt->to, DR_ST_NOLEADER, NULL, 0);
+	log_debug("route, gave up after %u attempts (%s)", rt->attempts, why);
+	serve_route_end(rt);
+}
+
+static void
+serve_route_timer_cb(uv_timer_t *t)
+{
+	struct serve_route *rt = t->data;
+
+	rt->waiting = false;
+	serve_route_attempt(rt);
+}
+
+/* Tries again soon (the leader may be changing). */
+static void
+serve_route_retry(struct serve_route *rt, const char *why)
+{
+	uint64_t now = uv_now(rt->s->node->loop);
+
+	if (rt->s->draining || now + rt->backoff_ms >= rt->deadline) {
+		serve_route_give_up(rt, why);
+		return;
+	}
+	rt->waiting = true;
+	uv_timer_start(&rt->timer, serve_route_timer_cb, rt->backoff_ms, 0);
+	rt->backoff_ms = rt->backoff_ms * 2 > SERVE_ROUTE_BACKOFF_MAX_MS
+	                     ? SERVE_ROUTE_BACKOFF_MAX_MS
+	                     : rt->backoff_ms * 2;
+}
+
+/* An attempt's reply (a whole IPC message): final unless "try again". */
+static void
+serve_route_reply(struct serve_route *rt, const void *msg, size_t len)
+{
+	struct dr_msg_hdr h;
+	struct dr_cursor c;
+
+	if (dr_wire_decode(msg, len, &h, &c) != 0 || h.type != DR_MSG_REPLY) {
+		serve_route_retry(rt, "malformed reply");
+		return;
+	}
+	if (h.status == DR_ST_NOTLEADER || h.status == DR_ST_NOLEADER) {
+		serve_route_retry(rt, "not leader");
+		return;
+	}
+	rt->to.fn(rt->to.ctx, msg, len);
+	serve_route_end(rt);
+}
+
+/* The reply target of a local attempt. */
+static void
+serve_route_local_cb(void *ctx, const void *msg, size_t len)
+{
+	serve_route_reply(ctx, msg, len);
+}
+
+static void
+serve_route_relay_cb(void *arg, int rv, const void *reply, size_t len)
+{
+	struct serve_route *rt = arg;
+
+	if (rv == 0) {
+		serve_route_reply(rt, reply, len);
+		return;
+	}
+	if (rv != DR_EIO)
+		rt->maybe_sent = true; /* written, no answer */
+	serve_route_retry(rt, dr_strerror(rv));
+}
+
+static void
+serve_route_attempt(struct serve_route *rt)
+{
+	struct serve *s = rt->s;
+	struct node *n = s->node;
+	struct serve_to self = { serve_route_local_cb, rt };
+	struct dr_msg_hdr h;
+	struct dr_cursor c;
+	const char *addr;
+	raft_id leader;
+	uint64_t now = uv_now(n->loop);
+
+	if (s->draining || now >= rt->deadline) {
+		serve_route_give_up(rt, "deadline");
+		return;
+	}
+	rt->attempts++;
+	if (node_is_leader(n)) {
+		rt->maybe_sent = true;
+		(void)dr_wire_decode(rt->msg, rt->len, &h, &c);
+		serve_exec(s, &h, &c, self);
+		return;
+	}
+	raft_leader(&n->raft, &leader, &addr);
+	if (leader == 0 || addr == NULL || leader == n->id) {
+		serve_route_retry(rt, "no leader");
+		return;
+	}
+	relay_request(s->relay, leader, addr, rt->msg, rt->len,
+	              (unsigned)(rt->deadline - now), serve_route_relay_cb, rt);
+}
+
+/*
+ * The deadline of a request for the leader: longer for a big one (a zone
+ * replace is parsed, replicated and diffed everywhere).
+ */
+static unsigned
+serve_route_ms(size_t len)
+{
+	uint64_t ms = SERVE_ROUTE_MS + (uint64_t)(len >> 20) * 1000;
+
+	return ms > SERVE_ROUTE_MAX_MS ? SERVE_ROUTE_MAX_MS : (unsigned)ms;
+}
+
+static void
+serve_route(struct serve *s, const void *data, size_t len, uint8_t type,
+            struct serve_to to)
+{
+	struct serve_route *rt = calloc(1, sizeof(*rt));
+
+	if (rt == NULL)
+		abort();
+	rt->s = s;
+	rt->to = to;
+	rt->type = type;
+	rt->msg = malloc(len);
+	if (rt->msg == NULL)
+		abort();
+	memcpy(rt->msg, data, len);
+	rt->len = len;
+	rt->deadline = uv_now(s->node->loop) + serve_route_ms(len);
+	rt->backoff_ms = SERVE_ROUTE_BACKOFF_MIN_MS;
+	uv_timer_init(s->node->loop, &rt->timer);
+	rt->timer.data = rt;
+	rt->next = s->routes;
+	if (s->routes != NULL)
+		s->routes->prev = rt;
+	s->routes = rt;
+	s->inflight++;
+	serve_route_attempt(rt);
+}
+
+/* --- where requests come from --- */
+
+static void
+serve_handle(struct serve *s, const void *data, size_t len, struct serve_to to,
+             bool from_peer)
+{
+	struct dr_msg_hdr h;
+	struct dr_cursor cur;
+
+	if (dr_wire_decode(data, len, &h, &cur) != 0) {
+		serve_malformed(s, to, "malformed request");
+		return;
+	}
+	if (s->draining) {
+		serve_reply_str(s, to, DR_ST_ERROR, "shutting down");
+		return;
+	}
+	/* A relayed request runs once, here: its sender retries. */
+	if (!from_peer && serve_needs_leader(&h)) {
+		serve_route(s, data, len, h.type, to);
+		return;
+	}
+	serve_exec(s, &h, &cur, to);
+}
+
+static void
+serve_to_bus(void *ctx, const void *msg, size_t len)
+{
+	dr_bus_reply(ctx, msg, len);
+}
+
+static void
+serve_request_cb(struct dr_bus_call *call, const void *data, size_t len,
+                 void *arg)
+{
+	struct serve_to to = { serve_to_bus, call };
+
+	serve_handle(arg, data, len, to, false);
+}
+
+static void
+serve_to_relay(void *ctx, const void *msg, size_t len)
+{
+	relay_reply(ctx, msg, len);
+}
+
+void
+serve_relayed(void *arg, const void *msg, size_t len,
+              struct relay_reply_to *rto)
+{
+	struct serve *s = arg;
+	struct serve_to to = { serve_to_relay, rto };
+
+	if (s->bus == NULL) { /* not started, or stopped */
+		struct dr_msg_hdr h;
+		struct dr_buf b;
+
+		memset(&h, 0, sizeof(h));
+		h.type = DR_MSG_REPLY;
+		h.status = DR_ST_NOTLEADER;
+		dr_buf_init(&b);
+		dr_wire_begin(&b, &h);
+		dr_wire_end(&b);
+		relay_reply(rto, b.data, b.len);
+		dr_buf_close(&b);
+		return;
+	}
+	serve_handle(s, msg, len, to, true);
+}
+
 int
 serve_start(struct serve *s, uv_loop_t *loop, const char *url,
-            struct node *node)
+            struct node *node, struct relay *relay)
 {
 	memset(s, 0, sizeof(*s));
 	s->node = node;
+	s->relay = relay;
 	dr_buf_init(&s->out);
 	dumps_init(&s->dumps, loop, store_path(node->store));
 	if (dr_bus_server_start(&s->bus, loop, url, SERVE_CONTEXTS,
@@ -462,7 +749,17 @@ serve_start(struct serve *s, uv_loop_t *loop, const char *url,
 void
 serve_drain(struct serve *s)
 {
+	struct serve_route *rt, *next;
+
 	s->draining = true;
+	/* Those waiting to try again end now; the others as they come. */
+	for (rt = s->routes; rt != NULL; rt = next) {
+		next = rt->next;
+		if (rt->waiting) {
+			uv_timer_stop(&rt->timer);
+			serve_route_give_up(rt, "shutting down");
+		}
+	}
 }
 
 void

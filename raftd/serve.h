@@ -13,18 +13,47 @@
 /* Requests handled concurrently; more wait inside nng. */
 #define SERVE_CONTEXTS 256
 
-struct serve {
-	struct dr_bus_server *bus; /* owned */
-	struct node *node;         /* borrowed */
-	struct dr_buf out;         /* reply being built */
-	struct dumps dumps;        /* zone dumps in chunks */
-	unsigned inflight;         /* requests waiting for raft */
-	bool draining;             /* new requests get ERROR */
+/* Where a reply goes: ctld's request, a peer's relayed one, a retry. */
+struct serve_to {
+	void (*fn)(void *ctx, const void *msg, size_t len);
+	void *ctx;
 };
 
-/* Listens on url. DR_EIO on failure (logged). */
+/* How long a request for the leader is tried (serve.c), at least. */
+#define SERVE_ROUTE_MS             8000
+#define SERVE_ROUTE_MAX_MS         120000
+#define SERVE_ROUTE_BACKOFF_MIN_MS 5
+#define SERVE_ROUTE_BACKOFF_MAX_MS 200
+
+struct serve_route;
+struct relay;
+struct relay_reply_to;
+
+struct serve {
+	struct dr_bus_server *bus;  /* owned */
+	struct node *node;          /* borrowed */
+	struct relay *relay;        /* borrowed: to the leader's raftd */
+	struct serve_route *routes; /* requests for the leader in flight */
+	struct dr_buf out;          /* reply being built */
+	struct dumps dumps;         /* zone dumps in chunks */
+	unsigned inflight;          /* requests waiting for raft */
+	bool draining;              /* new requests get ERROR */
+};
+
+/*
+ * Listens on url. Requests for the leader (writes, consistent reads,
+ * membership changes) are relayed through relay while this node is not
+ * the leader. DR_EIO on failure (logged).
+ */
 int serve_start(struct serve *s, uv_loop_t *loop, const char *url,
-                struct node *node);
+                struct node *node, struct relay *relay);
+
+/*
+ * Serves a request a follower relayed (a relay_serve_cb): run once here,
+ * "not leader" if this node does not lead.
+ */
+void serve_relayed(void *arg, const void *msg, size_t len,
+                   struct relay_reply_to *to);
 /* From now on every new request is answered "ERROR shutting down". */
 void serve_drain(struct serve *s);
 /*

@@ -71,7 +71,8 @@ put_be64(uint8_t *p, uint64_t v)
 }
 
 size_t
-transport_preamble_encode(raft_id id, const char *address, uint8_t *out)
+transport_preamble_encode(raft_id id, const char *address, int channel,
+                          uint8_t *out)
 {
 	size_t n = strlen(address);
 
@@ -79,7 +80,7 @@ transport_preamble_encode(raft_id id, const char *address, uint8_t *out)
 		return 0;
 	memcpy(out, TRANSPORT_MAGIC, 4);
 	out[4] = TRANSPORT_VERSION;
-	out[5] = 0;
+	out[5] = (uint8_t)channel;
 	put_be16(out + 6, (uint16_t)n);
 	put_be64(out + 8, id);
 	memcpy(out + TRANSPORT_HDR_LEN, address, n);
@@ -88,14 +89,16 @@ transport_preamble_encode(raft_id id, const char *address, uint8_t *out)
 
 int
 transport_preamble_decode(const uint8_t *p, size_t len, raft_id *id,
-                          char *address, size_t *used)
+                          char *address, size_t *used, int *channel)
 {
 	size_t n, i, have = len < TRANSPORT_HDR_LEN ? len : TRANSPORT_HDR_LEN;
 	uint64_t v = 0;
 
 	/* Reject as soon as what came cannot be a preamble. */
 	if (memcmp(p, TRANSPORT_MAGIC, have < 4 ? have : 4) != 0 ||
-	    (have > 4 && p[4] != TRANSPORT_VERSION) || (have > 5 && p[5] != 0))
+	    (have > 4 && p[4] != TRANSPORT_VERSION) ||
+	    (have > 5 && p[5] != TRANSPORT_CHANNEL_RAFT &&
+	     p[5] != TRANSPORT_CHANNEL_RELAY))
 		return DR_EMALFORMED;
 	if (len < TRANSPORT_HDR_LEN)
 		return 1;
@@ -114,6 +117,7 @@ transport_preamble_decode(const uint8_t *p, size_t len, raft_id *id,
 	address[n] = '\0';
 	*id = v;
 	*used = TRANSPORT_HDR_LEN + n;
+	*channel = p[5];
 	return 0;
 }
 
@@ -432,6 +436,25 @@ conn_stream_alloc_cb(struct dr_stream *s, size_t sug, uv_buf_t *b)
 	b->len = sizeof(c->rbuf);
 }
 
+/*
+ * A relay connection is the relay's from now on: the stream leaves this
+ * connection (which then closes without it).
+ */
+static void
+conn_hand_to_relay(struct transport_conn *c, raft_id id, size_t used)
+{
+	struct transport *tr = c->tr;
+	struct dr_stream *s = c->stream;
+
+	conn_stream_read(c, false);
+	c->stream_open = false;
+	c->stream = NULL;
+	log_debug("raft, relay connection from %s (id %llu)", dr_stream_peer(s),
+	          (unsigned long long)id);
+	tr->relay_cb(tr->relay_arg, s, id, c->pre + used, c->prelen - used);
+	conn_close(c);
+}
+
 /* Incoming: the preamble so far is in c->pre; bridge once it is whole. */
 static void
 conn_preamble(struct transport_conn *c)
@@ -441,19 +464,26 @@ conn_preamble(struct transport_conn *c)
 	uv_stream_t *craft;
 	raft_id id;
 	size_t used;
-	int rv;
+	int rv, channel;
 
-	rv = transport_preamble_decode(c->pre, c->prelen, &id, address, &used);
+	rv = transport_preamble_decode(c->pre, c->prelen, &id, address, &used,
+	                               &channel);
 	if (rv == 1)
 		return;
-	if (rv != 0 || id == tr->id) {
+	if (rv != 0 || id == tr->id ||
+	    (channel == TRANSPORT_CHANNEL_RELAY && tr->relay_cb == NULL)) {
 		transport_refused(tr, dr_stream_peer(c->stream),
-		                  rv != 0 ? "malformed preamble"
-		                          : "it claims our own id");
+		                  rv != 0        ? "malformed preamble"
+		                  : id == tr->id ? "it claims our own id"
+		                                 : "no relay here");
 		conn_close(c);
 		return;
 	}
 	uv_timer_stop(&c->timer);
+	if (channel == TRANSPORT_CHANNEL_RELAY) {
+		conn_hand_to_relay(c, id, used);
+		return;
+	}
 	craft = conn_bridge(c);
 	if (craft == NULL) {
 		conn_close(c);
@@ -617,7 +647,8 @@ conn_outgoing_ready_cb(struct dr_stream *s, int status)
 		conn_close(c);
 		return;
 	}
-	n = transport_preamble_encode(tr->id, tr->address, c->pre);
+	n = transport_preamble_encode(tr->id, tr->address,
+	                              TRANSPORT_CHANNEL_RAFT, c->pre);
 	if (n == 0 || dr_stream_write(s, c->pre, n, NULL) != 0) {
 		conn_close(c);
 		return;
@@ -741,6 +772,13 @@ transport_close_cb(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 		conn_close(c);
 	}
 	transport_maybe_closed(tr);
+}
+
+void
+transport_set_relay(struct transport *tr, transport_relay_cb cb, void *arg)
+{
+	tr->relay_cb = cb;
+	tr->relay_arg = arg;
 }
 
 int

@@ -28,12 +28,14 @@
  *   offset  size  field
  *        0     4  magic "drRT"
  *        4     1  version (1)
- *        5     1  reserved (0)
+ *        5     1  channel: 0 c-raft, 1 relay (relay.h: requests for the
+ *                 leader from a follower's raftd)
  *        6     2  address length N, 1 .. TRANSPORT_ADDR_MAX
  *        8     8  the dialer's raft id, not 0, not ours
  *       16     N  the dialer's raft address, printable ASCII
  *
- * Bytes after it are c-raft's own stream (its messages).
+ * Bytes after it are c-raft's own stream (its messages), or the relay's
+ * frames.
  *
  * Limits: a connection must be authenticated and its preamble complete
  * within TRANSPORT_AUTH_MS of being accepted; at most TRANSPORT_PENDING_MAX
@@ -43,6 +45,8 @@
 #define TRANSPORT_MAGIC              "drRT"
 #define TRANSPORT_VERSION            1
 #define TRANSPORT_HDR_LEN            16
+#define TRANSPORT_CHANNEL_RAFT       0
+#define TRANSPORT_CHANNEL_RELAY      1
 #define TRANSPORT_ADDR_MAX           255
 #define TRANSPORT_AUTH_MS            2000
 #define TRANSPORT_PENDING_MAX        64
@@ -53,6 +57,15 @@
 #define TRANSPORT_QUEUE_LOW  ((size_t)1 << 20)
 
 struct transport_conn;
+
+/*
+ * Takes an authenticated relay connection from peer id (stream is owned
+ * by the callee from now on; extra holds bytes already read after the
+ * preamble, borrowed for the call).
+ */
+typedef void (*transport_relay_cb)(void *arg, struct dr_stream *stream,
+                                   raft_id id, const uint8_t *extra,
+                                   size_t len);
 
 struct transport {
 	struct raft_uv_transport t; /* what raft_uv_init uses */
@@ -71,7 +84,9 @@ struct transport {
 	unsigned nopen; /* handles still closing after close */
 	bool closing;
 	struct dr_ratelog refused_log;
-	uint64_t refused; /* connections refused or failed, in all */
+	uint64_t refused;            /* connections refused or failed, in all */
+	transport_relay_cb relay_cb; /* NULL: relay connections refused */
+	void *relay_arg;
 };
 
 /*
@@ -83,21 +98,26 @@ struct transport {
 int transport_init(struct transport *tr, uv_loop_t *loop,
                    const char *bind_address, struct dr_tls *tls);
 
+/* Who takes incoming relay connections (before c-raft starts). */
+void transport_set_relay(struct transport *tr, transport_relay_cb cb,
+                         void *arg);
+
 /*
  * Decodes a preamble at p[0..len): 0 with *id, the address
  * (NUL-terminated, in TRANSPORT_ADDR_MAX + 1 bytes) and *used = its
- * length; 1 when p holds only the start of one (more bytes needed); or
- * DR_EMALFORMED when it cannot be one (magic, version, reserved byte,
- * length, id 0, an address byte outside 0x21..0x7e).
+ * length and *channel; 1 when p holds only the start of one (more bytes
+ * needed); or DR_EMALFORMED when it cannot be one (magic, version,
+ * channel, length, id 0, an address byte outside 0x21..0x7e).
  */
 int transport_preamble_decode(const uint8_t *p, size_t len, raft_id *id,
-                              char *address, size_t *used);
+                              char *address, size_t *used, int *channel);
 
 /*
  * Writes the preamble for id and address into out (TRANSPORT_HDR_LEN +
  * TRANSPORT_ADDR_MAX bytes). Returns its length, or 0 when address does
  * not fit.
  */
-size_t transport_preamble_encode(raft_id id, const char *address, uint8_t *out);
+size_t transport_preamble_encode(raft_id id, const char *address, int channel,
+                                 uint8_t *out);
 
 #endif

@@ -78,9 +78,9 @@ def test_tokens_and_roles_from_another_host(setup):
         "OK\nERROR permission denied\n"
     assert talk(attacker, addr, "auth %s\ncluster remove %s\n" % (
         rw, lead.name)) == "OK\nERROR permission denied\n"
-    # A token is no peer: forwarded lines stay refused.
+    # There is no text forwarding a token could use.
     assert talk(attacker, addr, "auth %s\nforwarded kv set x 1\n" % rw) == \
-        "OK\nERROR permission denied\n"
+        "OK\nERROR unknown command\n"
     assert lead.get("via-net") == "ok"
     assert lead.get("x") == "ERROR not found"
 

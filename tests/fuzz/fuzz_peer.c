@@ -82,13 +82,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char address[TRANSPORT_ADDR_MAX + 1];
 	raft_id id;
 	size_t used;
+	int ch;
 
 	if (size == 0)
 		return 0;
 	switch (data[0] % 3) {
 	case 0:
 		(void)transport_preamble_decode(data + 1, size - 1, &id,
-		                                address, &used);
+		                                address, &used, &ch);
 		break;
 	case 1:
 		fuzz_frames(data + 1, size - 1);

@@ -52,7 +52,7 @@ test_parse_kv(void)
 	CHECK_EQ_INT(P.id, COMMANDS_KV_SET);
 	CHECK(arg_is(0, "toto"));
 	CHECK(arg_is(1, "titi"));
-	CHECK(P.forwardable);
+	CHECK(P.write);
 
 	/* The value is everything after the one space following KEY. */
 	CHECK_EQ_INT(parse("kv set k a value  with spaces "), 0);
@@ -70,17 +70,17 @@ test_parse_kv(void)
 	CHECK_EQ_INT(parse("kv get toto"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_KV_GET);
 	CHECK(!P.consistent);
-	CHECK(!P.forwardable);
+	CHECK(!P.write);
 	CHECK_EQ_INT(P.nargs, 1);
 	CHECK_EQ_INT(parse("kv get toto consistent"), 0);
 	CHECK(P.consistent);
-	CHECK(P.forwardable);
+	CHECK(!P.write);
 	CHECK_EQ_INT(P.nargs, 1);
 	CHECK(arg_is(0, "toto"));
 
 	CHECK_EQ_INT(parse("kv del toto"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_KV_DEL);
-	CHECK(P.forwardable);
+	CHECK(P.write);
 
 	/* Command words ignore case; keys keep it. */
 	CHECK_EQ_INT(parse("KV Get Toto"), 0);
@@ -159,7 +159,7 @@ test_parse_cluster(void)
 	CHECK_EQ_INT(P.id, COMMANDS_QUIT);
 	CHECK_EQ_INT(parse("cluster status"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_CLUSTER_STATUS);
-	CHECK(!P.forwardable);
+	CHECK(!P.write);
 	CHECK_EQ_INT(parse("cluster members"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_CLUSTER_MEMBERS);
 	CHECK_EQ_INT(parse("cluster join id3 127.0.0.1:8303 :8503 :8603"), 0);
@@ -167,7 +167,7 @@ test_parse_cluster(void)
 	CHECK_EQ_INT(P.nargs, 4);
 	CHECK(arg_is(0, "id3"));
 	CHECK(arg_is(3, ":8603"));
-	CHECK(P.forwardable);
+	CHECK(P.write);
 	CHECK_EQ_INT(parse("cluster remove id3"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_CLUSTER_REMOVE);
 	CHECK_EQ_INT(parse("cluster transfer"), 0);
@@ -178,22 +178,13 @@ test_parse_cluster(void)
 	CHECK_EQ_STR(commands_name(&P), "cluster transfer");
 }
 
+/* There is no text forwarding: followers relay encoded writes (raftd). */
 static void
 test_parse_forwarded(void)
 {
-	CHECK_EQ_INT(parse("forwarded kv set k v w"), 0);
-	CHECK(P.forwarded);
-	CHECK_EQ_INT(P.id, COMMANDS_KV_SET);
-	CHECK(arg_is(1, "v w"));
-	CHECK(P.body.len == strlen("kv set k v w"));
-	CHECK(memcmp(P.body.p, "kv set k v w", P.body.len) == 0);
-	/* A client's own line is forwarded whole. */
-	CHECK_EQ_INT(parse("kv get k consistent"), 0);
-	CHECK(!P.forwarded);
-	CHECK(P.body.len == strlen("kv get k consistent"));
-	CHECK_EQ_INT(parse("forwarded kv get k consistent"), 0);
-	CHECK(P.forwarded);
-	CHECK(P.consistent);
+	CHECK_EQ_INT(parse("forwarded kv set k v w"), DR_EINVAL);
+	CHECK_EQ_STR(E, "ERROR unknown command");
+	CHECK_EQ_INT(parse("token set n read x"), DR_EINVAL);
 }
 
 /* Decodes the request commands_build wrote into msg. */
@@ -373,17 +364,17 @@ test_parse_records(void)
 {
 	CHECK_EQ_INT(parse("rr add example.com www 300 A 1.2.3.4"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_RR_ADD);
-	CHECK(P.forwardable);
+	CHECK(P.write);
 	CHECK(!P.local_read);
 	CHECK(arg_is(0, "example.com"));
 	CHECK(arg_is(1, "www 300 A 1.2.3.4"));
 	CHECK_EQ_INT(parse("RR DEL example.com www A 1.2.3.4"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_RR_DEL);
-	CHECK(P.forwardable);
+	CHECK(P.write);
 	CHECK_EQ_INT(parse("rr get www.example.com"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_RR_GET);
 	CHECK(P.local_read);
-	CHECK(!P.forwardable);
+	CHECK(!P.write);
 	CHECK_EQ_INT(P.nargs, 1);
 	CHECK_EQ_INT(parse("rr get www.example.com aaaa"), 0);
 	CHECK_EQ_INT(P.nargs, 2);
@@ -395,14 +386,14 @@ test_parse_records(void)
 	CHECK(P.local_read);
 	CHECK_EQ_INT(parse("zone del example.com"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_ZONE_DEL);
-	CHECK(P.forwardable);
+	CHECK(P.write);
 	CHECK_EQ_INT(parse("zone reload"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_ZONE_RELOAD);
-	CHECK(!P.forwardable);
+	CHECK(!P.write);
 	CHECK_EQ_INT(parse("zone replace example.com"), 0);
 	CHECK_EQ_INT(P.id, COMMANDS_ZONE_REPLACE);
 	CHECK(P.has_body);
-	CHECK(P.forwardable);
+	CHECK(P.write);
 	CHECK_EQ_INT(P.nargs, 1);
 	CHECK_EQ_INT(parse("zone replace example.com id1:zones/my zone.txt"),
 	             0);
@@ -444,10 +435,6 @@ test_parse_records(void)
 	CHECK_EQ_STR(E, "ERROR unknown command");
 	CHECK_EQ_INT(parse("zone nope"), DR_EINVAL);
 	CHECK_EQ_STR(E, "ERROR unknown command");
-	/* zone reload runs this node's files: never sent by a peer. */
-	CHECK_EQ_INT(parse("forwarded zone reload"), DR_EINVAL);
-	CHECK_EQ_INT(parse("forwarded zone replace example.com"), 0);
-	CHECK(P.forwarded);
 }
 
 /* Builds line and decodes the APPLY's command into cmd. */
@@ -675,7 +662,6 @@ test_replace(void)
 	                     "host.example.com. 1 7200 3600 1209600 300\n"
 	                     "www.example.com. 300 A 1.2.3.4\n"
 	                     "mail.example.com. 3600 MX 10 mx.other.org.\n"));
-	CHECK(!r->forwarded);
 	replace_free(r);
 
 	/* The first problem wins; the rest is read to "." and dropped. */
@@ -720,25 +706,8 @@ test_replace(void)
 	CHECK_EQ_INT(r->nlines, 0);
 	replace_free(r);
 
-	/*
-	 * From a peer: canonical lines are taken after a form check (raftd
-	 * checks new records with ldns), others are parsed.
-	 */
-	r = replace_of("forwarded zone replace example.com id1:z.txt",
-	               "example.com. 60 SOA ns1.example.com. h.example.com. "
-	               "1 2 3 4 5\n"
-	               "www.example.com. 60 A 1.2.3.4\n"
-	               "www 60 A 1.2.3.5\n"
-	               ".\n");
-	CHECK(r->forwarded);
-	CHECK_EQ_INT(replace_finish(r), 0);
-	CHECK(records_are(r, "example.com. 60 SOA ns1.example.com. "
-	                     "h.example.com. 1 2 3 4 5\n"
-	                     "www.example.com. 60 A 1.2.3.4\n"
-	                     "www.example.com. 60 A 1.2.3.5\n"));
-	replace_free(r);
-	/* "zone dump" lines carry the class: parsed, not taken as they are. */
-	r = replace_of("forwarded zone replace example.com",
+	/* "zone dump" lines (absolute names, the class) read back. */
+	r = replace_of("zone replace example.com",
 	               "example.com. 60 IN SOA ns1.example.com. h.example.com. "
 	               "1 2 3 4 5\n"
 	               "www.example.com. 60 IN A 1.2.3.4\n.\n");
@@ -747,7 +716,7 @@ test_replace(void)
 	                     "h.example.com. 1 2 3 4 5\n"
 	                     "www.example.com. 60 A 1.2.3.4\n"));
 	replace_free(r);
-	r = replace_of("forwarded zone replace example.com",
+	r = replace_of("zone replace example.com",
 	               "example.com. 60 SOA ns1.example.com. h.example.com. "
 	               "1 2 3 4 5\n"
 	               "www.other.org. 60 A 1.2.3.4\n.\n");
@@ -856,11 +825,6 @@ test_roles(void)
 		{ "token add n read", COMMANDS_ROLE_ADMIN },
 		{ "token list", COMMANDS_ROLE_ADMIN },
 		{ "token del n", COMMANDS_ROLE_ADMIN },
-		{ "token set n read h", COMMANDS_ROLE_PEER },
-		/* Whatever follows "forwarded", only a peer sends it. */
-		{ "forwarded kv ping", COMMANDS_ROLE_PEER },
-		{ "forwarded kv get k", COMMANDS_ROLE_PEER },
-		{ "forwarded token set n read h", COMMANDS_ROLE_PEER },
 	};
 	enum commands_role r;
 	size_t i;
@@ -871,10 +835,6 @@ test_roles(void)
 			fprintf(stderr, "role of %s\n", t[i].line);
 		CHECK_EQ_INT(P.role, t[i].role);
 	}
-	/* Tokens and session state stay on the connection asked. */
-	CHECK_EQ_INT(parse("forwarded auth x"), DR_EINVAL);
-	CHECK_EQ_INT(parse("forwarded token add n read"), DR_EINVAL);
-	CHECK_EQ_INT(parse("forwarded session"), DR_EINVAL);
 	CHECK(COMMANDS_ROLE_NONE < COMMANDS_ROLE_READ &&
 	      COMMANDS_ROLE_READ < COMMANDS_ROLE_WRITE &&
 	      COMMANDS_ROLE_WRITE < COMMANDS_ROLE_ADMIN &&
@@ -925,26 +885,40 @@ test_tokens(void)
 	CHECK_EQ_INT(dr_get_str(&c, &s), 0);
 	CHECK(dr_str_eq(s, hash));
 	CHECK(memmem(msg.data, msg.len, tok + 4, 64) == NULL);
-	/* token set: checked fields, a TOKEN_ADD with the role's name. */
-	snprintf(line, sizeof(line), "token set ops Admin %s", hash);
-	CHECK_EQ_INT(build(line, &msg, &out, &act), COMMANDS_SEND);
+	/*
+	 * token add: checked fields, a TOKEN_ADD of the hash the caller
+	 * made (dispatch.c makes the token), the role's name, the request id.
+	 */
+	CHECK_EQ_INT(parse("token add ops Admin"), 0);
+	P.token_hash = hash;
+	P.reqid.origin = 5;
+	P.reqid.run = 6;
+	P.reqid.seq = 7;
+	P.reqid.floor = 7;
+	dr_buf_reset(&msg);
+	dr_buf_reset(&out);
+	CHECK_EQ_INT(commands_build(&P, &msg, &out, &act), COMMANDS_SEND);
 	check_request(&msg, DR_MSG_APPLY, 0, &c);
 	CHECK_EQ_INT(dr_cmd_decode(c.p, c.left, &cmd), 0);
 	CHECK_EQ_INT(cmd.type, DR_CMD_TOKEN_ADD);
 	CHECK(dr_str_eq(cmd.args[0], "ops"));
 	CHECK(dr_str_eq(cmd.args[1], "admin"));
 	CHECK(dr_str_eq(cmd.args[2], hash));
-	snprintf(line, sizeof(line), "token set ops root %s", hash);
-	CHECK_EQ_INT(build(line, &msg, &out, &act), COMMANDS_DONE);
+	CHECK_EQ_INT(cmd.id.seq, 7);
+	CHECK(memmem(msg.data, msg.len, tok + 4, 64) == NULL);
+	CHECK_EQ_INT(build("token add ops root", &msg, &out, &act),
+	             COMMANDS_DONE);
 	CHECK(out.len > 20 &&
 	      memcmp(out.data, "ERROR invalid role (read, write or admin)",
 	             41) == 0);
-	CHECK_EQ_INT(build("token set ops read 1234", &msg, &out, &act),
+	CHECK_EQ_INT(build("token add o/s read", &msg, &out, &act),
 	             COMMANDS_DONE);
-	CHECK(out_is(&out, "ERROR invalid token hash 1234\n"));
-	snprintf(line, sizeof(line), "token set o/s read %s", hash);
-	CHECK_EQ_INT(build(line, &msg, &out, &act), COMMANDS_DONE);
 	CHECK(out_is(&out, "ERROR invalid token name o/s\n"));
+	/* Without a token made by the caller nothing is sent. */
+	CHECK_EQ_INT(build("token add ops read", &msg, &out, &act),
+	             COMMANDS_DONE);
+	CHECK(out_is(&out, "ERROR no token made\n"));
+	CHECK_EQ_INT(msg.len, 0);
 	CHECK_EQ_INT(build("token del ops", &msg, &out, &act), COMMANDS_SEND);
 	check_request(&msg, DR_MSG_APPLY, 0, &c);
 	CHECK_EQ_INT(dr_cmd_decode(c.p, c.left, &cmd), 0);
@@ -952,10 +926,6 @@ test_tokens(void)
 	CHECK_EQ_INT(build("token list", &msg, &out, &act), COMMANDS_SEND);
 	check_request(&msg, DR_MSG_TOKEN_LIST, 0, &c);
 	CHECK_EQ_INT(c.left, 0);
-	/* token add is the dispatcher's: it makes the token (dispatch.c). */
-	CHECK_EQ_INT(build("token add ops read", &msg, &out, &act),
-	             COMMANDS_DONE);
-	CHECK_EQ_INT(msg.len, 0);
 	/* token list: names and roles as raftd sent them. */
 	CHECK_EQ_INT(parse("token list"), 0);
 	CHECK_EQ_STR(reply_of(DR_ST_OK, "a1 admin\nr1 read\n", 17),

@@ -314,45 +314,60 @@ test_preamble(void)
 	char addr[TRANSPORT_ADDR_MAX + 1], longaddr[300];
 	raft_id id;
 	size_t n, used, i;
+	int ch;
 
-	n = transport_preamble_encode(42, "10.0.0.1:8300", buf);
+	n = transport_preamble_encode(42, "10.0.0.1:8300",
+	                              TRANSPORT_CHANNEL_RAFT, buf);
 	CHECK_EQ_INT(n, TRANSPORT_HDR_LEN + 13);
 	for (i = 0; i < n; i++)
 		CHECK_EQ_INT(
-		    transport_preamble_decode(buf, i, &id, addr, &used), 1);
-	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used), 0);
+		    transport_preamble_decode(buf, i, &id, addr, &used, &ch),
+		    1);
+	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used, &ch),
+	             0);
 	CHECK_EQ_INT(id, 42);
+	CHECK_EQ_INT(ch, TRANSPORT_CHANNEL_RAFT);
 	CHECK_EQ_STR(addr, "10.0.0.1:8300");
 	CHECK_EQ_INT(used, n);
 	/* Extra bytes after it are not its own. */
-	CHECK_EQ_INT(transport_preamble_decode(buf, n + 3, &id, addr, &used),
-	             0);
+	CHECK_EQ_INT(
+	    transport_preamble_decode(buf, n + 3, &id, addr, &used, &ch), 0);
 	CHECK_EQ_INT(used, n);
 	memset(longaddr, 'a', sizeof(longaddr) - 1);
 	longaddr[sizeof(longaddr) - 1] = '\0';
-	CHECK_EQ_INT(transport_preamble_encode(1, longaddr, buf), 0);
-	CHECK_EQ_INT(transport_preamble_encode(1, "", buf), 0);
+	CHECK_EQ_INT(
+	    transport_preamble_encode(1, longaddr, TRANSPORT_CHANNEL_RAFT, buf),
+	    0);
+	CHECK_EQ_INT(
+	    transport_preamble_encode(1, "", TRANSPORT_CHANNEL_RAFT, buf), 0);
 
 	/* c-raft's own handshake (protocol 1, little endian) is refused. */
 	memset(buf, 0, sizeof(buf));
 	buf[0] = 1;
-	CHECK_EQ_INT(transport_preamble_decode(buf, 1, &id, addr, &used),
+	CHECK_EQ_INT(transport_preamble_decode(buf, 1, &id, addr, &used, &ch),
 	             DR_EMALFORMED);
-	n = transport_preamble_encode(42, "x:1", buf);
+	n = transport_preamble_encode(42, "x:1", TRANSPORT_CHANNEL_RELAY, buf);
+	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used, &ch),
+	             0);
+	CHECK_EQ_INT(ch, TRANSPORT_CHANNEL_RELAY);
+	buf[5] = 2; /* no such channel */
+	CHECK_EQ_INT(transport_preamble_decode(buf, 6, &id, addr, &used, &ch),
+	             DR_EMALFORMED);
+	n = transport_preamble_encode(42, "x:1", TRANSPORT_CHANNEL_RAFT, buf);
 	buf[4] = 2; /* version */
-	CHECK_EQ_INT(transport_preamble_decode(buf, 5, &id, addr, &used),
+	CHECK_EQ_INT(transport_preamble_decode(buf, 5, &id, addr, &used, &ch),
 	             DR_EMALFORMED);
-	n = transport_preamble_encode(42, "x:1", buf);
+	n = transport_preamble_encode(42, "x:1", TRANSPORT_CHANNEL_RAFT, buf);
 	buf[15] = 0; /* id 0 */
-	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used),
+	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used, &ch),
 	             DR_EMALFORMED);
-	n = transport_preamble_encode(42, "x:1", buf);
+	n = transport_preamble_encode(42, "x:1", TRANSPORT_CHANNEL_RAFT, buf);
 	buf[6] = 1; /* 256 + 3 bytes of address */
-	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used),
+	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used, &ch),
 	             DR_EMALFORMED);
-	n = transport_preamble_encode(42, "x:1", buf);
+	n = transport_preamble_encode(42, "x:1", TRANSPORT_CHANNEL_RAFT, buf);
 	buf[TRANSPORT_HDR_LEN + 1] = '\0'; /* no NUL inside, ever */
-	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used),
+	CHECK_EQ_INT(transport_preamble_decode(buf, n, &id, addr, &used, &ch),
 	             DR_EMALFORMED);
 }
 

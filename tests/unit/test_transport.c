@@ -197,7 +197,8 @@ test_plain_bridge(void)
 
 	server_start(&tr, NULL, &port);
 	fd = raw_connect(port);
-	n = transport_preamble_encode(7, "127.0.0.1:9999", pre);
+	n = transport_preamble_encode(7, "127.0.0.1:9999",
+	                              TRANSPORT_CHANNEL_RAFT, pre);
 	m = append_one(msg, 1);
 	raw_send(fd, pre, n);
 	raw_send(fd, msg, m);
@@ -241,7 +242,9 @@ test_refused_plain(void)
 	close(fd);
 	/* Our own id: a reflected connection. */
 	fd = raw_connect(port);
-	raw_send(fd, pre, transport_preamble_encode(1, "x:1", pre));
+	raw_send(
+	    fd, pre,
+	    transport_preamble_encode(1, "x:1", TRANSPORT_CHANNEL_RAFT, pre));
 	RUN_UNTIL(raw_closed(fd), 2000);
 	CHECK(raw_closed(fd));
 	close(fd);
@@ -368,7 +371,9 @@ test_tls(void)
 
 	/* Our preamble in the clear to a keyed node: no TLS, no c-raft. */
 	fd = raw_connect(port);
-	raw_send(fd, pre, transport_preamble_encode(9, "x:1", pre));
+	raw_send(
+	    fd, pre,
+	    transport_preamble_encode(9, "x:1", TRANSPORT_CHANNEL_RAFT, pre));
 	raw_send(fd, msg, m);
 	RUN_UNTIL(raw_closed(fd), 3000);
 	CHECK(raw_closed(fd));
