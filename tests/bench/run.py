@@ -177,7 +177,7 @@ def print_header(args, cluster, etcd_version):
     sys.stdout.flush()
 
 
-def bench_writes(args, kv, cluster, etcd):
+def bench_writes(args, kv, cluster, etcd, res):
     lead = cluster.leader()
     fol = [n for n in cluster.nodes if n is not lead][0]
     targets = [("leader", lead.ctl_hostport), ("follower", fol.ctl_hostport)]
@@ -202,7 +202,6 @@ def bench_writes(args, kv, cluster, etcd):
     print("%-9s %7s | %9s %7s %7s | %9s %7s %7s | %-19s |" % (
         "", "", "writes/s", "", "", "writes/s", "", "", "median (min-max)"),
           flush=True)
-    summary = []
     for ti, (target, hp) in enumerate(targets):
         for c in args.clients:
             dr, et = [], []
@@ -235,11 +234,12 @@ def bench_writes(args, kv, cluster, etcd):
             if len(dr) < args.rounds or (etcd and len(et) < args.rounds):
                 print("    (%d of %d dns-raft runs, %d etcd runs gave "
                       "figures)" % (len(dr), args.rounds, len(et)))
-            summary.append((target, c, med(dr, "writes_per_s")))
-    return summary
+            res.setdefault("writes", {})[(target, c)] = (
+                med(dr, "writes_per_s"), med(dr, "p99_ms"),
+                statistics.median(ratios) if ratios else None)
 
 
-def bench_pipeline(args, kv, cluster):
+def bench_pipeline(args, kv, cluster, res):
     lead = cluster.leader()
     fol = [n for n in cluster.nodes if n is not lead][0]
     print("\npipelined: one `session` connection keeping W `kv set` in "
@@ -258,9 +258,11 @@ def bench_pipeline(args, kv, cluster):
             print("%-9s %7d %10.0f %8.2f %8.2f %8.2f %5d" % (
                 target, w, f["writes_per_s"], f["p50_ms"], f["p99_ms"],
                 f["max_ms"], f["bad"]), flush=True)
+            res["pipelined"] = max(res.get("pipelined", 0),
+                                   f["writes_per_s"])
 
 
-def bench_visibility(args, visbench, cluster):
+def bench_visibility(args, visbench, cluster, res):
     lead = cluster.leader()
     fol = [n for n in cluster.nodes if n is not lead][0]
     lead.ctl("rr add %s @ 60 SOA ns.%s hostmaster.%s 1 3600 600 86400 60" %
@@ -307,6 +309,8 @@ def bench_visibility(args, visbench, cluster):
                 target, kind, float(t["ack_p50_ms"]), float(t["p50_ms"]),
                 float(t["p99_ms"]), float(t["max_ms"]),
                 int(t["timeouts"]) + int(t["errors"]), pn), flush=True)
+            res.setdefault("visibility", {})[(target, kind)] = float(
+                t["p99_ms"])
     print("  lost = writes not served by every node within 5 s, or "
           "refused")
 
@@ -336,7 +340,7 @@ def measure_failover(cluster, round_no):
     return elapsed, lead.name, new_lead.name
 
 
-def bench_failover(args, cluster):
+def bench_failover(args, cluster, res):
     print("\nfailover: kill -9 of the leader's whole node (supervisor and "
           "daemons) -> first SUCCESS of `kv set` through a survivor (a new "
           "connection per try, every 5 ms)", flush=True)
@@ -348,6 +352,35 @@ def bench_failover(args, cluster):
             i + 1, t, old, new), flush=True)
     m, lo, hi = median_spread(times)
     print("  median: %.3f s (min %.3f, max %.3f)" % (m, lo, hi))
+    res["failover"] = m
+
+
+def print_goals(res):
+    """This run's figures next to issue 10's goals (information only)."""
+    print("\nissue 10 goals, this run's figures:")
+    w = res.get("writes", {})
+    for target in ("leader", "follower"):
+        if (target, 16) in w:
+            wps, p99, ratio = w[(target, 16)]
+            print("  16 clients via %-8s >= 4 x etcd, p99 < 10 ms: %s x "
+                  "etcd, p99 %.2f ms" % (
+                      target, "%.2f" % ratio if ratio else "-", p99))
+    for c in sorted({k[1] for k in w}):
+        if ("leader", c) in w and ("follower", c) in w and \
+                w[("leader", c)][0] > 0:
+            print("  follower >= 0.8 x leader writes/s, %2d clients: %.2f" % (
+                c, w[("follower", c)][0] / w[("leader", c)][0]))
+    if "pipelined" in res:
+        print("  one pipelining client >= 20000 writes/s: %.0f" %
+              res["pipelined"])
+    vis = res.get("visibility", {})
+    for target in ("leader", "follower"):
+        for kind in ("dns", "kv"):
+            if (target, kind) in vis:
+                print("  visibility p99 < 50 ms, %-3s via %-8s: %.2f ms" % (
+                    kind, target, vis[(target, kind)]))
+    if "failover" in res:
+        print("  failover median < 0.5 s: %.3f s" % res["failover"])
 
 
 def int_list(s):
@@ -391,6 +424,8 @@ def main():
     args = parse_args()
     os.environ["DR_BIN_DIR"] = os.path.abspath(args.bin_dir)
     drcluster.bin_dir()
+    if args.vis_writes:
+        drcluster.dnsd_present()
     tools = {}
     for name in ("kvbench", "visbench"):
         tools[name] = os.path.join(os.environ["DR_BIN_DIR"], name)
@@ -421,16 +456,18 @@ def main():
         cluster.wait_converged()
         print_header(args, cluster, etcd_version)
         kv = Kvbench(tools["kvbench"], args.duration)
-        bench_writes(args, kv, cluster, etcd)
+        res = {}
+        bench_writes(args, kv, cluster, etcd, res)
         if args.windows:
-            bench_pipeline(args, kv, cluster)
+            bench_pipeline(args, kv, cluster, res)
         if etcd is not None:
             etcd.stop()
             etcd = None
         if args.vis_writes:
-            bench_visibility(args, tools["visbench"], cluster)
+            bench_visibility(args, tools["visbench"], cluster, res)
         if args.failovers:
-            bench_failover(args, cluster)
+            bench_failover(args, cluster, res)
+        print_goals(res)
         print("\nmode measured: %s; total %.0f s" % (
             "KEYED (-cluster.key, peer TLS)" if args.key else
             "PLAIN (no -cluster.key)", time.monotonic() - t_start))
