@@ -177,14 +177,54 @@ def print_header(args, cluster, etcd_version):
     sys.stdout.flush()
 
 
-def bench_writes(args, kv, cluster, etcd, res):
+def dr_target(cluster, target):
+    """The node to send to now: the leader, or a follower."""
     lead = cluster.leader()
-    fol = [n for n in cluster.nodes if n is not lead][0]
-    targets = [("leader", lead.ctl_hostport), ("follower", fol.ctl_hostport)]
-    if etcd is not None:
-        el = etcd.leader()
-        etargets = [etcd.client_hostport(el),
-                    etcd.client_hostport((el + 1) % 3)]
+    if target == "leader":
+        return lead
+    return [n for n in cluster.nodes if n is not lead][0]
+
+
+def etcd_target(etcd, target):
+    """The etcd member index to send to now."""
+    el = drcluster.wait_until(etcd.leader, 30, "an etcd leader")
+    return el if target == "leader" else (el + 1) % 3
+
+
+class Elections:
+    """Leaders and Raft terms of dns-raft (and etcd) at a row's start;
+    note() says when the row saw an election, so that its "leader" or
+    "follower" was not that all along."""
+
+    def __init__(self, cluster, etcd=None):
+        self.cluster = cluster
+        self.etcd = etcd
+        self.start = self._now()
+
+    def _now(self):
+        lead = self.cluster.leader()
+        st = [lead.name, int(lead.status(5).get("term", 0))]
+        if self.etcd is not None:
+            el = drcluster.wait_until(self.etcd.leader, 30, "an etcd leader")
+            st += ["e%d" % el, int(self.etcd.status(el)["raftTerm"])]
+        return st
+
+    def note(self):
+        now = self._now()
+        out = []
+        for i, what in ((0, "dns-raft"), (2, "etcd")):
+            if i < len(now) and now[i + 1] != self.start[i + 1]:
+                out.append("%s: %d election(s), leader %s -> %s" % (
+                    what, now[i + 1] - self.start[i + 1], self.start[i],
+                    now[i]))
+        return "    (during this row: %s)" % "; ".join(out) if out else ""
+
+
+def raft_term(cluster):
+    return int(cluster.leader().status(5).get("term", 0))
+
+
+def bench_writes(args, kv, cluster, etcd, res):
     print("\nwrites: N connections, one write in flight each, %d s per run; "
           "%d rounds alternating dns-raft, etcd; medians over the rounds" % (
               args.duration, args.rounds))
@@ -202,15 +242,18 @@ def bench_writes(args, kv, cluster, etcd, res):
     print("%-9s %7s | %9s %7s %7s | %9s %7s %7s | %-19s |" % (
         "", "", "writes/s", "", "", "writes/s", "", "", "median (min-max)"),
           flush=True)
-    for ti, (target, hp) in enumerate(targets):
+    for target in ("leader", "follower"):
         for c in args.clients:
             dr, et = [], []
+            node = dr_target(cluster, target)
+            ei = etcd_target(etcd, target) if etcd is not None else None
+            el = Elections(cluster, etcd)
             for _ in range(args.rounds):
-                f = kv.run("ctl", hp, c)
+                f = kv.run("ctl", node.ctl_hostport, c)
                 if f is not None:
                     dr.append(f)
                 if etcd is not None:
-                    g = kv.run("etcd", etargets[ti], c)
+                    g = kv.run("etcd", etcd.client_hostport(ei), c)
                     if g is not None:
                         et.append(g)
                     if f is not None and g is not None and \
@@ -231,6 +274,9 @@ def bench_writes(args, kv, cluster, etcd, res):
                       fmt_ratio(ratios), sum(r["bad"] for r in dr),
                       sum(r["bad"] for r in et) if et else "-"),
                   flush=True)
+            note = el.note()
+            if note:
+                print(note, flush=True)
             if len(dr) < args.rounds or (etcd and len(et) < args.rounds):
                 print("    (%d of %d dns-raft runs, %d etcd runs gave "
                       "figures)" % (len(dr), args.rounds, len(et)))
@@ -240,8 +286,6 @@ def bench_writes(args, kv, cluster, etcd, res):
 
 
 def bench_pipeline(args, kv, cluster, res):
-    lead = cluster.leader()
-    fol = [n for n in cluster.nodes if n is not lead][0]
     print("\npipelined: one `session` connection keeping W `kv set` in "
           "flight, replies read in order, %d s per run (dns-raft only: "
           "etcd's HTTP/1.1 gateway serves one request per connection at a "
@@ -249,23 +293,26 @@ def bench_pipeline(args, kv, cluster, res):
     print("%-9s %7s %10s %8s %8s %8s %5s" % (
         "target", "window", "writes/s", "p50 ms", "p99 ms", "max ms",
         "bad"), flush=True)
-    for target, node in (("leader", lead), ("follower", fol)):
+    for target in ("leader", "follower"):
         for w in args.windows:
+            node = dr_target(cluster, target)
+            el = Elections(cluster)
             f = kv.run("ctl", node.ctl_hostport, 1, w)
+            note = el.note()
             if f is None:
                 print("%-9s %7d  (no figures)" % (target, w), flush=True)
                 continue
             print("%-9s %7d %10.0f %8.2f %8.2f %8.2f %5d" % (
                 target, w, f["writes_per_s"], f["p50_ms"], f["p99_ms"],
                 f["max_ms"], f["bad"]), flush=True)
+            if note:
+                print(note, flush=True)
             res["pipelined"] = max(res.get("pipelined", 0),
                                    f["writes_per_s"])
 
 
 def bench_visibility(args, visbench, cluster, res):
-    lead = cluster.leader()
-    fol = [n for n in cluster.nodes if n is not lead][0]
-    lead.ctl("rr add %s @ 60 SOA ns.%s hostmaster.%s 1 3600 600 86400 60" %
+    cluster.leader().ctl("rr add %s @ 60 SOA ns.%s hostmaster.%s 1 3600 600 86400 60" %
              (VIS_ZONE, VIS_ZONE, VIS_ZONE))
     cluster.wait_dns_all(VIS_ZONE, "SOA", drcluster.soa_answer, 30)
     names = {}
@@ -286,13 +333,16 @@ def bench_visibility(args, visbench, cluster, res):
     print("%-9s %-4s %8s %8s %8s %8s %5s  %s" % (
         "through", "kind", "ack p50", "p50 ms", "p99 ms", "max ms", "lost",
         "per node p50/p99 ms"), flush=True)
-    for target, node in (("leader", lead), ("follower", fol)):
+    for target in ("leader", "follower"):
+        node = dr_target(cluster, target)
+        el = Elections(cluster)
         argv = [visbench, "-W", node.ctl_hostport, "-z", VIS_ZONE,
                 "-n", str(args.vis_writes), "-i", str(args.vis_interval_us),
                 "-p", "v%s%d-" % (target[0], os.getpid())] + argv_polls
         out, err, rc = run_tool(argv, args.vis_writes * 30 + 60)
         if err:
             print("    visbench: %s" % err, flush=True)
+        note = el.note()
         rows = [fields_of(ln) for ln in out]
         for kind in ("dns", "kv"):
             tot = [r for r in rows if r.get("kind") == kind and
@@ -311,6 +361,8 @@ def bench_visibility(args, visbench, cluster, res):
                 int(t["timeouts"]) + int(t["errors"]), pn), flush=True)
             res.setdefault("visibility", {})[(target, kind)] = float(
                 t["p99_ms"])
+        if note:
+            print(note, flush=True)
     print("  lost = writes not served by every node within 5 s, or "
           "refused")
 
@@ -457,6 +509,7 @@ def main():
         print_header(args, cluster, etcd_version)
         kv = Kvbench(tools["kvbench"], args.duration)
         res = {}
+        term0 = raft_term(cluster)
         bench_writes(args, kv, cluster, etcd, res)
         if args.windows:
             bench_pipeline(args, kv, cluster, res)
@@ -465,6 +518,9 @@ def main():
             etcd = None
         if args.vis_writes:
             bench_visibility(args, tools["visbench"], cluster, res)
+        term1 = raft_term(cluster)
+        print("\ndns-raft elections before the failover part: %d (raft "
+              "term %d -> %d)" % (term1 - term0, term0, term1), flush=True)
         if args.failovers:
             bench_failover(args, cluster, res)
         print_goals(res)
