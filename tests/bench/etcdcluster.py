@@ -115,9 +115,15 @@ class EtcdCluster:
                 self.argv(i), stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=drcluster._pdeathsig))
-        drcluster.wait_until(lambda: self.leader() is not None, timeout,
-                             "etcd members to agree on a leader")
+        self.wait_leader(timeout)
         return self
+
+    def wait_leader(self, timeout=30):
+        """Index of the leader, once every member names the same one."""
+        # A list, as index 0 would read as "not yet" to wait_until.
+        return drcluster.wait_until(
+            lambda: [i for i in [self.leader()] if i is not None], timeout,
+            "etcd members to agree on a leader")[0]
 
     def _post(self, i, path, body, timeout=2.0):
         req = urllib.request.Request(

@@ -187,7 +187,7 @@ def dr_target(cluster, target):
 
 def etcd_target(etcd, target):
     """The etcd member index to send to now."""
-    el = drcluster.wait_until(etcd.leader, 30, "an etcd leader")
+    el = etcd.wait_leader()
     return el if target == "leader" else (el + 1) % 3
 
 
@@ -205,7 +205,7 @@ class Elections:
         lead = self.cluster.leader()
         st = [lead.name, int(lead.status(5).get("term", 0))]
         if self.etcd is not None:
-            el = drcluster.wait_until(self.etcd.leader, 30, "an etcd leader")
+            el = self.etcd.wait_leader()
             st += ["e%d" % el, int(self.etcd.status(el)["raftTerm"])]
         return st
 
