@@ -84,6 +84,15 @@ static const struct flag flag_table[] = {
 	{ "ctl.trust-loopback", FLAG_BOOL, "true",
 	  "loopback control clients need no auth TOKEN",
 	  OFF(ctl_trust_loopback), 0, 0, 0, false },
+	{ "ctl.ack", FLAG_STR, "leader",
+	  "when a write answers SUCCESS: \"leader\" once the leader applied "
+	  "it, \"all\" once every reachable voter applied it and its dnsd "
+	  "serves it (the \"ack\" command sets it per connection)",
+	  OFF(ctl_ack), 0, 0, 0, false },
+	{ "ctl.ack-timeout", FLAG_UINT, "1000",
+	  "ms an \"ack all\" write waits at most for the voters that do "
+	  "not have it yet",
+	  OFF(ctl_ack_timeout_ms), 10, 60000, 0, false },
 	{ "dns.rrl", FLAG_UINT, "100",
 	  "response rate limit, answers/s per source /24 or /56 (0 = off)",
 	  OFF(dns_rrl), 0, 1000000, 0, false },
@@ -160,6 +169,16 @@ flags_set(struct dr_config *cfg, const struct flag *f, const char *val,
 				return DR_EINVAL;
 			}
 			strcpy(cfg->data_dir, val);
+		} else if (f->off == OFF(ctl_ack)) {
+			if (strcmp(val, "all") != 0 &&
+			    strcmp(val, "leader") != 0) {
+				flags_err(err, errlen,
+				          "want all or leader, got \"%s\"",
+				          val);
+				return DR_EINVAL;
+			}
+			cfg->ctl_ack = val;
+			cfg->ctl_ack_all = strcmp(val, "all") == 0;
 		} else {
 			*(const char **)base = val;
 		}
@@ -236,6 +255,8 @@ flags_defaults(struct dr_config *cfg)
 	cfg->snapshot_trailing = 2048;
 	cfg->ctl_max_conns = 1024;
 	cfg->ctl_idle_timeout_ms = 300000;
+	cfg->ctl_ack = "leader";
+	cfg->ctl_ack_timeout_ms = 1000;
 }
 
 /*

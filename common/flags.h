@@ -55,7 +55,16 @@ struct dr_config {
 	unsigned ctl_idle_timeout_ms;
 	bool ctl_trust_loopback;    /* loopback clients need no auth TOKEN */
 	unsigned ctl_max_memory_mb; /* buffered bodies and replies, in all */
-	unsigned dns_rrl;           /* responses/s per source prefix, 0 = off */
+	/*
+	 * -ctl.ack: "leader" (a write's SUCCESS once the leader applied it)
+	 * or "all" (once every reachable voter applied it and its dnsd
+	 * serves it, at most ctl_ack_timeout_ms later); per connection, the
+	 * "ack" command overrides it.
+	 */
+	const char *ctl_ack;
+	bool ctl_ack_all;
+	unsigned ctl_ack_timeout_ms;
+	unsigned dns_rrl;      /* responses/s per source prefix, 0 = off */
 	unsigned dns_rrl_slip; /* every Nth limited answer is TC=1; 0 never */
 	bool loopback_default; /* an empty host became 127.0.0.1 (no key) */
 	bool verbose;

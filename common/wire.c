@@ -7,6 +7,9 @@
 
 #include "err.h"
 
+/* Node names (flags.h DR_ID_MAX), or a numeric raft id. */
+#define WIRE_NAME_MAX 64
+
 _Static_assert(DR_WIRE_HDR_LEN == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8,
                "IPC header layout");
 
@@ -201,7 +204,7 @@ dr_wire_end(struct dr_buf *b)
 static int
 wire_type_known(uint8_t t)
 {
-	return (t >= DR_MSG_APPLY && t <= DR_MSG_MEMBER_UPDATE) ||
+	return (t >= DR_MSG_APPLY && t <= DR_MSG_WAIT) ||
 	       (t >= DR_MSG_CHANGE && t <= DR_MSG_HEARTBEAT);
 }
 
@@ -264,4 +267,70 @@ dr_str_is_hex(struct dr_str s, size_t len)
 		      (s.p[i] >= 'a' && s.p[i] <= 'f')))
 			return false;
 	return true;
+}
+
+void
+dr_wait_encode(struct dr_buf *b, const struct dr_wait *w)
+{
+	dr_buf_put_u64(b, w->index);
+	dr_buf_put_u32(b, w->bound_ms);
+}
+
+int
+dr_wait_decode(struct dr_cursor *c, struct dr_wait *w)
+{
+	if (dr_get_u64(c, &w->index) != 0 || dr_get_u32(c, &w->bound_ms) != 0 ||
+	    c->left != 0 || w->bound_ms == 0 ||
+	    w->bound_ms > DR_WAIT_BOUND_MAX_MS)
+		return DR_EMALFORMED;
+	return 0;
+}
+
+void
+dr_wait_reply_begin(struct dr_buf *b, uint32_t have, uint32_t voters)
+{
+	dr_buf_put_u32(b, have);
+	dr_buf_put_u32(b, voters);
+}
+
+/* A node name as flags.h allows it, loosely: printable, no blank. */
+static bool
+wire_name_ok(struct dr_str s)
+{
+	size_t i;
+
+	if (s.len == 0 || s.len > WIRE_NAME_MAX)
+		return false;
+	for (i = 0; i < s.len; i++)
+		if (s.p[i] <= 0x20 || s.p[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+int
+dr_wait_reply_decode(struct dr_cursor c, uint32_t *have, uint32_t *voters,
+                     char *names, size_t namelen)
+{
+	size_t used = 0;
+	struct dr_str s;
+	uint32_t i;
+
+	if (namelen > 0)
+		names[0] = '\0';
+	if (dr_get_u32(&c, have) != 0 || dr_get_u32(&c, voters) != 0 ||
+	    *voters > DR_WAIT_NODES_MAX || *have > *voters)
+		return DR_EMALFORMED;
+	for (i = 0; i < *have; i++) {
+		if (dr_get_str(&c, &s) != 0 || !wire_name_ok(s))
+			return DR_EMALFORMED;
+		/* Room for a blank, the name and the NUL. */
+		if (namelen > 0 && used + (used > 0) + s.len < namelen) {
+			if (used > 0)
+				names[used++] = ' ';
+			memcpy(names + used, s.p, s.len);
+			used += s.len;
+			names[used] = '\0';
+		}
+	}
+	return c.left == 0 ? 0 : DR_EMALFORMED;
 }

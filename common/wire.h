@@ -62,6 +62,30 @@ enum dr_msg_type {
 	/* payload: str id, raft_addr, ctl_addr, dns_addr (leader only) */
 	DR_MSG_MEMBER_UPDATE = 14,
 	/*
+	 * Acknowledgement waits ("ack all", raftd/ackwait.h).
+	 *
+	 * SERVED (dnsd -> its raftd): header index = the Raft index of the
+	 * copy dnsd serves (committed, visible to queries); no payload. Sent
+	 * when it advances (one outstanding, the latest value) and at least
+	 * every second, so raftd can tell a dnsd that stopped reporting.
+	 *
+	 * WAIT (ctld -> raftd; raftd -> a peer's raftd over the relay):
+	 * payload (dr_wait_encode):
+	 *
+	 *   off  len  field
+	 *     0    8  index     Raft index of the write (its reply's index)
+	 *     8    4  bound_ms  answer at the latest after this, 1..60000
+	 *
+	 * Without DR_WF_LOCAL: answered OK once every voter has applied
+	 * index and its dnsd serves it, or at bound_ms; reply payload
+	 * (dr_wait_reply_*): u32 nodes that have it, u32 voters, then that
+	 * many str node names. DR_WF_LOCAL (what a raftd asks a peer): this
+	 * node only; OK = it has it, NOTFOUND = not by bound_ms. BUSY: too
+	 * many waits.
+	 */
+	DR_MSG_SERVED = 15,
+	DR_MSG_WAIT = 16,
+	/*
 	 * raftd -> subscribers (pub/sub). seq is the state machine's change
 	 * counter after the change: every applied entry (also a KV write or
 	 * a rejected command) takes exactly one seq, so a subscriber that
@@ -80,6 +104,7 @@ enum dr_msg_type {
 /* Header flags. */
 #define DR_WF_CONSISTENT 0x0001u /* reads: leader-confirmed (barrier) */
 #define DR_WF_RELOAD     0x0002u /* DR_MSG_CHANGE: effects not listed */
+#define DR_WF_LOCAL      0x0004u /* DR_MSG_WAIT: this node only */
 
 /*
  * Reply status. Payloads: OK -> result (value, text); NOTFOUND -> none;
@@ -166,6 +191,36 @@ void dr_wire_end(struct dr_buf *b);
  */
 int dr_wire_decode(const void *data, size_t len, struct dr_msg_hdr *h,
                    struct dr_cursor *payload);
+
+/* Bounds of a DR_MSG_WAIT and its reply. */
+#define DR_WAIT_BOUND_MAX_MS 60000u
+#define DR_WAIT_NODES_MAX    256u
+
+struct dr_wait {
+	uint64_t index;
+	uint32_t bound_ms;
+};
+
+/* Appends a WAIT payload to b. */
+void dr_wait_encode(struct dr_buf *b, const struct dr_wait *w);
+/*
+ * Decodes a whole WAIT payload: DR_EMALFORMED if short, long, or
+ * bound_ms outside 1..DR_WAIT_BOUND_MAX_MS.
+ */
+int dr_wait_decode(struct dr_cursor *c, struct dr_wait *w);
+
+/* Starts a WAIT reply payload in b: the counts, names follow. */
+void dr_wait_reply_begin(struct dr_buf *b, uint32_t have, uint32_t voters);
+/*
+ * Decodes the counts of a whole WAIT reply payload and checks the names
+ * that follow (have of them, each 1..DR_ID_MAX bytes of printable ASCII
+ * without blanks); writes them space-separated into names (NUL
+ * terminated, at most namelen bytes, cut short if it is too small).
+ * DR_EMALFORMED on anything else (have > voters, voters >
+ * DR_WAIT_NODES_MAX, trailing bytes).
+ */
+int dr_wait_reply_decode(struct dr_cursor c, uint32_t *have, uint32_t *voters,
+                         char *names, size_t namelen);
 
 /* Copies s into a fresh NUL-terminated string (owned by the caller). */
 char *dr_str_dup(struct dr_str s);

@@ -37,6 +37,8 @@ struct command {
 
 static int build_session(const struct commands_parsed *, struct dr_buf *,
                          struct dr_buf *, enum commands_action *);
+static int build_ack(const struct commands_parsed *, struct dr_buf *,
+                     struct dr_buf *, enum commands_action *);
 static int build_quit(const struct commands_parsed *, struct dr_buf *,
                       struct dr_buf *, enum commands_action *);
 static int build_ping(const struct commands_parsed *, struct dr_buf *,
@@ -106,6 +108,8 @@ static int build_update(const struct commands_parsed *, struct dr_buf *,
 static const struct command command_table[] = {
 	CMD(COMMANDS_SESSION, NULL, "session", 0, 0, F_LOCAL, READ, "session",
 	    build_session),
+	CMD(COMMANDS_ACK, NULL, "ack", 1, 1, F_LOCAL, READ, "ack all|leader",
+	    build_ack),
 	CMD(COMMANDS_QUIT, NULL, "quit", 0, 0, F_LOCAL, NONE, "quit",
 	    build_quit),
 	CMD(COMMANDS_AUTH, NULL, "auth", 1, 1, F_LOCAL, NONE, "auth TOKEN",
@@ -298,6 +302,7 @@ commands_name(const struct commands_parsed *p)
 		[COMMANDS_TOKEN_LIST] = "token list",
 		[COMMANDS_TOKEN_DEL] = "token del",
 		[COMMANDS_CLUSTER_UPDATE] = "cluster update",
+		[COMMANDS_ACK] = "ack",
 	};
 
 	return names[p->id];
@@ -543,6 +548,20 @@ build_session(const struct commands_parsed *p, struct dr_buf *msg,
 {
 	commands_put_line(out, "OK");
 	*act = COMMANDS_START_SESSION;
+	return COMMANDS_DONE;
+}
+
+/* Checks the mode only: dispatch.c sets it on the connection on "OK". */
+static int
+build_ack(const struct commands_parsed *p, struct dr_buf *msg,
+          struct dr_buf *out, enum commands_action *act)
+{
+	enum commands_ack a;
+
+	if (commands_ack_parse(p->args[0], &a) != 0)
+		commands_put_line(out, "ERROR usage: ack all|leader");
+	else
+		commands_put_line(out, "OK");
 	return COMMANDS_DONE;
 }
 
@@ -970,6 +989,18 @@ commands_role_parse(struct dr_str s, enum commands_role *r)
 			return 0;
 		}
 	return DR_EINVAL;
+}
+
+int
+commands_ack_parse(struct dr_str s, enum commands_ack *a)
+{
+	if (word_is(s, "all"))
+		*a = COMMANDS_ACK_ALL;
+	else if (word_is(s, "leader"))
+		*a = COMMANDS_ACK_LEADER;
+	else
+		return DR_EINVAL;
+	return 0;
 }
 
 static void

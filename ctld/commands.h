@@ -46,6 +46,15 @@
  *   token del NAME
  *   cluster update ID RAFT CTL DNS
  *                         changes a member's recorded addresses
+ *
+ * Per connection (a "session"'s later lines):
+ *
+ *   ack all|leader        when a write answers SUCCESS: "leader" (the
+ *                         leader applied it) or "all" (every reachable
+ *                         voter applied it and its dnsd serves it; a
+ *                         voter that does not within -ctl.ack-timeout
+ *                         makes it "SUCCESS applied N/M (NAMES...)",
+ *                         raftd/ackwait.h); the default is -ctl.ack
  */
 
 enum commands_id {
@@ -74,7 +83,21 @@ enum commands_id {
 	COMMANDS_TOKEN_LIST,
 	COMMANDS_TOKEN_DEL,
 	COMMANDS_CLUSTER_UPDATE,
+	COMMANDS_ACK,
 };
+
+/*
+ * A connection's acknowledgement mode ("ack"); DEFAULT (zero) follows
+ * -ctl.ack.
+ */
+enum commands_ack {
+	COMMANDS_ACK_DEFAULT,
+	COMMANDS_ACK_LEADER,
+	COMMANDS_ACK_ALL,
+};
+
+/* Parses "all" or "leader" (any case). 0 or DR_EINVAL. */
+int commands_ack_parse(struct dr_str s, enum commands_ack *a);
 
 /*
  * Who may run a command. A connection starts with a role (server.c):
@@ -84,7 +107,7 @@ enum commands_id {
  * may do what the ones before it may:
  *
  *   none    quit, auth
- *   read    session, kv ping, kv get, rr get, zone list, zone dump,
+ *   read    session, ack, kv ping, kv get, rr get, zone list, zone dump,
  *           cluster status, cluster members, stats
  *   write   kv set, kv del, rr add, rr del, zone del, zone replace,
  *           zone reload

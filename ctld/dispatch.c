@@ -53,6 +53,8 @@ struct dispatch_req {
 	unsigned flags; /* DISPATCH_F_* of the reply */
 	unsigned parts; /* zone dump: parts delivered */
 	bool ending;    /* zone dump: asking raftd to end it */
+	bool ack_all;   /* a write: SUCCESS once every voter has it */
+	bool acking;    /* its WAIT is out (the write succeeded) */
 };
 
 int
@@ -117,10 +119,18 @@ req_finish(struct dispatch_req *r)
 {
 	struct dispatch *d = r->d;
 
-	if (r->secret[0] != '\0' && r->reply.len == 8 &&
-	    memcmp(r->reply.data, "SUCCESS\n", 8) == 0) {
+	/* token add: the token instead of "SUCCESS" (" applied ..." kept) */
+	if (r->secret[0] != '\0' && r->reply.len >= 8 &&
+	    memcmp(r->reply.data, "SUCCESS", 7) == 0 &&
+	    (r->reply.data[7] == '\n' || r->reply.data[7] == ' ')) {
+		struct dr_buf rest;
+
+		dr_buf_init(&rest);
+		dr_buf_put(&rest, r->reply.data + 7, r->reply.len - 7);
 		dr_buf_reset(&r->reply);
-		commands_put_line(&r->reply, r->secret);
+		dr_buf_put(&r->reply, r->secret, strlen(r->secret));
+		dr_buf_put(&r->reply, rest.data, rest.len);
+		dr_buf_close(&rest);
 	}
 	if (r->cb != NULL)
 		r->cb((const char *)r->reply.data, r->reply.len, r->flags,
@@ -468,6 +478,79 @@ req_dump_part(struct dispatch_req *r, int status, const uint8_t *p, size_t len)
 	dr_buf_reset(&r->reply);
 }
 
+/* --- "ack all" --- */
+
+static void req_raftd_cb(int rv, const void *data, size_t len, void *arg);
+
+/*
+ * The write r succeeded at the leader's index: ask raftd to wait for
+ * every voter (wire.h DR_MSG_WAIT). r->msg is free: a write that
+ * succeeded is never sent again.
+ */
+static void
+req_ack_start(struct dispatch_req *r, uint64_t index)
+{
+	struct dispatch *d = r->d;
+	struct dr_wait w = { index, d->cfg->ctl_ack_timeout_ms };
+	struct dr_msg_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = DR_MSG_WAIT;
+	dr_wire_begin(&r->msg, &h);
+	dr_wait_encode(&r->msg, &w);
+	dr_wire_end(&r->msg);
+	r->acking = true;
+	r->state = REQ_RAFTD;
+	if (dr_bus_request(d->bus, r->msg.data, r->msg.len,
+	                   w.bound_ms + DISPATCH_ACK_SLACK_MS, req_raftd_cb,
+	                   r) != 0)
+		req_finish_line(r, "SUCCESS applied unknown (raftd "
+		                   "unavailable)");
+}
+
+/* raftd's answer to the WAIT of an acknowledged write. */
+static void
+req_ack_answer(struct dispatch_req *r, int rv, const void *data, size_t len)
+{
+	char names[512], line[640];
+	uint32_t have, voters;
+	struct dr_msg_hdr h;
+	struct dr_cursor c;
+
+	if (rv != 0) {
+		req_finish_line(r, "SUCCESS applied unknown (raftd "
+		                   "unavailable)");
+		return;
+	}
+	if (dr_wire_decode(data, len, &h, &c) != 0 || h.type != DR_MSG_REPLY ||
+	    (h.status == DR_ST_OK &&
+	     dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)) !=
+	         0)) {
+		log_warnx("%s, malformed wait reply", commands_name(&r->p));
+		req_finish_line(r, "SUCCESS applied unknown (malformed reply "
+		                   "from raftd)");
+		return;
+	}
+	if (h.status == DR_ST_BUSY) {
+		req_finish_line(r, "SUCCESS applied unknown (too many "
+		                   "acknowledgement waits)");
+		return;
+	}
+	if (h.status != DR_ST_OK) {
+		req_finish_line(r, "SUCCESS applied unknown (wait failed)");
+		return;
+	}
+	if (have == voters) {
+		commands_format(&r->p, DR_ST_OK, NULL, 0, &r->reply);
+		req_finish(r);
+		return;
+	}
+	(void)snprintf(line, sizeof(line), "SUCCESS applied %u/%u (%s)",
+	               (unsigned)have, (unsigned)voters,
+	               have > 0 ? names : "none");
+	req_finish_line(r, line);
+}
+
 static void
 req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 {
@@ -475,6 +558,10 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 	struct dr_msg_hdr h;
 	struct dr_cursor c;
 
+	if (r->acking) {
+		req_ack_answer(r, rv, data, len);
+		return;
+	}
 	if (rv != 0) {
 		log_debug("%s, request failed (%s)", commands_name(&r->p),
 		          dr_strerror(rv));
@@ -506,6 +593,12 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 	 */
 	if (r->p.write && h.status == DR_ST_OK && h.seq > r->d->acked_seq)
 		r->d->acked_seq = h.seq;
+	/* Also a retry that the state machine answered as a duplicate. */
+	if (r->p.write && h.status == DR_ST_OK && r->ack_all &&
+	    !r->d->stopping) {
+		req_ack_start(r, h.index);
+		return;
+	}
 	if (h.seq < r->min_seq && r->parts == 0 &&
 	    (h.status == DR_ST_OK || h.status == DR_ST_NOTFOUND)) {
 		if (uv_now(r->d->loop) < r->catchup_deadline) {
@@ -762,6 +855,9 @@ dispatch_write(struct dispatch *d, struct dispatch_client *cl, const char *line,
 		r->p.token_hash = r->hash;
 	}
 	req_assign_id(r);
+	r->ack_all = cl != NULL && cl->ack != COMMANDS_ACK_DEFAULT
+	                 ? cl->ack == COMMANDS_ACK_ALL
+	                 : d->cfg->ctl_ack_all;
 	r->deadline =
 	    uv_now(d->loop) + (rp != NULL ? DISPATCH_ZONE_TIMEOUT_MS
 	                                  : DISPATCH_WRITE_DEADLINE_MS);
@@ -819,6 +915,9 @@ dispatch_line(struct dispatch *d, struct dispatch_client *cl, const char *line,
 		                      reqp);
 	dr_buf_init(&msg);
 	rv = commands_build(&p, &msg, out, act);
+	if (rv == COMMANDS_DONE && p.id == COMMANDS_ACK &&
+	    out->len - start == 3 && memcmp(out->data + start, "OK\n", 3) == 0)
+		(void)commands_ack_parse(p.args[0], &cl->ack);
 	if (rv == COMMANDS_DONE) {
 		/* Local commands answer here too: only ERROR is a refusal. */
 		if (out->len - start > 6 &&

@@ -51,6 +51,15 @@
  */
 #define DISPATCH_STATUS_RAFTD_MS 2000
 
+/*
+ * "ack all": after a write's SUCCESS, ctld asks its raftd to wait until
+ * every voter has applied it and its dnsd serves it (DR_MSG_WAIT with the
+ * index of the write's reply, bounded by -ctl.ack-timeout;
+ * raftd/ackwait.h). raftd answers by the bound; this much more is allowed
+ * for the answer before the reply says "SUCCESS applied unknown".
+ */
+#define DISPATCH_ACK_SLACK_MS 2000
+
 /* At most one "line rejected" log line per this many ms. */
 #define DISPATCH_REJECT_LOG_MS 1000
 
@@ -175,7 +184,8 @@ void dispatch_close(struct dispatch *d);
  */
 struct dispatch_client {
 	enum commands_role role;
-	const char *peer; /* borrowed */
+	const char *peer;      /* borrowed */
+	enum commands_ack ack; /* "ack"; zero (DEFAULT): -ctl.ack */
 };
 
 /*
@@ -186,6 +196,13 @@ struct dispatch_client {
  * dispatch_detach. The line is copied. DISPATCH_BODY: the line starts a
  * command followed by record lines; the caller collects them
  * (replace_new with this line) and then calls dispatch_replace.
+ *
+ * "ack all|leader" sets cl->ack (answered "OK"); a write by a client in
+ * "ack all" mode (or, with the default, when -ctl.ack is all; zone
+ * replace always follows -ctl.ack) answers "SUCCESS" only once every
+ * voter has it, else at -ctl.ack-timeout "SUCCESS applied N/M (NAMES)",
+ * NAMES the nodes that have it; "SUCCESS applied unknown (REASON)" when
+ * raftd could not say.
  *
  * A command above cl's role is answered "ERROR permission denied" (or,
  * for a client without one, "ERROR auth required" with *act

@@ -173,6 +173,9 @@ feed_gauges(struct feed *f)
 	f->stats->applied_index = f->index;
 	if (f->view.db == NULL)
 		return;
+	/* Changes applied but not committed are not served yet. */
+	if (f->served_cb != NULL && !f->dirty)
+		f->served_cb(f, f->index, f->served_arg);
 	zonedb_stats(f->view.db, &zs);
 	f->stats->zones = zs.zones;
 	f->stats->names = zs.names;
@@ -760,6 +763,13 @@ feed_init(struct feed *f, uv_loop_t *loop, const char *db_path,
 	uv_check_init(loop, &f->commit);
 	f->commit.data = f;
 	return 0;
+}
+
+void
+feed_on_served(struct feed *f, feed_served_cb cb, void *arg)
+{
+	f->served_cb = cb;
+	f->served_arg = arg;
 }
 
 void

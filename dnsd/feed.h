@@ -56,6 +56,13 @@ struct feed;
 /* Told once, on the loop thread, when the first baseline is served. */
 typedef void (*feed_ready_cb)(struct feed *f, void *arg);
 
+/*
+ * Told on the loop thread whenever the served copy (committed, what
+ * queries see) is at Raft index index: after each commit, load and
+ * change without records. May repeat a value.
+ */
+typedef void (*feed_served_cb)(struct feed *f, uint64_t index, void *arg);
+
 struct feed {
 	uv_loop_t *loop;        /* borrowed */
 	struct stats *stats;    /* borrowed: resyncs and gauges */
@@ -84,6 +91,8 @@ struct feed {
 	struct dr_buf scratch;  /* NUL-terminated copies of effect args */
 	feed_ready_cb ready_cb; /* cleared once called */
 	void *ready_arg;
+	feed_served_cb served_cb; /* NULL: nobody asks */
+	void *served_arg;
 };
 
 /*
@@ -98,6 +107,9 @@ int feed_init(struct feed *f, uv_loop_t *loop, const char *db_path,
  * served (before that, every query is REFUSED). Call before feed_start.
  */
 void feed_on_ready(struct feed *f, feed_ready_cb cb, void *arg);
+
+/* Sets the callback told what the served copy is at (NULL: none). */
+void feed_on_served(struct feed *f, feed_served_cb cb, void *arg);
 
 /*
  * Subscribes to url (raftd's pub socket; NULL: no subscription, for

@@ -10,6 +10,7 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "report.h"
 #include "startup.h"
 #include "stats.h"
 
@@ -18,9 +19,10 @@ struct dnsd {
 	struct dr_config cfg;
 	struct stats stats;
 	struct feed feed;
+	struct report report; /* served index to raftd */
 	struct listen listen;
 	uv_signal_t sig_term, sig_int, sig_hup;
-	bool have_signals, have_feed, have_listen, stopping;
+	bool have_signals, have_feed, have_listen, have_report, stopping;
 	bool loaded; /* the first baseline of state.db is served */
 };
 
@@ -53,6 +55,15 @@ dnsd_loaded_cb(struct feed *f, void *arg)
 }
 
 static void
+dnsd_served_cb(struct feed *f, uint64_t index, void *arg)
+{
+	struct dnsd *d = arg;
+
+	if (d->have_report)
+		report_served(&d->report, index);
+}
+
+static void
 dnsd_stop(struct dnsd *d)
 {
 	if (d->stopping)
@@ -63,6 +74,8 @@ dnsd_stop(struct dnsd *d)
 		listen_stop(&d->listen);
 	if (d->have_feed)
 		feed_stop(&d->feed);
+	if (d->have_report)
+		report_stop(&d->report);
 	stats_serve_stop(&d->stats);
 	if (d->have_signals) {
 		uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -122,8 +135,13 @@ dnsd_start(struct dnsd *d)
 	(void)snprintf(path, sizeof(path), "%s/state.db", d->cfg.data_dir);
 	feed_init(&d->feed, &d->loop, path, &d->stats);
 	feed_on_ready(&d->feed, dnsd_loaded_cb, d);
+	feed_on_served(&d->feed, dnsd_served_cb, d);
 	d->have_feed = true;
 	dnsd_signals_start(d);
+	dr_ipc_url(&d->cfg, "raftd", path, sizeof(path));
+	if ((rv = report_start(&d->report, &d->loop, path)) != 0)
+		goto err;
+	d->have_report = true;
 	dr_ipc_url(&d->cfg, "pub", path, sizeof(path));
 	if ((rv = feed_start(&d->feed, path)) != 0)
 		goto err;

@@ -389,6 +389,83 @@ serve_member(struct serve *s, struct serve_to to, struct dr_cursor *cur,
 	}
 }
 
+/* --- acknowledgement waits (ackwait.h) --- */
+
+static void
+serve_wait_local_cb(void *arg, bool have)
+{
+	struct serve_call *c = arg;
+
+	if (have)
+		serve_reply(c->s, c->to, DR_ST_OK, NULL, 0);
+	else
+		serve_reply(c->s, c->to, DR_ST_NOTFOUND, NULL, 0);
+	serve_call_free(c);
+}
+
+/* names: space-separated node names (ackwait_all_cb). */
+static void
+serve_wait_all_cb(void *arg, unsigned have, unsigned voters, const char *names)
+{
+	struct serve_call *c = arg;
+	struct dr_buf v;
+	const char *p = names, *sp;
+
+	dr_buf_init(&v);
+	dr_wait_reply_begin(&v, have, voters);
+	while (*p != '\0') {
+		sp = strchr(p, ' ');
+		if (sp == NULL)
+			sp = p + strlen(p);
+		dr_buf_put_str(&v, p, (size_t)(sp - p));
+		p = *sp == ' ' ? sp + 1 : sp;
+	}
+	serve_reply(c->s, c->to, DR_ST_OK, v.data, v.len);
+	dr_buf_close(&v);
+	serve_call_free(c);
+}
+
+static void
+serve_wait(struct serve *s, struct serve_to to, const struct dr_msg_hdr *h,
+           struct dr_cursor *cur)
+{
+	struct serve_call *c;
+	struct dr_wait w;
+	int rv;
+
+	if (dr_wait_decode(cur, &w) != 0) {
+		serve_malformed(s, to, "malformed wait request");
+		return;
+	}
+	c = serve_call_new(s, to);
+	if (h->flags & DR_WF_LOCAL)
+		rv = ackwait_local(&s->ackwait, w.index, w.bound_ms,
+		                   serve_wait_local_cb, c);
+	else
+		rv = ackwait_all(&s->ackwait, w.index, w.bound_ms,
+		                 serve_wait_all_cb, c);
+	if (rv != 0) {
+		serve_call_free(c);
+		if (rv == DR_EBUSY)
+			serve_reply_str(s, to, DR_ST_BUSY,
+			                "too many acknowledgement waits");
+		else
+			serve_reply_str(s, to, DR_ST_ERROR, "shutting down");
+	}
+}
+
+static void
+serve_served(struct serve *s, struct serve_to to, const struct dr_msg_hdr *h,
+             struct dr_cursor *cur)
+{
+	if (cur->left != 0) {
+		serve_malformed(s, to, "malformed served report");
+		return;
+	}
+	ackwait_served(&s->ackwait, h->index);
+	serve_reply(s, to, DR_ST_OK, NULL, 0);
+}
+
 /* Whether a request must run on the leader. */
 static bool
 serve_needs_leader(const struct dr_msg_hdr *h)
@@ -446,6 +523,12 @@ serve_exec(struct serve *s, const struct dr_msg_hdr *h, struct dr_cursor *cur,
 		break;
 	case DR_MSG_TRANSFER:
 		serve_member(s, to, cur, SERVE_TRANSFER);
+		break;
+	case DR_MSG_WAIT:
+		serve_wait(s, to, h, cur);
+		break;
+	case DR_MSG_SERVED:
+		serve_served(s, to, h, cur);
 		break;
 	default:
 		serve_malformed(s, to, "unexpected message type");
@@ -676,6 +759,16 @@ serve_handle(struct serve *s, const void *data, size_t len, struct serve_to to,
 		serve_reply_str(s, to, DR_ST_ERROR, "shutting down");
 		return;
 	}
+	/*
+	 * A peer may only ask about this node (no fan-out from a fan-out),
+	 * and only our own dnsd reports what it serves.
+	 */
+	if (from_peer &&
+	    (h.type == DR_MSG_SERVED ||
+	     (h.type == DR_MSG_WAIT && !(h.flags & DR_WF_LOCAL)))) {
+		serve_malformed(s, to, "not a peer request");
+		return;
+	}
 	/* A relayed request runs once, here: its sender retries. */
 	if (!from_peer && serve_needs_leader(&h)) {
 		serve_route(s, data, len, h.type, to);
@@ -743,6 +836,7 @@ serve_start(struct serve *s, uv_loop_t *loop, const char *url,
 		dr_buf_close(&s->out);
 		return DR_EIO;
 	}
+	ackwait_init(&s->ackwait, loop, node, relay);
 	return 0;
 }
 
@@ -752,6 +846,7 @@ serve_drain(struct serve *s)
 	struct serve_route *rt, *next;
 
 	s->draining = true;
+	ackwait_drain(&s->ackwait);
 	/* Those waiting to try again end now; the others as they come. */
 	for (rt = s->routes; rt != NULL; rt = next) {
 		next = rt->next;
@@ -772,6 +867,7 @@ serve_stop(struct serve *s)
 		          s->inflight);
 	dr_bus_server_stop(s->bus);
 	s->bus = NULL;
+	ackwait_close(&s->ackwait);
 	dumps_close(&s->dumps);
 	dr_buf_close(&s->out);
 }

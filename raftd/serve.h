@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "ackwait.h"
 #include "bus.h"
 #include "dumps.h"
 #include "node.h"
@@ -36,6 +37,7 @@ struct serve {
 	struct serve_route *routes; /* requests for the leader in flight */
 	struct dr_buf out;          /* reply being built */
 	struct dumps dumps;         /* zone dumps in chunks */
+	struct ackwait ackwait;     /* DR_MSG_SERVED, DR_MSG_WAIT */
 	unsigned inflight;          /* requests waiting for raft */
 	bool draining;              /* new requests get ERROR */
 };

@@ -59,6 +59,35 @@ test_defaults(void)
 	CHECK_EQ_STR(cfg.data_dir, "./data/id0");
 	CHECK(cfg.join == NULL);
 	CHECK_EQ_INT(cfg.election_timeout_ms, 300);
+	CHECK_EQ_STR(cfg.ctl_ack, "leader");
+	CHECK(!cfg.ctl_ack_all);
+	CHECK_EQ_INT(cfg.ctl_ack_timeout_ms, 1000);
+}
+
+/* -ctl.ack is "all" or "leader"; -ctl.ack-timeout is bounded. */
+static void
+test_ack(void)
+{
+	struct dr_config cfg;
+	char err[256] = "";
+	char *all[] = { "x",        "-id", "a",
+		        "-ctl.ack", "all", "-ctl.ack-timeout",
+		        "250",      NULL };
+	char *leader[] = { "x", "-id", "a", "-ctl.ack=leader", NULL };
+	char *bad[] = { "x", "-id", "a", "-ctl.ack", "some", NULL };
+	char *bad_to[] = { "x", "-id", "a", "-ctl.ack-timeout", "0", NULL };
+	char *big_to[] = { "x", "-id", "a", "-ctl.ack-timeout", "60001", NULL };
+
+	CHECK_EQ_INT(parse(&cfg, err, 7, all), 0);
+	CHECK(cfg.ctl_ack_all);
+	CHECK_EQ_INT(cfg.ctl_ack_timeout_ms, 250);
+	CHECK_EQ_INT(parse(&cfg, err, 4, leader), 0);
+	CHECK(!cfg.ctl_ack_all);
+	CHECK_EQ_INT(parse(&cfg, err, 5, bad), DR_EINVAL);
+	CHECK(strstr(err, "-ctl.ack") != NULL);
+	CHECK(strstr(err, "want all or leader") != NULL);
+	CHECK_EQ_INT(parse(&cfg, err, 5, bad_to), DR_EINVAL);
+	CHECK_EQ_INT(parse(&cfg, err, 5, big_to), DR_EINVAL);
 }
 
 static void
@@ -360,6 +389,10 @@ test_usage(void)
 		"(default 256)\n",
 		"  -ctl.trust-loopback ",
 		"(default true)\n",
+		"  -ctl.ack ",
+		"(default leader)\n",
+		"  -ctl.ack-timeout ",
+		"(default 1000)\n",
 		"  -dns.rrl ",
 		"(default 100)\n",
 		"  -dns.rrl-slip ",
@@ -484,6 +517,7 @@ main(void)
 	unit_tmpdir(tmpdir);
 	RUN(test_defaults);
 	RUN(test_values);
+	RUN(test_ack);
 	RUN(test_errors);
 	RUN(test_secure_default);
 	RUN(test_addr);

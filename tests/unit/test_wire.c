@@ -93,9 +93,135 @@ test_cursor(void)
 	CHECK_EQ_INT(c.left, 2);
 }
 
+/* WAIT payloads: round trip, and every bad one refused, none read past. */
+static void
+test_wait(void)
+{
+	struct dr_wait w = { 0x0102030405060708ull, 1000 }, out;
+	struct dr_buf b;
+	struct dr_cursor c;
+	uint32_t have, voters;
+	char names[16];
+	size_t n;
+
+	dr_buf_init(&b);
+	dr_wait_encode(&b, &w);
+	CHECK_EQ_INT(b.len, 12);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(dr_wait_decode(&c, &out), 0);
+	CHECK(out.index == w.index);
+	CHECK_EQ_INT(out.bound_ms, 1000);
+	/* Every truncation, and a trailing byte. */
+	for (n = 0; n < b.len; n++) {
+		dr_cursor_init(&c, b.data, n);
+		CHECK_EQ_INT(dr_wait_decode(&c, &out), DR_EMALFORMED);
+	}
+	dr_buf_put_u8(&b, 0);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(dr_wait_decode(&c, &out), DR_EMALFORMED);
+	/* Bounds of bound_ms. */
+	w.bound_ms = 0;
+	dr_buf_reset(&b);
+	dr_wait_encode(&b, &w);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(dr_wait_decode(&c, &out), DR_EMALFORMED);
+	w.bound_ms = DR_WAIT_BOUND_MAX_MS + 1;
+	dr_buf_reset(&b);
+	dr_wait_encode(&b, &w);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(dr_wait_decode(&c, &out), DR_EMALFORMED);
+
+	/* Replies: counts and names. */
+	dr_buf_reset(&b);
+	dr_wait_reply_begin(&b, 2, 3);
+	dr_buf_put_cstr(&b, "n1");
+	dr_buf_put_cstr(&b, "node-three");
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(
+	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)), 0);
+	CHECK_EQ_INT(have, 2);
+	CHECK_EQ_INT(voters, 3);
+	CHECK_EQ_STR(names, "n1 node-three");
+	/* Too small a buffer cuts the list, never overflows. */
+	CHECK_EQ_INT(dr_wait_reply_decode(c, &have, &voters, names, 5), 0);
+	CHECK_EQ_STR(names, "n1");
+	for (n = 0; n < b.len; n++) {
+		dr_cursor_init(&c, b.data, n);
+		CHECK_EQ_INT(dr_wait_reply_decode(c, &have, &voters, names,
+		                                  sizeof(names)),
+		             DR_EMALFORMED);
+	}
+	/* have > voters, too many voters, a bad name, trailing bytes. */
+	dr_buf_reset(&b);
+	dr_wait_reply_begin(&b, 1, 0);
+	dr_buf_put_cstr(&b, "n1");
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(
+	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
+	    DR_EMALFORMED);
+	dr_buf_reset(&b);
+	dr_wait_reply_begin(&b, 0, DR_WAIT_NODES_MAX + 1);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(
+	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
+	    DR_EMALFORMED);
+	dr_buf_reset(&b);
+	dr_wait_reply_begin(&b, 1, 3);
+	dr_buf_put_cstr(&b, "n 1");
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(
+	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
+	    DR_EMALFORMED);
+	dr_buf_reset(&b);
+	dr_wait_reply_begin(&b, 1, 3);
+	dr_buf_put_str(&b, "", 0);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(
+	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
+	    DR_EMALFORMED);
+	dr_buf_reset(&b);
+	dr_wait_reply_begin(&b, 0, 3);
+	dr_buf_put_u8(&b, 7);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(
+	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
+	    DR_EMALFORMED);
+	/* A name length past the end. */
+	dr_buf_reset(&b);
+	dr_wait_reply_begin(&b, 1, 3);
+	dr_buf_put_u32(&b, 0xffffffffu);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(
+	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
+	    DR_EMALFORMED);
+	dr_buf_close(&b);
+}
+
+/* The new message types decode; the one after them does not. */
+static void
+test_wait_types(void)
+{
+	struct dr_msg_hdr h = { .type = DR_MSG_SERVED, .index = 9 }, out;
+	struct dr_buf b;
+	struct dr_cursor c;
+
+	dr_buf_init(&b);
+	dr_wire_begin(&b, &h);
+	dr_wire_end(&b);
+	CHECK_EQ_INT(dr_wire_decode(b.data, b.len, &out, &c), 0);
+	CHECK_EQ_INT(out.type, DR_MSG_SERVED);
+	b.data[5] = DR_MSG_WAIT;
+	CHECK_EQ_INT(dr_wire_decode(b.data, b.len, &out, &c), 0);
+	b.data[5] = DR_MSG_WAIT + 1;
+	CHECK_EQ_INT(dr_wire_decode(b.data, b.len, &out, &c), DR_EMALFORMED);
+	dr_buf_close(&b);
+}
+
 int
 main(void)
 {
+	RUN(test_wait);
+	RUN(test_wait_types);
 	RUN(test_roundtrip);
 	RUN(test_reject);
 	RUN(test_cursor);
