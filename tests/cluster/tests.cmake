@@ -31,6 +31,7 @@ set(DR_CLUSTER_TESTS
 	keyed_cluster
 	ctl_attacker
 	ctl_remote
+	ack
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
