@@ -2,9 +2,9 @@
 # Debian's pytest (never the python3 first on PATH) as its own ctest test.
 # dns_* need dnsd; knot_diff needs knotd (Debian package knot, in .ci/deps);
 # systemd installs into a temp prefix and needs systemd-analyze (systemd).
-# netns, loopback_only and keyed_cluster run nodes in network namespaces
-# of their own (tests/cluster/netns.py): they need root and iproute2, and
-# fail (never skip) without them.
+# netns, loopback_only, keyed_cluster and one test of ack run nodes in
+# network namespaces of their own (tests/cluster/netns.py): they need root
+# and iproute2, and fail (never skip) without them.
 set(DR_CLUSTER_TESTS
 	kv
 	failover
