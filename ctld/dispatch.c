@@ -331,7 +331,10 @@ req_dnsd_status_cb(int rv, const void *data, size_t len, void *arg)
 	                          dnsd_up ? c.left : 0, &procs);
 	dr_buf_put(&r->text, procs.data, procs.len);
 	dr_buf_close(&procs);
-	commands_format(&r->p, DR_ST_OK, r->text.data, r->text.len, &r->reply);
+	const uint8_t *note =
+	    r->text.len > 0 ? r->text.data : (const uint8_t *)"";
+
+	commands_format(&r->p, DR_ST_OK, note, r->text.len, &r->reply);
 	req_finish(r);
 }
 
@@ -483,6 +486,26 @@ req_dump_part(struct dispatch_req *r, int status, const uint8_t *p, size_t len)
 static void req_raftd_cb(int rv, const void *data, size_t len, void *arg);
 
 /*
+ * The write's own reply (its note kept in r->text: "SUCCESS serial 7,
+ * ..."), with " what" added to its line unless what is NULL.
+ */
+static void
+req_ack_finish(struct dispatch_req *r, const char *what)
+{
+	const uint8_t *note =
+	    r->text.len > 0 ? r->text.data : (const uint8_t *)"";
+
+	commands_format(&r->p, DR_ST_OK, note, r->text.len, &r->reply);
+	if (what != NULL && r->reply.len > 0 &&
+	    r->reply.data[r->reply.len - 1] == '\n') {
+		r->reply.len--;
+		dr_buf_put_u8(&r->reply, ' ');
+		commands_put_line(&r->reply, what);
+	}
+	req_finish(r);
+}
+
+/*
  * The write r succeeded at the leader's index: ask raftd to wait for
  * every voter (wire.h DR_MSG_WAIT). r->msg is free: a write that
  * succeeded is never sent again.
@@ -504,22 +527,20 @@ req_ack_start(struct dispatch_req *r, uint64_t index)
 	if (dr_bus_request(d->bus, r->msg.data, r->msg.len,
 	                   w.bound_ms + DISPATCH_ACK_SLACK_MS, req_raftd_cb,
 	                   r) != 0)
-		req_finish_line(r, "SUCCESS applied unknown (raftd "
-		                   "unavailable)");
+		req_ack_finish(r, "applied unknown (raftd unavailable)");
 }
 
 /* raftd's answer to the WAIT of an acknowledged write. */
 static void
 req_ack_answer(struct dispatch_req *r, int rv, const void *data, size_t len)
 {
-	char names[512], line[640];
+	char names[512], line[600];
 	uint32_t have, voters;
 	struct dr_msg_hdr h;
 	struct dr_cursor c;
 
 	if (rv != 0) {
-		req_finish_line(r, "SUCCESS applied unknown (raftd "
-		                   "unavailable)");
+		req_ack_finish(r, "applied unknown (raftd unavailable)");
 		return;
 	}
 	if (dr_wire_decode(data, len, &h, &c) != 0 || h.type != DR_MSG_REPLY ||
@@ -527,28 +548,26 @@ req_ack_answer(struct dispatch_req *r, int rv, const void *data, size_t len)
 	     dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)) !=
 	         0)) {
 		log_warnx("%s, malformed wait reply", commands_name(&r->p));
-		req_finish_line(r, "SUCCESS applied unknown (malformed reply "
-		                   "from raftd)");
+		req_ack_finish(r,
+		               "applied unknown (malformed reply from raftd)");
 		return;
 	}
 	if (h.status == DR_ST_BUSY) {
-		req_finish_line(r, "SUCCESS applied unknown (too many "
-		                   "acknowledgement waits)");
+		req_ack_finish(
+		    r, "applied unknown (too many acknowledgement waits)");
 		return;
 	}
 	if (h.status != DR_ST_OK) {
-		req_finish_line(r, "SUCCESS applied unknown (wait failed)");
+		req_ack_finish(r, "applied unknown (wait failed)");
 		return;
 	}
 	if (have == voters) {
-		commands_format(&r->p, DR_ST_OK, NULL, 0, &r->reply);
-		req_finish(r);
+		req_ack_finish(r, NULL);
 		return;
 	}
-	(void)snprintf(line, sizeof(line), "SUCCESS applied %u/%u (%s)",
-	               (unsigned)have, (unsigned)voters,
-	               have > 0 ? names : "none");
-	req_finish_line(r, line);
+	(void)snprintf(line, sizeof(line), "applied %u/%u (%s)", (unsigned)have,
+	               (unsigned)voters, have > 0 ? names : "none");
+	req_ack_finish(r, line);
 }
 
 static void
@@ -596,6 +615,8 @@ req_raftd_cb(int rv, const void *data, size_t len, void *arg)
 	/* Also a retry that the state machine answered as a duplicate. */
 	if (r->p.write && h.status == DR_ST_OK && r->ack_all &&
 	    !r->d->stopping) {
+		dr_buf_reset(&r->text);
+		dr_buf_put(&r->text, c.p, c.left);
 		req_ack_start(r, h.index);
 		return;
 	}
