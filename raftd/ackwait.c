@@ -340,6 +340,35 @@ ackwait_all(struct ackwait *a, uint64_t index, unsigned bound_ms,
 	return 0;
 }
 
+/* --- telling followers the commit index --- */
+
+static void
+ackwait_nudge_cb(void *arg, int status, const char *msg)
+{
+	struct ackwait *a = arg;
+
+	(void)status;
+	(void)msg;
+	a->nudging = false;
+	if (a->nudge_again) {
+		a->nudge_again = false;
+		ackwait_nudge(a);
+	}
+}
+
+void
+ackwait_nudge(struct ackwait *a)
+{
+	if (a->draining || !node_is_leader(a->node))
+		return;
+	if (a->nudging) {
+		a->nudge_again = true;
+		return;
+	}
+	if (node_barrier(a->node, ackwait_nudge_cb, a) == 0)
+		a->nudging = true;
+}
+
 /* --- deadlines and shutdown --- */
 
 static void

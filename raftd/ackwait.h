@@ -25,6 +25,14 @@
  * local waits are checked on reports (and at their deadline), never
  * polled.
  *
+ * A follower learns that an entry is committed only from the leader's
+ * next AppendEntries: with nothing else to send, a heartbeat up to two
+ * heartbeat intervals later (c-raft sends one when its tick finds the
+ * interval passed since the last message). So the leader, when asked to
+ * wait, appends a barrier at once (ackwait_nudge): its AppendEntries
+ * carries the commit index now. At most one barrier is in flight, and
+ * one more is asked for the waits that came meanwhile.
+ *
  * Nothing waits forever: every wait has a deadline (at most
  * DR_WAIT_BOUND_MAX_MS), and their number is capped (DR_EBUSY beyond).
  * A peer that is down, paused or cut off costs the bound, no more.
@@ -67,7 +75,9 @@ struct ackwait {
 	unsigned nops;
 	uv_timer_t tick;
 	bool ticking;
-	bool draining; /* answered everything, takes nothing new */
+	bool nudging;     /* a barrier is in flight */
+	bool nudge_again; /* waits came meanwhile: one more after it */
+	bool draining;    /* answered everything, takes nothing new */
 	bool started;
 };
 
@@ -97,6 +107,12 @@ int ackwait_local(struct ackwait *a, uint64_t index, unsigned bound_ms,
  */
 int ackwait_all(struct ackwait *a, uint64_t index, unsigned bound_ms,
                 ackwait_all_cb cb, void *arg);
+
+/*
+ * On the leader: makes the followers learn the commit index now (a
+ * barrier, see above). Does nothing elsewhere.
+ */
+void ackwait_nudge(struct ackwait *a);
 
 /*
  * Answers every wait now with what is known (raftd stops) and refuses

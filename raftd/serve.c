@@ -437,6 +437,8 @@ serve_wait(struct serve *s, struct serve_to to, const struct dr_msg_hdr *h,
 		serve_malformed(s, to, "malformed wait request");
 		return;
 	}
+	/* On the leader: the followers learn the commit index now. */
+	ackwait_nudge(&s->ackwait);
 	c = serve_call_new(s, to);
 	if (h->flags & DR_WF_LOCAL)
 		rv = ackwait_local(&s->ackwait, w.index, w.bound_ms,
