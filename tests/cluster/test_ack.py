@@ -106,7 +106,7 @@ def test_ack_all_with_a_paused_voter(c3):
             # longer than the bound allows.
             assert took < ACK_TIMEOUT_MS / 1000.0 + 2, took
             assert took > ACK_TIMEOUT_MS / 1000.0 / 2, took
-            # A duplicate-free second write says the same.
+            # A second write (a record) says the same.
             assert PARTIAL.match(s.cmd("rr add example.com. paused 60 "
                                        "A 10.8.0.1", timeout=30))
             assert s.cmd("ack leader") == "OK"

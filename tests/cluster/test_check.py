@@ -38,6 +38,8 @@ FLAGS = [
     ("ctl.idle-timeout", "(default 300000)"),
     ("ctl.max-memory", "(default 256)"),
     ("ctl.trust-loopback", "(default true)"),
+    ("ctl.ack", "(default leader)"),
+    ("ctl.ack-timeout", "(default 1000)"),
     ("dns.rrl", "(default 100)"),
     ("dns.rrl-slip", "(default 2)"),
     ("v", "(default false)"),
