@@ -964,17 +964,42 @@ dispatch_line(struct dispatch *d, struct dispatch_client *cl, const char *line,
 	return req_start(r, out, reqp);
 }
 
+enum dispatch_pipe
+dispatch_pipe_class(const struct dispatch_client *cl, const char *line,
+                    size_t len)
+{
+	struct commands_parsed p;
+	const char *err;
+
+	if (commands_parse(line, len, &p, &err) != 0 || cl->role < p.role ||
+	    cl->role == COMMANDS_ROLE_NONE)
+		return DISPATCH_PIPE_SERIAL;
+	switch (p.id) {
+	case COMMANDS_KV_SET:
+	case COMMANDS_KV_DEL:
+	case COMMANDS_RR_ADD:
+	case COMMANDS_RR_DEL:
+		return DISPATCH_PIPE_WRITE;
+	case COMMANDS_KV_PING:
+	case COMMANDS_KV_GET:
+	case COMMANDS_RR_GET:
+		return DISPATCH_PIPE_READ;
+	default:
+		return DISPATCH_PIPE_SERIAL;
+	}
+}
+
 int
-dispatch_replace(struct dispatch *d, struct replace *rp, struct dr_buf *out,
-                 dispatch_done_cb cb, void *arg, struct dispatch_req **reqp)
+dispatch_replace(struct dispatch *d, struct dispatch_client *cl,
+                 struct replace *rp, struct dr_buf *out, dispatch_done_cb cb,
+                 void *arg, struct dispatch_req **reqp)
 {
 	if (replace_finish(rp) != 0) {
 		commands_put_error(out, rp->err, strlen(rp->err));
 		replace_free(rp);
 		return DISPATCH_DONE;
 	}
-	return dispatch_write(d, NULL, rp->line, rp->len, rp, out, cb, arg,
-	                      reqp);
+	return dispatch_write(d, cl, rp->line, rp->len, rp, out, cb, arg, reqp);
 }
 
 void

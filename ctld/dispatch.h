@@ -216,13 +216,31 @@ int dispatch_line(struct dispatch *d, struct dispatch_client *cl,
 
 /*
  * Runs a "zone replace" whose lines are all in r (replace_finish is called
- * here; r is owned by dispatch from now on, in every case). Returns and
- * replies as dispatch_line. From a follower, the line and the records go
- * to the leader's ctld.
+ * here; r is owned by dispatch from now on, in every case) for client cl
+ * (NULL: the zone loader; its "ack" setting applies). Returns and replies
+ * as dispatch_line; like every write it is encoded once here and raftd
+ * relays it to the leader.
  */
-int dispatch_replace(struct dispatch *d, struct replace *r, struct dr_buf *out,
-                     dispatch_done_cb cb, void *arg,
-                     struct dispatch_req **reqp);
+int dispatch_replace(struct dispatch *d, struct dispatch_client *cl,
+                     struct replace *r, struct dr_buf *out, dispatch_done_cb cb,
+                     void *arg, struct dispatch_req **reqp);
+
+/*
+ * Session pipelining (server.c): which commands of one connection may be
+ * in flight together. Writes without a body (kv set, kv del, rr add,
+ * rr del) may run beside other such writes, reads (kv ping, kv get,
+ * rr get) beside reads; everything else (and a line that does not parse
+ * or is above cl's role) runs alone, after what came before it is
+ * answered. Replies always come back in the order of the lines.
+ */
+enum dispatch_pipe {
+	DISPATCH_PIPE_SERIAL,
+	DISPATCH_PIPE_WRITE,
+	DISPATCH_PIPE_READ,
+};
+
+enum dispatch_pipe dispatch_pipe_class(const struct dispatch_client *cl,
+                                       const char *line, size_t len);
 
 /*
  * The caller no longer wants the reply (its connection closed). The

@@ -14,8 +14,11 @@
 
 /*
  * A connection WAITs until its stream is ready (TLS done, or its first
- * bytes seen), is OPEN while it reads and answers lines, one at a time
- * and in order. Its last reply sends it to ENDING: the reply is written,
+ * bytes seen), is OPEN while it reads and answers lines in order: one at a
+ * time, except that a session pipelines (dispatch.h: dispatch_pipe_class)
+ * up to SERVER_PIPELINE_MAX writes, or reads, each in a slot of its own
+ * whose reply waits until the replies of the lines before it are out. Its
+ * last reply sends it to ENDING: the reply is written,
  * the write side shut down, and in LINGER the input is drained until the
  * peer closes (or SERVER_LINGER_MS), so that closing never resets a
  * connection whose reply the peer has not read yet.
@@ -28,6 +31,14 @@ enum conn_state {
 	CONN_CLOSED,
 };
 
+/* One pipelined command of a session, in line order. */
+struct conn_slot {
+	struct conn_slot *next;
+	struct conn *c;
+	struct dispatch_req *req; /* NULL once answered */
+	struct dr_buf out;        /* its reply */
+};
+
 struct conn {
 	struct server *s;
 	struct conn *prev, *next;
@@ -38,10 +49,14 @@ struct conn {
 	size_t inpos, inlen, incap;
 	size_t scanned;           /* see line_next */
 	struct dr_buf out;        /* replies not yet handed to the stream */
-	struct dispatch_req *req; /* the command in flight */
-	struct replace *replace;  /* owned: collecting a zone's lines */
-	size_t body_bytes;        /* a replace's records, collected or run */
-	size_t mem;               /* what this connection adds to s->mem */
+	struct dispatch_req *req; /* the command in flight (not pipelined) */
+	struct conn_slot *slots, **slots_tail; /* pipelined, oldest first */
+	unsigned nslots;
+	enum dispatch_pipe pipe; /* the kind of what is in the slots */
+	size_t slot_bytes;       /* replies held in slots */
+	struct replace *replace; /* owned: collecting a zone's lines */
+	size_t body_bytes;       /* a replace's records, collected or run */
+	size_t mem;              /* what this connection adds to s->mem */
 	struct dispatch_client cl;
 	unsigned nopen; /* handles not yet closed */
 	bool session;
@@ -68,11 +83,29 @@ conn_mem_sync(struct conn *c)
 	size_t now =
 	    c->state == CONN_CLOSED
 	        ? 0
-	        : c->out.len + c->body_bytes +
+	        : c->out.len + c->body_bytes + c->slot_bytes +
 	              (c->stream != NULL ? dr_stream_queued(c->stream) : 0);
 
 	c->s->mem = c->s->mem - c->mem + now;
 	c->mem = now;
+}
+
+/* Drops every slot; their requests run on without a reply. */
+static void
+conn_slots_drop(struct conn *c)
+{
+	struct conn_slot *sl;
+
+	while ((sl = c->slots) != NULL) {
+		c->slots = sl->next;
+		if (sl->req != NULL)
+			dispatch_detach(sl->req);
+		dr_buf_close(&sl->out);
+		free(sl);
+	}
+	c->slots_tail = &c->slots;
+	c->nslots = 0;
+	c->slot_bytes = 0;
 }
 
 static void
@@ -127,6 +160,7 @@ conn_close(struct conn *c)
 		dispatch_detach(c->req);
 		c->req = NULL;
 	}
+	conn_slots_drop(c);
 	conn_authenticated(c);
 	if (c->counted) {
 		s->nconns--;
@@ -410,6 +444,82 @@ conn_reply_cb(const char *reply, size_t len, unsigned flags, void *arg)
 		conn_process(c, true);
 }
 
+/* Moves the replies of the answered slots at the head to out, in order. */
+static bool
+conn_slots_take(struct conn *c)
+{
+	struct conn_slot *sl;
+	bool progressed = false;
+
+	while ((sl = c->slots) != NULL && sl->req == NULL) {
+		c->slots = sl->next;
+		if (c->slots == NULL)
+			c->slots_tail = &c->slots;
+		c->nslots--;
+		c->slot_bytes -= sl->out.len;
+		dr_buf_put(&c->out, sl->out.data, sl->out.len);
+		dr_buf_close(&sl->out);
+		free(sl);
+		progressed = true;
+	}
+	conn_mem_sync(c);
+	return progressed;
+}
+
+/* The same from a reply: sends them, and processing goes on. */
+static void
+conn_slots_flush(struct conn *c)
+{
+	if (!conn_slots_take(c))
+		return;
+	conn_flush(c);
+	conn_process(c, true);
+}
+
+static void
+conn_slot_reply_cb(const char *reply, size_t len, unsigned flags, void *arg)
+{
+	struct conn_slot *sl = arg;
+	struct conn *c = sl->c;
+
+	(void)flags; /* pipelined commands are none of MORE, AUTH, CLOSE */
+	dr_buf_put(&sl->out, reply, len);
+	c->slot_bytes += len;
+	sl->req = NULL;
+	if (sl == c->slots)
+		conn_slots_flush(c);
+	else
+		conn_mem_sync(c);
+}
+
+/*
+ * Runs a pipelined line in a new slot at the tail; an answer that comes
+ * at once waits there for the slots before it.
+ */
+static void
+conn_slot_line(struct conn *c, const char *line, size_t len,
+               enum dispatch_pipe pipe)
+{
+	struct conn_slot *sl = calloc(1, sizeof(*sl));
+	enum commands_action act;
+	int rv;
+
+	if (sl == NULL)
+		abort();
+	sl->c = c;
+	dr_buf_init(&sl->out);
+	*c->slots_tail = sl;
+	c->slots_tail = &sl->next;
+	c->nslots++;
+	c->pipe = pipe;
+	rv = dispatch_line(c->s->dispatch, &c->cl, line, len, &sl->out, &act,
+	                   conn_slot_reply_cb, sl, &sl->req);
+	if (rv != DISPATCH_PENDING)
+		sl->req = NULL;
+	c->slot_bytes += sl->out.len;
+	conn_mem_sync(c);
+}
+
 /*
  * Drops a processed line. The bytes move only once per batch
  * (conn_compact), not once per line: a zone's many short lines would
@@ -496,8 +606,8 @@ conn_replace_line(struct conn *c, size_t linelen, size_t consumed)
 	c->replace = NULL;
 	log_debug("conn %s, zone replace %s with %zu records", c->peer, r->zone,
 	          r->nrecords);
-	rv = dispatch_replace(c->s->dispatch, r, &c->out, conn_reply_cb, c,
-	                      &c->req);
+	rv = dispatch_replace(c->s->dispatch, &c->cl, r, &c->out, conn_reply_cb,
+	                      c, &c->req);
 	c->body_bytes = 0; /* dispatch counts the records it holds */
 	conn_mem_sync(c);
 	return conn_dispatched(c, rv, COMMANDS_CONTINUE);
@@ -509,8 +619,20 @@ conn_command_line(struct conn *c, size_t linelen, size_t consumed)
 {
 	struct server *s = c->s;
 	enum commands_action act = COMMANDS_CONTINUE;
+	enum dispatch_pipe pipe = DISPATCH_PIPE_SERIAL;
 	int rv;
 
+	if (c->session)
+		pipe = dispatch_pipe_class(&c->cl, c->in + c->inpos, linelen);
+	if (c->nslots > 0 &&
+	    (pipe != c->pipe || c->nslots >= SERVER_PIPELINE_MAX))
+		return CONN_NEXT_WAIT; /* the line waits, unconsumed */
+	if (pipe != DISPATCH_PIPE_SERIAL) {
+		conn_slot_line(c, c->in + c->inpos, linelen, pipe);
+		conn_consume(c, consumed);
+		conn_slots_take(c);
+		return CONN_NEXT_LINE;
+	}
 	rv = dispatch_line(s->dispatch, &c->cl, c->in + c->inpos, linelen,
 	                   &c->out, &act, conn_reply_cb, c, &c->req);
 	if (rv == DISPATCH_BODY || rv == DISPATCH_BODY_DENIED) {
@@ -553,6 +675,8 @@ conn_process(struct conn *c, bool progressed)
 		}
 		st = line_next(c->in + c->inpos, c->inlen - c->inpos, c->eof,
 		               &c->scanned, &linelen, &consumed);
+		if (c->nslots > 0 && st != LINE_OK)
+			break; /* after the pipelined replies */
 		if (st == LINE_NEED_MORE) {
 			if (c->eof) {
 				if (c->replace != NULL)
@@ -595,6 +719,10 @@ conn_process(struct conn *c, bool progressed)
 		conn_read_start(c);
 	if (c->state != CONN_OPEN || c->req != NULL || c->yielding)
 		return;
+	if (c->nslots > 0) {
+		uv_timer_stop(&c->timer); /* commands are in flight */
+		return;
+	}
 	/* Only a whole command restarts the idle timer, never bytes. */
 	if (c->session && c->replace == NULL && (n > 0 || progressed))
 		uv_timer_start(&c->timer, conn_timer_cb,
@@ -754,6 +882,7 @@ server_connection_cb(uv_stream_t *listener, int status)
 	if (c == NULL)
 		abort();
 	c->s = s;
+	c->slots_tail = &c->slots;
 	dr_buf_init(&c->out);
 	memset(&o, 0, sizeof(o));
 	o.tls = s->dispatch->tls;

@@ -51,6 +51,8 @@
  * come in chunks) instead.
  */
 
+/* Pipelined commands of one session in flight at most (server.c). */
+#define SERVER_PIPELINE_MAX 256
 /* Commands answered in one go before other connections get a turn. */
 #define SERVER_BATCH 64
 /* The same for the record lines of a zone replace (parsed with ldns). */

@@ -326,7 +326,8 @@ file_submit(struct zoneload_file *f)
 	f->state = ZONELOAD_SUBMITTING;
 	f->tries++;
 	dr_buf_init(&out);
-	rv = dispatch_replace(zl->dispatch, r, &out, file_reply_cb, f, &f->req);
+	rv = dispatch_replace(zl->dispatch, NULL, r, &out, file_reply_cb, f,
+	                      &f->req);
 	if (rv != DISPATCH_PENDING) {
 		f->req = NULL;
 		file_reply(f, (const char *)out.data, out.len);

@@ -32,6 +32,7 @@ set(DR_CLUSTER_TESTS
 	ctl_attacker
 	ctl_remote
 	ack
+	ctl_pipeline
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
