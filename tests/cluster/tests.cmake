@@ -33,6 +33,7 @@ set(DR_CLUSTER_TESTS
 	ctl_remote
 	ack
 	ctl_pipeline
+	linearize
 )
 foreach(t IN LISTS DR_CLUSTER_TESTS)
 	add_test(NAME cluster.${t}
