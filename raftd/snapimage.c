@@ -181,19 +181,21 @@ int
 snapimage_stage(const char *path, const void *image, size_t len,
                 uint64_t *applied)
 {
-	unsigned char head[SNAPIMAGE_HEAD];
 	sqlite3 *db;
 	int rv;
 
 	if ((rv = snapimage_head_ok(image, len)) != 0)
 		return rv;
-	memcpy(head, image, sizeof(head));
-	head[18] = 1;
-	head[19] = 1;
-	if ((rv = snapimage_write_file(path, head, image, len)) != 0)
+	/*
+	 * Written as it came, in WAL mode if the image says so: store_open
+	 * then finds it in WAL mode already and has no journal mode to
+	 * change (a change rewrites the header and syncs, on the loop).
+	 */
+	if ((rv = snapimage_write_file(path, NULL, image, len)) != 0)
 		return rv;
+	/* Read-write: read-only WAL needs a -shm; closing removes both. */
 	if (sqlite3_open_v2(path, &db,
-	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK)
 		rv = DR_EMALFORMED;
 	else
@@ -201,7 +203,8 @@ snapimage_stage(const char *path, const void *image, size_t len,
 	if (rv != 0)
 		log_warnx("snapshot, image is not a state.db (%s)",
 		          db != NULL ? sqlite3_errmsg(db) : "out of memory");
-	sqlite3_close(db);
+	if (sqlite3_close(db) != SQLITE_OK)
+		rv = DR_EIO;
 	if (rv != 0)
 		unlink(path);
 	return rv;

@@ -17,9 +17,9 @@
  *   19      1     file format read version: likewise
  *   ...           the rest of SQLite's file format
  *
- * Images written by a WAL database say 2 in bytes 18 and 19; a copy with
- * no -wal beside it must say 1 (DESIGN.md section 8), so the reader of an
- * image marks it before SQLite opens it.
+ * Images written by a WAL database say 2 in bytes 18 and 19. SQLite opens
+ * such an image in memory only if they say 1 (DESIGN.md section 8), so
+ * snapimage_probe marks it; as a file it opens either way.
  */
 
 struct sqlite3;
@@ -73,10 +73,11 @@ int snapimage_read_meta(struct sqlite3 *db, const char *key, uint64_t *out);
 int snapimage_probe(void *image, size_t len, uint64_t *applied);
 
 /*
- * Writes image to path (created or truncated, mode 0640) marked as a
- * rollback-journal database, fsyncs it, then checks the file as
- * snapimage_probe checks memory. image is only read: other threads may
- * read it meanwhile. Safe on any thread. On failure path is removed:
+ * Writes image to path (created or truncated, mode 0640) as it is, fsyncs
+ * it, then checks the file as snapimage_probe checks memory (the check's
+ * -wal and -shm are gone when it returns). image is only read: other
+ * threads may read it meanwhile. Safe on any thread. On failure path is
+ * removed:
  * DR_EMALFORMED for an image that is not a valid state.db, DR_EIO if it
  * could not be written.
  */
