@@ -82,10 +82,13 @@ class Poller(threading.Thread):
 
 
 def taken(node):
+    """(bytes, ms on the loop or None) of each snapshot in node's log
+    (builds before snapshots went off the loop do not log the time)."""
     with open(node.log_path, "rb") as f:
         text = f.read().decode("utf-8", "replace")
-    return re.findall(r"snapshot, taken at index \d+ \((?:state applied "
-                      r"index \d+, )?(\d+) bytes", text)
+    return [(int(b), float(ms) if ms else None) for b, ms in re.findall(
+        r"snapshot, taken at index \d+ \((?:state applied index \d+, )?"
+        r"(\d+) bytes(?:, ([\d.]+) ms on the loop)?", text)]
 
 
 def run_size(args, n):
@@ -115,10 +118,12 @@ def run_size(args, n):
             print("    kvbench failed (%d): %s" % (out.returncode,
                                                  out.stderr.strip()))
         snaps = taken(lead)[before:]
+        loop = [ms for _, ms in snaps if ms is not None]
         print("  %d entries (filled in %.1f s): %d snapshots by the leader "
-              "during the run, image %s MB" % (
+              "during the run, image %s MB, on its loop max %s ms" % (
                   n, fill_s, len(snaps),
-                  "%.1f" % (int(snaps[-1]) / 1e6) if snaps else "-"))
+                  "%.1f" % (snaps[-1][0] / 1e6) if snaps else "-",
+                  "%.1f" % max(loop) if loop else "(not logged)"))
         print("    writes (kvbench -c %d): %s/s p50 %s p99 %s max %s ms, "
               "errors %s" % (args.clients, kv.get("writes_per_s"),
                              kv.get("p50_ms"), kv.get("p99_ms"),
