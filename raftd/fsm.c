@@ -2,8 +2,11 @@
 #include "fsm.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -114,30 +117,117 @@ fsm_install_timeout_ms(size_t image_len)
 	return ms > FSM_INSTALL_MAX_MS ? FSM_INSTALL_MAX_MS : (unsigned)ms;
 }
 
+static uint64_t
+fsm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double
+fsm_ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static int fsm_snapshot_async_cb(struct raft_fsm *rf,
+                                 struct raft_buffer *bufs[], unsigned *n_bufs);
+
+/*
+ * On the loop, right after c-raft applied up to the index it snapshots
+ * at: the commit makes state.db hold exactly that, and the reader's
+ * transaction keeps seeing it while later entries are applied. The image
+ * itself is made in fsm_snapshot_async_cb.
+ */
 static int
 fsm_snapshot_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
                 unsigned *n_bufs)
 {
 	struct fsm *f = rf->data;
-	struct raft_buffer *b;
+	struct fsm_take *t = &f->take;
+	uint64_t t0 = fsm_now_ns();
 
-	b = raft_malloc(sizeof(*b));
-	if (b == NULL)
-		return RAFT_NOMEM;
-	/* c-raft frees both the array and the data with raft_free. */
-	if (store_serialize(f->store, raft_malloc, &b->base, &b->len) != 0) {
-		raft_free(b);
+	if (t->active)
+		return RAFT_BUSY;
+	if (store_commit(f->store) != 0)
+		fatalx("state.db, commit failed; exiting so that a restart "
+		       "replays the entries");
+	/* RAFT_BUSY: c-raft tries again after the next entries. */
+	if (snapimage_reader_open(&t->reader, store_path(f->store)) != 0)
+		return RAFT_BUSY;
+	if (t->reader.applied_index != store_applied_index(f->store)) {
+		log_warnx("snapshot, reader sees applied index %" PRIu64
+		          ", not %" PRIu64 "; not taken",
+		          t->reader.applied_index,
+		          store_applied_index(f->store));
+		snapimage_reader_close(&t->reader);
+		return RAFT_BUSY;
+	}
+	t->index = raft_last_applied(f->raft);
+	t->buf.base = NULL;
+	t->buf.len = 0;
+	t->begin_ns = t0;
+	t->active = true;
+	*bufs = &t->buf;
+	*n_bufs = 1;
+	if (f->raft_fsm.snapshot_async == NULL &&
+	    fsm_snapshot_async_cb(rf, bufs, n_bufs) != 0) {
+		t->active = false;
 		return RAFT_IOERR;
 	}
-	*bufs = b;
-	*n_bufs = 1;
-	/* The leader sends its latest snapshot: this one from now on. */
-	raft_set_install_snapshot_timeout(f->raft,
-	                                  fsm_install_timeout_ms(b->len));
-	log_info("snapshot, taken at index %llu (state applied index %" PRIu64
-	         ", %zu bytes)",
-	         raft_last_applied(f->raft), store_applied_index(f->store),
-	         b->len);
+	t->loop_ns = fsm_now_ns() - t0;
+	return 0;
+}
+
+/*
+ * On a pool thread (io->async_work): touches only f->take, which the loop
+ * leaves alone until snapshot_finalize.
+ */
+static int
+fsm_snapshot_async_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
+                      unsigned *n_bufs)
+{
+	struct fsm *f = rf->data;
+	struct fsm_take *t = &f->take;
+
+	if (*n_bufs != 1 || *bufs != &t->buf)
+		return RAFT_INVALID;
+	if (snapimage_reader_take(&t->reader, &t->buf.base, &t->buf.len) != 0)
+		return RAFT_IOERR;
+	return 0;
+}
+
+/* On the loop, after c-raft wrote the snapshot or gave up on it. */
+static int
+fsm_snapshot_finalize_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
+                         unsigned *n_bufs)
+{
+	struct fsm *f = rf->data;
+	struct fsm_take *t = &f->take;
+
+	/* Still open if c-raft could not queue the async part. */
+	snapimage_reader_close(&t->reader);
+	if (t->buf.base != NULL) {
+		/* The leader sends its latest snapshot: this one from now on.
+		 */
+		raft_set_install_snapshot_timeout(
+		    f->raft, fsm_install_timeout_ms(t->buf.len));
+		log_info("snapshot, taken at index %" PRIu64
+		         " (%zu bytes, %.1f "
+		         "ms on the loop, %.0f ms in all)",
+		         t->index, t->buf.len, fsm_ms(t->loop_ns),
+		         fsm_ms(fsm_now_ns() - t->begin_ns));
+		snapimage_free(t->buf.base);
+	} else {
+		log_warnx("snapshot, not taken at index %" PRIu64, t->index);
+	}
+	t->buf.base = NULL;
+	t->buf.len = 0;
+	t->active = false;
+	*bufs = NULL;
+	*n_bufs = 0;
 	return 0;
 }
 
@@ -145,19 +235,32 @@ fsm_snapshot_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
  * On start c-raft restores its last snapshot and replays the log after
  * it; state.db is usually newer than that snapshot and the store then
  * leaves it alone. A newer image (InstallSnapshot from the leader)
- * replaces state.db.
+ * replaces state.db: from the file staged meanwhile if there is one.
  */
 static int
 fsm_restore_cb(struct raft_fsm *rf, struct raft_buffer *buf)
 {
 	struct fsm *f = rf->data;
+	struct fsm_install *in = &f->install;
 	struct store_restore_info info;
 	size_t len = buf->len;
+	uint64_t t0 = fsm_now_ns();
+	bool staged = in->active && in->base == buf->base && in->len == len;
 	int rv;
 
+	if (f->take.active)
+		return RAFT_BUSY;
 	/* Subscribers must see the changes before the reset, in order. */
 	fsm_flush(f);
-	rv = store_restore(f->store, buf->base, buf->len, &info);
+	if (staged && in->stage_rv == DR_EMALFORMED) {
+		rv = DR_EMALFORMED;
+	} else if (staged && in->ready) {
+		in->ready = false;
+		rv = store_restore_file(f->store, in->path, in->applied, &info);
+	} else {
+		staged = false;
+		rv = store_restore(f->store, buf->base, buf->len, &info);
+	}
 	if (rv != 0) {
 		log_warnx("snapshot, restore refused (%s)", dr_strerror(rv));
 		return rv == DR_EMALFORMED ? RAFT_MALFORMED : RAFT_IOERR;
@@ -174,12 +277,137 @@ fsm_restore_cb(struct raft_fsm *rf, struct raft_buffer *buf)
 		return 0;
 	}
 	log_info("snapshot, restored (applied index %" PRIu64 " -> %" PRIu64
-	         ", change %" PRIu64 ")",
+	         ", change %" PRIu64 ", %.1f ms on the loop%s)",
 	         info.db_applied, info.image_applied,
-	         store_change_seq(f->store));
+	         store_change_seq(f->store), fsm_ms(fsm_now_ns() - t0),
+	         staged ? ", staged before" : "");
 	if (f->hooks.reset_cb != NULL)
 		f->hooks.reset_cb(f->hooks.arg);
 	return 0;
+}
+
+/* io->data is the struct raft (raft_init), whose fsm is ours. */
+static struct fsm *
+fsm_of_io(struct raft_io *io)
+{
+	struct raft *r = io->data;
+
+	return r->fsm->data;
+}
+
+/* c-raft passes &raft->snapshot.put as the request of every put. */
+static struct fsm *
+fsm_of_put(struct raft_io_snapshot_put *req)
+{
+	struct raft *r =
+	    (struct raft *)((char *)req - offsetof(struct raft, snapshot.put));
+
+	return r->fsm->data;
+}
+
+/* Both halves done: c-raft's callback runs restore (or discards). */
+static void
+fsm_install_maybe_done(struct fsm *f)
+{
+	struct fsm_install *in = &f->install;
+
+	if (!in->put_done || !in->stage_done)
+		return;
+	in->ready = in->stage_rv == 0;
+	in->cb(in->req, in->put_status);
+	/* Not restored (c-raft gave up, or closes): drop the staged file. */
+	if (in->ready)
+		unlink(in->path);
+	in->ready = false;
+	in->active = false;
+}
+
+static void
+fsm_install_put_cb(struct raft_io_snapshot_put *req, int status)
+{
+	struct fsm *f = fsm_of_put(req);
+
+	f->install.put_status = status;
+	f->install.put_done = true;
+	fsm_install_maybe_done(f);
+}
+
+/* On a pool thread: reads the image, which c-raft keeps until its cb. */
+static int
+fsm_install_work(struct raft_io_async_work *w)
+{
+	struct fsm_install *in = w->data;
+
+	in->stage_rv =
+	    snapimage_stage(in->path, in->base, in->len, &in->applied);
+	return 0;
+}
+
+static void
+fsm_install_work_cb(struct raft_io_async_work *w, int status)
+{
+	struct fsm_install *in = w->data;
+	struct fsm *f =
+	    (struct fsm *)((char *)in - offsetof(struct fsm, install));
+
+	(void)status;
+	in->stage_done = true;
+	fsm_install_maybe_done(f);
+}
+
+static int
+fsm_snapshot_put(struct raft_io *io, unsigned trailing,
+                 struct raft_io_snapshot_put *req,
+                 const struct raft_snapshot *snapshot,
+                 raft_io_snapshot_put_cb cb)
+{
+	struct fsm *f = fsm_of_io(io);
+	struct fsm_install *in = &f->install;
+	struct raft *r = io->data;
+	int rv;
+
+	/*
+	 * Ours are the snapshots c-raft takes while f->take is active; with
+	 * trailing 0 and none active, c-raft installs one from the leader.
+	 */
+	if (trailing != 0 || f->take.active || in->active ||
+	    req != &r->snapshot.put || snapshot->n_bufs != 1)
+		return f->io_snapshot_put(io, trailing, req, snapshot, cb);
+	memset(in, 0, sizeof(*in));
+	in->req = req;
+	in->cb = cb;
+	in->base = snapshot->bufs[0].base;
+	in->len = snapshot->bufs[0].len;
+	in->active = true;
+	snprintf(in->path, sizeof(in->path), "%s.snap", store_path(f->store));
+	rv =
+	    f->io_snapshot_put(io, trailing, req, snapshot, fsm_install_put_cb);
+	if (rv != 0) {
+		in->active = false;
+		return rv;
+	}
+	/* Tracked by raft_uv: its close waits for the work. */
+	in->work.data = in;
+	in->work.work = fsm_install_work;
+	if (io->async_work(io, &in->work, fsm_install_work_cb) != 0) {
+		in->stage_rv = DR_EIO;
+		in->stage_done = true;
+		fsm_install_maybe_done(f);
+	}
+	return 0;
+}
+
+void
+fsm_use_io(struct fsm *f, struct raft_io *io)
+{
+	if (io->async_work == NULL) {
+		f->raft_fsm.snapshot_async = NULL;
+		return;
+	}
+	if (io->version < 2)
+		io->version = 2;
+	f->io_snapshot_put = io->snapshot_put;
+	io->snapshot_put = fsm_snapshot_put;
 }
 
 void
@@ -191,19 +419,22 @@ fsm_init(struct fsm *f, struct raft *raft, struct store *store,
 	f->store = store;
 	if (hooks != NULL)
 		f->hooks = *hooks;
-	/* Version 2 without snapshot_finalize: c-raft frees snapshot bufs. */
-	f->raft_fsm.version = 2;
+	/* Version 3: the fsm owns its snapshot buffers (finalize frees). */
+	f->raft_fsm.version = 3;
 	f->raft_fsm.data = f;
 	f->raft_fsm.apply = fsm_apply_cb;
 	f->raft_fsm.snapshot = fsm_snapshot_cb;
 	f->raft_fsm.restore = fsm_restore_cb;
-	f->raft_fsm.snapshot_finalize = NULL;
+	f->raft_fsm.snapshot_finalize = fsm_snapshot_finalize_cb;
+	f->raft_fsm.snapshot_async = fsm_snapshot_async_cb;
 	dr_buf_init(&f->data);
 }
 
 void
 fsm_close(struct fsm *f)
 {
+	/* raft_uv's close waited for both kinds of snapshot work. */
+	snapimage_reader_close(&f->take.reader);
 	free(f->events);
 	f->events = NULL;
 	f->nevents = f->cap = 0;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flags.h"
+#include "snapimage.h"
 #include "store.h"
 #include "wire.h"
 
@@ -35,6 +37,41 @@ struct fsm_event {
 	size_t reason_off;       /* NUL-terminated reason in fsm.data */
 };
 
+/*
+ * The snapshot c-raft is taking: begun on the loop (commit, then a read
+ * transaction on a connection of its own), imaged on a pool thread,
+ * finalized on the loop once c-raft wrote it.
+ */
+struct fsm_take {
+	struct snapimage_reader reader; /* open from begin to image */
+	struct raft_buffer buf;         /* the image (snapimage_free) */
+	uint64_t index;                 /* raft_last_applied at begin */
+	uint64_t begin_ns;              /* monotonic, at begin */
+	uint64_t loop_ns;               /* how long begin took */
+	bool active;
+};
+
+/*
+ * An InstallSnapshot being written: c-raft's own put and a copy of the
+ * image into state.db.snap (checked, fsynced) run at once on pool threads;
+ * c-raft hears of its put once both are done, and its restore then only
+ * swaps the staged file in.
+ */
+struct fsm_install {
+	struct raft_io_async_work work;
+	struct raft_io_snapshot_put *req; /* borrowed: c-raft's */
+	raft_io_snapshot_put_cb cb;       /* c-raft's */
+	const void *base;                 /* borrowed: the image */
+	size_t len;
+	char path[DR_PATH_LEN + 8]; /* state.db.snap */
+	uint64_t applied;           /* the staged image's applied_index */
+	int stage_rv;               /* of snapimage_stage */
+	int put_status;             /* of c-raft's put */
+	bool put_done, stage_done;
+	bool active; /* between the put and c-raft's callback */
+	bool ready;  /* staged: restore of base/len may swap path in */
+};
+
 struct fsm {
 	struct raft_fsm raft_fsm; /* handed to raft_init */
 	struct raft *raft;        /* borrowed: for raft_last_applied */
@@ -44,6 +81,13 @@ struct fsm {
 	size_t nevents, cap;
 	struct dr_buf data; /* copies of the events' effects and reasons */
 	int last_outcome;   /* what apply's *result points at */
+	struct fsm_take take;
+	struct fsm_install install;
+	/* io's own snapshot_put, wrapped by fsm_use_io; NULL without. */
+	int (*io_snapshot_put)(struct raft_io *io, unsigned trailing,
+	                       struct raft_io_snapshot_put *req,
+	                       const struct raft_snapshot *snapshot,
+	                       raft_io_snapshot_put_cb cb);
 };
 
 /*
@@ -56,6 +100,22 @@ struct fsm {
  */
 void fsm_init(struct fsm *f, struct raft *raft, struct store *store,
               const struct fsm_hooks *hooks);
+
+/*
+ * Snapshots off the loop (c-raft's fsm version 3). Call after
+ * raft_uv_init, before raft_init. Taking a snapshot: on the loop only a
+ * commit and the start of a read transaction (a few ms at most, whatever
+ * the size of state.db); the image is copied from that transaction on a
+ * pool thread (snapshot_async) and freed in snapshot_finalize. Installing
+ * one: io's snapshot_put is wrapped so that the image is written to
+ * state.db.snap and checked on a pool thread (io->async_work) while
+ * c-raft writes its own copy; restore, which c-raft runs on the loop and
+ * needs done when it returns, then closes state.db, renames the staged
+ * file over it and reopens it. raft_uv 0.15 has async_work but says
+ * io->version 1, which c-raft refuses for async snapshots: it is set to 2.
+ * Without io->async_work snapshots are taken on the loop as before.
+ */
+void fsm_use_io(struct fsm *f, struct raft_io *io);
 void fsm_close(struct fsm *f);
 
 /*

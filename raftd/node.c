@@ -272,6 +272,7 @@ node_init(struct node *n, uv_loop_t *loop, const struct dr_config *cfg,
 	n->io_start = n->io.start;
 	n->io.start = node_io_start;
 	fsm_init(&n->fsm, &n->raft, store, &fh);
+	fsm_use_io(&n->fsm, &n->io);
 	if ((rv = raft_init(&n->raft, &n->io, &n->fsm.raft_fsm, n->id,
 	                    n->raft_addr)) != 0) {
 		log_warnx("raft, init failed (%s)", raft_errmsg(&n->raft));

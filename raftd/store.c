@@ -2,7 +2,6 @@
 #include "store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "flags.h"
 #include "log.h"
 #include "rr.h"
+#include "snapimage.h"
 #include "zoneread.h"
 #include "zones.h"
 
@@ -178,26 +178,6 @@ store_step_done(struct store *s, sqlite3_stmt *st)
 	return rv;
 }
 
-static int
-store_read_meta(sqlite3 *db, const char *key, uint64_t *out)
-{
-	sqlite3_stmt *st;
-	int rv = DR_EIO;
-
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
-	                       &st, NULL) != SQLITE_OK)
-		return store_db_err(db, "reading meta");
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
-	    sqlite3_column_int64(st, 0) >= 0) {
-		*out = (uint64_t)sqlite3_column_int64(st, 0);
-		rv = 0;
-	}
-	sqlite3_finalize(st);
-	return rv;
-}
-
 static void
 store_db_close(struct store *s)
 {
@@ -326,8 +306,9 @@ store_db_open(struct store *s)
 	if ((rv = zones_init(&s->zones, s->db)) != 0 ||
 	    (rv = zoneread_init(&s->zoneread, s->db)) != 0)
 		goto err_after_open;
-	if (store_read_meta(s->db, "applied_index", &s->applied_index) != 0 ||
-	    store_read_meta(s->db, "change_seq", &s->change_seq) != 0) {
+	if (snapimage_read_meta(s->db, "applied_index", &s->applied_index) !=
+	        0 ||
+	    snapimage_read_meta(s->db, "change_seq", &s->change_seq) != 0) {
 		log_warnx("state.db, meta table lacks applied_index or "
 		          "change_seq");
 		rv = DR_EIO;
@@ -346,7 +327,7 @@ store_open(struct store **out, const char *path)
 	struct store *s;
 	int rv;
 
-	/* Room for the "-wal", "-shm" and ".tmp" siblings. */
+	/* Room for the "-wal", "-shm", ".tmp" and ".snap" siblings. */
 	if (strlen(path) + 8 >= sizeof(s->path)) {
 		log_warnx("state.db, path too long (%s)", path);
 		return DR_EINVAL;
@@ -952,131 +933,25 @@ int
 store_serialize(struct store *s, void *(*alloc)(size_t), void **out,
                 size_t *len)
 {
-	sqlite3_int64 n = 0;
-	unsigned char *img;
-	void *p;
+	struct snapimage_reader r;
+	void *img, *p;
+	size_t n;
+	int rv;
 
-	if (store_commit(s) != 0)
-		return DR_EIO;
-	/* Reads committed pages, WAL included, in one pass. */
-	img = sqlite3_serialize(s->db, "main", &n, 0);
-	if (img == NULL || n <= 0) {
-		sqlite3_free(img);
-		return store_db_err(s->db, "serialize");
-	}
-	p = alloc((size_t)n);
+	if ((rv = store_commit(s)) != 0)
+		return rv;
+	if ((rv = snapimage_reader_open(&r, s->path)) != 0)
+		return rv;
+	if ((rv = snapimage_reader_take(&r, &img, &n)) != 0)
+		return rv;
+	p = alloc(n);
 	if (p == NULL)
 		abort();
-	memcpy(p, img, (size_t)n);
-	sqlite3_free(img);
+	memcpy(p, img, n);
+	snapimage_free(img);
 	*out = p;
-	*len = (size_t)n;
+	*len = n;
 	return 0;
-}
-
-/*
- * Opens the image in memory without copying it and reads its meta. A
- * quick_check first: the image comes from another node, and a corrupt one
- * must be refused before it replaces a good state.db.
- */
-static int
-store_image_probe(void *image, size_t len, uint64_t *applied)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	const char *ok;
-	uint64_t seq;
-	int rv = DR_EMALFORMED;
-
-	if (sqlite3_open_v2(":memory:", &db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return DR_EIO;
-	}
-	if (sqlite3_deserialize(db, "main", image, (sqlite3_int64)len,
-	                        (sqlite3_int64)len,
-	                        SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) !=
-	    SQLITE_OK)
-		goto out;
-	ok = sqlite3_step(st) == SQLITE_ROW
-	         ? (const char *)sqlite3_column_text(st, 0)
-	         : NULL;
-	if (ok == NULL || strcmp(ok, "ok") != 0) {
-		sqlite3_finalize(st);
-		goto out;
-	}
-	sqlite3_finalize(st);
-	if (store_read_meta(db, "applied_index", applied) != 0 ||
-	    store_read_meta(db, "change_seq", &seq) != 0)
-		goto out;
-	rv = 0;
-out:
-	if (rv != 0)
-		log_warnx("snapshot, image is not a state.db (%s)",
-		          sqlite3_errmsg(db));
-	sqlite3_close(db);
-	return rv;
-}
-
-static int
-store_write_file(const char *path, const void *data, size_t len)
-{
-	const char *p = data;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		log_warn("%s, cannot create", path);
-		return DR_EIO;
-	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_warn("%s, write failed", path);
-			goto err_after_open;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) != 0) {
-		log_warn("%s, fsync failed", path);
-		goto err_after_open;
-	}
-	close(fd);
-	return 0;
-
-err_after_open:
-	close(fd);
-	unlink(path);
-	return DR_EIO;
-}
-
-static void
-store_fsync_dir(const char *path)
-{
-	char dir[DR_PATH_LEN];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		log_warn("%s, fsync failed", dir);
-	if (fd >= 0)
-		close(fd);
 }
 
 static void
@@ -1089,12 +964,32 @@ store_unlink_sibling(const char *path, const char *suffix)
 		log_warn("%s, cannot remove", p);
 }
 
+/* Renames the checked image file over state.db and reopens it. */
+static int
+store_swap(struct store *s, const char *file)
+{
+	store_db_close(s);
+	/* Readers (dnsd) keep the old inodes until they reopen on RESET. */
+	store_unlink_sibling(s->path, "-wal");
+	store_unlink_sibling(s->path, "-shm");
+	if (rename(file, s->path) != 0) {
+		log_warn("%s, cannot rename to %s", file, s->path);
+		unlink(file);
+		if (store_db_open(s) != 0)
+			fatalx("state.db, cannot reopen after a failed "
+			       "restore");
+		return DR_EIO;
+	}
+	snapimage_fsync_dir(s->path);
+	if (store_db_open(s) != 0)
+		fatalx("state.db, cannot reopen after a restore");
+	return 0;
+}
+
 int
 store_restore(struct store *s, void *image, size_t len,
               struct store_restore_info *info)
 {
-	static const char magic[16] = "SQLite format 3";
-	unsigned char *b = image;
 	char tmp[DR_PATH_LEN + 8];
 	int rv;
 
@@ -1102,41 +997,39 @@ store_restore(struct store *s, void *image, size_t len,
 	if (store_commit(s) != 0)
 		return DR_EIO;
 	info->db_applied = s->applied_index;
-	if (len < 100 || memcmp(b, magic, sizeof(magic)) != 0) {
-		log_warnx("snapshot, image is not a state.db (bad header)");
-		return DR_EMALFORMED;
-	}
-	/*
-	 * A WAL database's header says so in bytes 18 and 19; an in-memory
-	 * or freshly written copy has no -wal, so mark it as a rollback
-	 * journal database (DESIGN.md section 8). store_db_open turns WAL on
-	 * again.
-	 */
-	b[18] = 1;
-	b[19] = 1;
-	if ((rv = store_image_probe(image, len, &info->image_applied)) != 0)
+	if ((rv = snapimage_probe(image, len, &info->image_applied)) != 0)
 		return rv;
 	if (info->image_applied <= s->applied_index)
 		return 0;
-
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
-	if ((rv = store_write_file(tmp, image, len)) != 0)
+	/* snapimage_probe marked the header: the file has no -wal. */
+	if ((rv = snapimage_write_file(tmp, NULL, image, len)) != 0)
 		return rv;
-	store_db_close(s);
-	/* Readers (dnsd) keep the old inodes until they reopen on RESET. */
-	store_unlink_sibling(s->path, "-wal");
-	store_unlink_sibling(s->path, "-shm");
-	if (rename(tmp, s->path) != 0) {
-		log_warn("%s, cannot rename to %s", tmp, s->path);
-		unlink(tmp);
-		if (store_db_open(s) != 0)
-			fatalx("state.db, cannot reopen after a failed "
-			       "restore");
+	if ((rv = store_swap(s, tmp)) != 0)
+		return rv;
+	info->replaced = true;
+	return 0;
+}
+
+int
+store_restore_file(struct store *s, const char *file, uint64_t image_applied,
+                   struct store_restore_info *info)
+{
+	int rv;
+
+	memset(info, 0, sizeof(*info));
+	info->image_applied = image_applied;
+	if (store_commit(s) != 0) {
+		unlink(file);
 		return DR_EIO;
 	}
-	store_fsync_dir(s->path);
-	if (store_db_open(s) != 0)
-		fatalx("state.db, cannot reopen after a restore");
+	info->db_applied = s->applied_index;
+	if (image_applied <= s->applied_index) {
+		unlink(file);
+		return 0;
+	}
+	if ((rv = store_swap(s, file)) != 0)
+		return rv;
 	info->replaced = true;
 	return 0;
 }

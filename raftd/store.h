@@ -168,8 +168,10 @@ int store_members_foreach(struct store *s, store_member_cb cb, void *arg);
 int store_members_count(struct store *s);
 
 /*
- * Commits, then serializes the whole database into a buffer obtained from alloc
- * (the caller owns it; alloc failure aborts). DR_EIO on failure.
+ * Commits, then serializes the whole database (an image, snapimage.h) into
+ * a buffer obtained from alloc (the caller owns it; alloc failure aborts).
+ * Runs on the caller's thread from start to end; raftd's snapshots take
+ * the image off the loop instead (fsm.c). DR_EIO on failure.
  */
 int store_serialize(struct store *s, void *(*alloc)(size_t), void **out,
                     size_t *len);
@@ -181,17 +183,28 @@ struct store_restore_info {
 };
 
 /*
- * Commits, then restores an image made by store_serialize (image is
- * modified in place
- * and stays owned by the caller). If the image's applied_index is not
- * newer than the database's, nothing changes. Otherwise state.db is
- * replaced: the image is written to state.db.tmp, the database closed, its
- * -wal and -shm removed, the file renamed over state.db and reopened.
- * Returns DR_EMALFORMED for an image that is not a valid state.db, DR_EIO
- * if it could not be written (state.db untouched). Aborts if state.db
- * cannot be reopened after the swap.
+ * Commits, then restores an image (snapimage.h; image is modified in
+ * place and stays owned by the caller). If the image's applied_index is
+ * not newer than the database's, nothing changes. Otherwise state.db is
+ * replaced: the image is written to state.db.tmp and swapped in as
+ * store_restore_file does. Returns DR_EMALFORMED for an image that is not
+ * a valid state.db, DR_EIO if it could not be written (state.db
+ * untouched). Aborts if state.db cannot be reopened after the swap.
  */
 int store_restore(struct store *s, void *image, size_t len,
                   struct store_restore_info *info);
+
+/*
+ * Commits, then restores from file, an image already written and checked
+ * by snapimage_stage, whose applied_index is image_applied: file is
+ * consumed (renamed or removed) in every case. If image_applied is not
+ * newer than the database's, nothing else changes. Otherwise the
+ * database is closed, its -wal and -shm removed, file renamed over
+ * state.db (on the same file system) and reopened: only this swap runs
+ * on the caller's thread. DR_EIO if the rename failed (state.db
+ * untouched). Aborts if state.db cannot be reopened after the swap.
+ */
+int store_restore_file(struct store *s, const char *file,
+                       uint64_t image_applied, struct store_restore_info *info);
 
 #endif

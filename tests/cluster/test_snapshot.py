@@ -1,23 +1,27 @@
 """A 4th node joins after snapshots truncated the log; restart from one;
-followers restarted behind the leader's snapshots catch up promptly."""
+followers restarted behind the leader's snapshots catch up promptly; a
+paused follower gets the leader's snapshot installed while writes go on."""
 
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 
-from drcluster import Session, wait_until
+from drcluster import Session, answers_with, wait_until
 
 SNAP_ARGS = ["-raft.snapshot-threshold", "64",
              "-raft.snapshot-trailing", "16"]
 NKEYS = 300
 
 
-def all_keys_served(node, keys, timeout):
-    """Waits until node serves the last key locally, then checks all."""
-    last = max(keys, key=lambda k: int(k[4:]))
+def all_keys_served(node, keys, timeout, last=None):
+    """Waits until node serves the last key (default: snapN with the
+    largest N) locally, then checks all."""
+    if last is None:
+        last = max(keys, key=lambda k: int(k[4:]))
     wait_until(lambda: node.get(last) == keys[last], timeout,
                "%s to serve %s" % (node.name, last))
     with node.session() as s:
@@ -152,3 +156,110 @@ def test_restarted_follower_catches_up_by_snapshot(cluster):
         assert fol.get("race%d" % (k - 1)) == str(k - 1)
         assert fol.child_pid("raftd") != raftd
     print("catch-up times: %r" % times)
+
+
+GAP_WRITES = 6 * SNAP_THRESHOLD
+
+
+class Writer(threading.Thread):
+    """Writes kv set wN N through node, one at a time, until stopped;
+    keeps every acknowledged key and the first failure."""
+
+    def __init__(self, node, prefix):
+        super().__init__(daemon=True)
+        self.node, self.prefix = node, prefix
+        self.keys, self.error = {}, None
+        self.stop_flag = threading.Event()
+
+    def run(self):
+        try:
+            with self.node.session(timeout=30) as s:
+                i = 0
+                while not self.stop_flag.is_set():
+                    k, v = "%s%d" % (self.prefix, i), str(i)
+                    r = s.cmd("kv set %s %s" % (k, v))
+                    if r != "SUCCESS":
+                        raise AssertionError("kv set %s: %r" % (k, r))
+                    self.keys[k] = v
+                    i += 1
+        except Exception as e:  # reported by stop()
+            self.error = e
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(60)
+        assert not self.is_alive(), "writer stuck"
+        assert self.error is None, self.error
+        return self.keys
+
+
+def log_text(node):
+    with open(node.log_path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+@pytest.mark.timeout(240)
+def test_install_while_writing(cluster):
+    """A follower's raftd is killed while its supervisor is paused, the
+    leader takes snapshots far past it, then the supervisor resumes and
+    restarts raftd while a client keeps writing through the leader: the
+    leader's snapshot is installed (staged off the loop, then swapped in)
+    and every node converges, its dnsd included, with nothing lost.
+    (A paused raftd is no good here: the leader's transport queues
+    everything for it and it catches up from the log.)"""
+    cluster.extra_args = SNAP_ARGS
+    cluster.start_with_example_zone(3)
+    lead = cluster.wait_converged()
+    fol = [n for n in cluster.nodes if n is not lead][0]
+    keys = {}
+    with lead.session() as s:
+        for i in range(50):
+            assert s.cmd("kv set pre%d %d" % (i, i)) == "SUCCESS"
+            keys["pre%d" % i] = str(i)
+    want = applied_index(lead)
+    wait_until(lambda: applied_index(fol) >= want, 20,
+               "%s to apply index %d" % (fol.name, want))
+
+    raftd = fol.child_pid("raftd")
+    writer = Writer(lead, "w")
+    os.kill(fol.pid, signal.SIGSTOP)
+    try:
+        os.kill(raftd, signal.SIGKILL)
+        with Session(lead.ctl_addr, timeout=60) as s:
+            for i in range(GAP_WRITES):
+                s.send("kv set gap%d %d" % (i, i))
+                keys["gap%d" % i] = str(i)
+            for i in range(GAP_WRITES):
+                r = s.readline(60)
+                assert r == "SUCCESS", r
+            assert s.cmd("rr add example.com gap 60 A 192.0.2.77") == \
+                "SUCCESS"
+        st = lead.status()
+        # The follower's next entry is gone from the leader's log.
+        assert int(st["snapshot_index"]) - 16 > want, st
+        writer.start()
+        wait_until(lambda: len(writer.keys) >= 20, 30, "writes to go on")
+    finally:
+        os.kill(fol.pid, signal.SIGCONT)
+    try:
+        wait_until(lambda: "staged before" in log_text(fol), 30,
+                   "%s to install the leader's snapshot" % fol.name)
+        with lead.session() as s:
+            assert s.cmd("rr add example.com during 60 A 192.0.2.78") == \
+                "SUCCESS"
+        wait_until(lambda: len(writer.keys) >= 300, 60,
+                   "writes after the install")
+    finally:
+        written = writer.stop()
+    keys.update(written)
+    last = "w%d" % (len(written) - 1)
+    new_raftd = fol.child_pid("raftd")
+    assert new_raftd != raftd
+    cluster.wait_converged(cluster.nodes, timeout=60)
+    for n in cluster.nodes:
+        all_keys_served(n, keys, 30, last)
+        for name, ip in (("gap", "192.0.2.77"), ("during", "192.0.2.78")):
+            n.wait_dns("%s.example.com." % name, "A", answers_with(ip), 20)
+    # The install was the only restart: the same raftd serves it all.
+    assert fol.child_pid("raftd") == new_raftd
+    assert not fol.crash_lines(), fol.crash_lines()

@@ -1,7 +1,9 @@
 /* fsm: the c-raft callbacks on a real store, driven like c-raft does. */
+#include <pthread.h>
 #include <raft.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -392,23 +394,29 @@ test_record_reload(void)
 	dr_buf_close(&text);
 }
 
-/* Takes a snapshot through the fsm; returns a raft_malloc'ed copy. */
+/*
+ * Takes a snapshot through the fsm as c-raft 0.15 does with fsm version 3:
+ * snapshot on the loop, snapshot_async on a pool thread (here: the same),
+ * snapshot_finalize once written. Returns a raft_malloc'ed copy.
+ */
 static struct raft_buffer
 rig_snapshot(struct rig *r)
 {
 	struct raft_buffer *bufs = NULL, out = { NULL, 0 };
 	unsigned n = 0;
 
+	CHECK_EQ_INT(r->fsm.raft_fsm.version, 3);
 	CHECK_EQ_INT(r->fsm.raft_fsm.snapshot(&r->fsm.raft_fsm, &bufs, &n), 0);
 	CHECK_EQ_INT(n, 1);
 	if (bufs == NULL || n != 1)
 		return out;
+	CHECK_EQ_INT(
+	    r->fsm.raft_fsm.snapshot_async(&r->fsm.raft_fsm, &bufs, &n), 0);
 	out.len = bufs[0].len;
 	out.base = raft_malloc(out.len);
 	memcpy(out.base, bufs[0].base, out.len);
-	/* What c-raft does after writing it (fsm version 2, no finalize). */
-	raft_free(bufs[0].base);
-	raft_free(bufs);
+	CHECK_EQ_INT(
+	    r->fsm.raft_fsm.snapshot_finalize(&r->fsm.raft_fsm, &bufs, &n), 0);
 	return out;
 }
 
@@ -538,6 +546,370 @@ test_install_timeout(void)
 	rig_close(&c);
 }
 
+/* snapshot_async on a thread of its own, as raft_uv's pool runs it. */
+struct async_job {
+	struct rig *rig;
+	struct raft_buffer *bufs;
+	unsigned n;
+	int rv;
+};
+
+static void *
+async_job_run(void *arg)
+{
+	struct async_job *j = arg;
+	struct raft_fsm *rf = &j->rig->fsm.raft_fsm;
+
+	j->rv = rf->snapshot_async(rf, &j->bufs, &j->n);
+	return NULL;
+}
+
+/*
+ * The image is the state at the index c-raft snapshots at, although the
+ * loop goes on applying (and committing) entries after the cheap step
+ * and while the image is made on another thread.
+ */
+static void
+test_snapshot_async_is_point_in_time(void)
+{
+	struct rig a, b;
+	struct async_job j = { 0 };
+	struct raft_buffer snap;
+	pthread_t th;
+	char key[16], val[32];
+	int i;
+
+	rig_open(&a, "async-a");
+	rig_open(&b, "async-b");
+	for (i = 1; i <= 200; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		CHECK_EQ_INT(rig_kv_set(&a, (uint64_t)i, key, "before"), 0);
+	}
+	/* Entries applied but not committed: the cheap step commits them. */
+	a.batch = true;
+	CHECK_EQ_INT(rig_kv_set(&a, 201, "k201", "before"), 0);
+	CHECK(store_uncommitted(a.store));
+	j.rig = &a;
+	CHECK_EQ_INT(a.fsm.raft_fsm.snapshot(&a.fsm.raft_fsm, &j.bufs, &j.n),
+	             0);
+	CHECK(!store_uncommitted(a.store));
+	CHECK_EQ_INT(a.fsm.take.index, 201);
+	/* A second one is refused while this one runs. */
+	{
+		struct raft_buffer *b2 = NULL;
+		unsigned n2 = 0;
+
+		CHECK_EQ_INT(a.fsm.raft_fsm.snapshot(&a.fsm.raft_fsm, &b2, &n2),
+		             RAFT_BUSY);
+	}
+	a.batch = false;
+	/* Later entries, some committed before the image is made. */
+	for (i = 202; i <= 400; i++) {
+		snprintf(key, sizeof(key), "k%d", i - 200);
+		snprintf(val, sizeof(val), "after %d", i);
+		CHECK_EQ_INT(rig_kv_set(&a, (uint64_t)i, key, val), 0);
+		if (i == 300 &&
+		    pthread_create(&th, NULL, async_job_run, &j) != 0)
+			abort();
+	}
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(j.rv, 0);
+	CHECK_EQ_INT(j.n, 1);
+	snap.len = j.bufs[0].len;
+	snap.base = raft_malloc(snap.len);
+	memcpy(snap.base, j.bufs[0].base, snap.len);
+	CHECK_EQ_INT(
+	    a.fsm.raft_fsm.snapshot_finalize(&a.fsm.raft_fsm, &j.bufs, &j.n),
+	    0);
+	CHECK(!a.fsm.take.active);
+	CHECK_EQ_INT(a.raft.install_snapshot_timeout,
+	             fsm_install_timeout_ms(snap.len));
+	CHECK_EQ_STR(rig_get(&a, "k2"), "after 202");
+
+	CHECK_EQ_INT(b.fsm.raft_fsm.restore(&b.fsm.raft_fsm, &snap), 0);
+	CHECK_EQ_INT(store_applied_index(b.store), 201);
+	CHECK_EQ_INT(store_change_seq(b.store), 201);
+	for (i = 1; i <= 201; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		CHECK_EQ_STR(rig_get(&b, key), "before");
+	}
+	CHECK(rig_get(&b, "k202") == NULL);
+	/* Taking snapshots goes on working. */
+	snap = rig_snapshot(&a);
+	CHECK_EQ_INT(b.fsm.raft_fsm.restore(&b.fsm.raft_fsm, &snap), 0);
+	CHECK_EQ_INT(store_applied_index(b.store), 400);
+	CHECK_EQ_STR(rig_get(&b, "k200"), "after 400");
+	rig_close(&a);
+	rig_close(&b);
+}
+
+/*
+ * A snapshot c-raft could not go on with (async_work failed): finalize
+ * alone ends the read transaction and the next one works.
+ */
+static void
+test_snapshot_finalize_without_async(void)
+{
+	struct rig a;
+	struct raft_buffer *bufs = NULL, snap;
+	unsigned n = 0;
+
+	rig_open(&a, "noasync");
+	CHECK_EQ_INT(rig_kv_set(&a, 1, "k", "v"), 0);
+	CHECK_EQ_INT(a.fsm.raft_fsm.snapshot(&a.fsm.raft_fsm, &bufs, &n), 0);
+	CHECK(a.fsm.take.reader.db != NULL);
+	CHECK_EQ_INT(
+	    a.fsm.raft_fsm.snapshot_finalize(&a.fsm.raft_fsm, &bufs, &n), 0);
+	CHECK(a.fsm.take.reader.db == NULL);
+	CHECK_EQ_INT(a.raft.install_snapshot_timeout, 0);
+	snap = rig_snapshot(&a);
+	CHECK(snap.len > 0);
+	raft_free(snap.base);
+	rig_close(&a);
+}
+
+/*
+ * Images written by raftd before snapshots moved off the loop: the
+ * writer's connection serialized state.db. The format is the same, and
+ * such images (in c-raft's snapshot files of running clusters) restore.
+ */
+static void
+test_restore_old_image(void)
+{
+	struct rig a, b;
+	struct raft_buffer snap;
+	sqlite3 *db;
+	sqlite3_int64 n = 0;
+	unsigned char *img;
+	char path[256];
+
+	rig_open(&a, "old-a");
+	rig_open(&b, "old-b");
+	CHECK_EQ_INT(rig_kv_set(&a, 1, "old", "image"), 0);
+	CHECK_EQ_INT(rig_rr_add(&a, 2, "example.com.", "SOA", SOA), 0);
+	snprintf(path, sizeof(path), "%s/old-a.db", tmpdir);
+	CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	img = sqlite3_serialize(db, "main", &n, 0);
+	CHECK(img != NULL && n > 100);
+	/* It says WAL, as the old images do. */
+	CHECK_EQ_INT(img[18], 2);
+	snap.len = (size_t)n;
+	snap.base = raft_malloc(snap.len);
+	memcpy(snap.base, img, snap.len);
+	sqlite3_free(img);
+	sqlite3_close(db);
+	CHECK_EQ_INT(b.fsm.raft_fsm.restore(&b.fsm.raft_fsm, &snap), 0);
+	CHECK_EQ_INT(b.seen.resets, 1);
+	CHECK_EQ_INT(store_applied_index(b.store), 2);
+	CHECK_EQ_STR(rig_get(&b, "old"), "image");
+	/* And an image of today is a state.db any raftd reads. */
+	snap = rig_snapshot(&b);
+	CHECK(memcmp(snap.base, "SQLite format 3", 16) == 0);
+	raft_free(snap.base);
+	rig_close(&a);
+	rig_close(&b);
+}
+
+/*
+ * A stand-in for raft_uv: snapshot_put and async_work record their
+ * requests; the test completes them, async work first or last.
+ */
+struct fake_io {
+	struct raft_io io;
+	raft_io_snapshot_put_cb put_cb;
+	struct raft_io_snapshot_put *put_req;
+	unsigned puts;
+	struct raft_io_async_work *work;
+	raft_io_async_work_cb work_cb;
+};
+
+static int
+fake_put(struct raft_io *io, unsigned trailing,
+         struct raft_io_snapshot_put *req, const struct raft_snapshot *snap,
+         raft_io_snapshot_put_cb cb)
+{
+	struct fake_io *f = (struct fake_io *)io;
+
+	(void)trailing;
+	(void)snap;
+	f->put_cb = cb;
+	f->put_req = req;
+	f->puts++;
+	return 0;
+}
+
+static int
+fake_async_work(struct raft_io *io, struct raft_io_async_work *req,
+                raft_io_async_work_cb cb)
+{
+	struct fake_io *f = (struct fake_io *)io;
+
+	f->work = req;
+	f->work_cb = cb;
+	return 0;
+}
+
+static void
+fake_work_run(struct fake_io *f)
+{
+	struct raft_io_async_work *w = f->work;
+
+	f->work = NULL;
+	f->work_cb(w, w->work(w));
+}
+
+/* c-raft's installSnapshotCb: restores on success, else frees. */
+static struct raft_snapshot craft_snap;
+static int craft_restore_rv;
+static unsigned craft_cbs;
+
+static void
+craft_install_cb(struct raft_io_snapshot_put *req, int status)
+{
+	struct raft *r =
+	    (struct raft *)((char *)req - offsetof(struct raft, snapshot.put));
+
+	craft_cbs++;
+	craft_restore_rv = -1;
+	if (status == 0)
+		craft_restore_rv = r->fsm->restore(r->fsm, &craft_snap.bufs[0]);
+	if (status != 0 || craft_restore_rv != 0)
+		raft_free(craft_snap.bufs[0].base);
+	raft_free(craft_snap.bufs);
+}
+
+static void
+rig_fake_io(struct rig *r, struct fake_io *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->io.version = 1;
+	f->io.snapshot_put = fake_put;
+	f->io.async_work = fake_async_work;
+	r->raft.fsm = &r->fsm.raft_fsm;
+	f->io.data = &r->raft;
+	fsm_use_io(&r->fsm, &f->io);
+}
+
+static void
+craft_snap_set(struct raft_buffer image)
+{
+	memset(&craft_snap, 0, sizeof(craft_snap));
+	craft_snap.bufs = raft_malloc(sizeof(*craft_snap.bufs));
+	craft_snap.bufs[0] = image;
+	craft_snap.n_bufs = 1;
+}
+
+static bool
+exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * An InstallSnapshot: the image is staged (written, checked) by async
+ * work next to c-raft's own put, c-raft's callback waits for both, and
+ * restore swaps the staged file in. A bad image is refused, a failed put
+ * drops the staged file, and our own snapshots pass straight through.
+ */
+static void
+test_install_staged(void)
+{
+	struct rig a, b;
+	struct fake_io f;
+	struct raft_buffer img;
+	char snap_path[256];
+	int order;
+
+	rig_open(&a, "stage-a");
+	rig_open(&b, "stage-b");
+	rig_fake_io(&b, &f);
+	CHECK_EQ_INT(f.io.version, 2);
+	CHECK(b.fsm.raft_fsm.snapshot_async != NULL);
+	snprintf(snap_path, sizeof(snap_path), "%s/stage-b.db.snap", tmpdir);
+	CHECK_EQ_INT(rig_kv_set(&b, 1, "mine", "old"), 0);
+	for (order = 0; order < 2; order++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%d", order);
+		CHECK_EQ_INT(rig_kv_set(&a, (uint64_t)(10 + order), key, key),
+		             0);
+		img = rig_snapshot(&a);
+		craft_snap_set(img);
+		craft_cbs = 0;
+		CHECK_EQ_INT(f.io.snapshot_put(&f.io, 0, &b.raft.snapshot.put,
+		                               &craft_snap, craft_install_cb),
+		             0);
+		CHECK_EQ_INT(f.puts, 1 + (unsigned)order);
+		CHECK(f.work != NULL);
+		if (order == 0) {
+			fake_work_run(&f);
+			CHECK(exists(snap_path));
+			CHECK_EQ_INT(craft_cbs, 0);
+			f.put_cb(f.put_req, 0);
+		} else {
+			f.put_cb(f.put_req, 0);
+			CHECK_EQ_INT(craft_cbs, 0);
+			fake_work_run(&f);
+		}
+		CHECK_EQ_INT(craft_cbs, 1);
+		CHECK_EQ_INT(craft_restore_rv, 0);
+		CHECK(!exists(snap_path));
+		{
+			char side[300];
+
+			snprintf(side, sizeof(side), "%s-wal", snap_path);
+			CHECK(!exists(side));
+			snprintf(side, sizeof(side), "%s-shm", snap_path);
+			CHECK(!exists(side));
+		}
+		CHECK_EQ_INT(b.seen.resets, 1 + (unsigned)order);
+		CHECK_EQ_INT(store_applied_index(b.store), 10 + order);
+		CHECK_EQ_STR(rig_get(&b, key), key);
+		CHECK(rig_get(&b, "mine") == NULL);
+		CHECK(!b.fsm.install.active);
+	}
+
+	/* The put failed: c-raft discards, the staged file goes. */
+	CHECK_EQ_INT(rig_kv_set(&a, 20, "k20", "x"), 0);
+	craft_snap_set(rig_snapshot(&a));
+	CHECK_EQ_INT(f.io.snapshot_put(&f.io, 0, &b.raft.snapshot.put,
+	                               &craft_snap, craft_install_cb),
+	             0);
+	fake_work_run(&f);
+	f.put_cb(f.put_req, RAFT_IOERR);
+	CHECK(!exists(snap_path));
+	CHECK(rig_get(&b, "k20") == NULL);
+	CHECK_EQ_INT(b.seen.resets, 2);
+
+	/* Garbage is refused by the staging, state.db untouched. */
+	img.len = 8192;
+	img.base = raft_malloc(img.len);
+	memset(img.base, 0x11, img.len);
+	memcpy(img.base, "SQLite format 3", 16);
+	craft_snap_set(img);
+	CHECK_EQ_INT(f.io.snapshot_put(&f.io, 0, &b.raft.snapshot.put,
+	                               &craft_snap, craft_install_cb),
+	             0);
+	fake_work_run(&f);
+	f.put_cb(f.put_req, 0);
+	CHECK_EQ_INT(craft_restore_rv, RAFT_MALFORMED);
+	CHECK(!exists(snap_path));
+	CHECK_EQ_INT(b.seen.resets, 2);
+	CHECK_EQ_STR(rig_get(&b, "k1"), "k1");
+
+	/* A snapshot of its own (trailing > 0) is not staged. */
+	craft_snap_set(rig_snapshot(&a));
+	CHECK_EQ_INT(f.io.snapshot_put(&f.io, 16, &b.raft.snapshot.put,
+	                               &craft_snap, craft_install_cb),
+	             0);
+	CHECK(f.work == NULL);
+	CHECK(f.put_cb == craft_install_cb);
+	raft_free(craft_snap.bufs[0].base);
+	raft_free(craft_snap.bufs);
+	rig_close(&a);
+	rig_close(&b);
+}
+
 int
 main(void)
 {
@@ -556,6 +928,10 @@ main(void)
 	RUN(test_snapshot_restore);
 	RUN(test_restore_garbage_refused);
 	RUN(test_install_timeout);
+	RUN(test_snapshot_async_is_point_in_time);
+	RUN(test_snapshot_finalize_without_async);
+	RUN(test_restore_old_image);
+	RUN(test_install_staged);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
