@@ -205,6 +205,7 @@ def prepare(ops):
 def check_key(ops, initial=None, max_steps=5_000_000):
     """Checks the operations of one key. Returns (True, None, steps),
     (False, counter-example text, steps) or (None, why, steps)."""
+    given = ops
     ops = prepare(ops)
     if not ops:
         return True, None, 0
@@ -264,7 +265,7 @@ def check_key(ops, initial=None, max_steps=5_000_000):
                     best[1] is None or len(order) > len(best[0])):
                 best = (list(order), (entry, state))
             if not stack:
-                return False, _counter_example(ops, best), steps
+                return False, _counter_example(ops, best, given), steps
             top, state = stack.pop()
             order.pop()
             linearized &= ~(1 << top.idx)
@@ -275,7 +276,7 @@ def check_key(ops, initial=None, max_steps=5_000_000):
     return True, None, steps
 
 
-def _counter_example(ops, best, context=8):
+def _counter_example(ops, best, given, context=8):
     prefix, (stuck, state) = best
     t0 = min(op.invoke for op in ops)
     lines = []
@@ -318,7 +319,15 @@ def _counter_example(ops, best, context=8):
             lines.append("  the write of the value read:")
             lines += ["    %s" % op.describe(t0) for op in src]
         else:
-            lines.append("  no write of the value read is in the history")
+            dropped = [op for op in given if op.kind == SET and
+                       op.value == stuck.op.value]
+            if dropped:
+                lines.append("  the value read is only written by a "
+                             "write that failed (so did not happen):")
+                lines += ["    %s" % op.describe(t0) for op in dropped]
+            else:
+                lines.append("  no write of the value read is in the "
+                             "history")
     return "\n".join(lines)
 
 

@@ -28,6 +28,9 @@ socket belongs to the namespace it was created in for its whole life, so
 any thread may use it), and it runs programs there (Host.run, through
 `ip netns exec`; Host.popen and Host.enter, the child joining the
 namespace before exec).
+
+Net.cut() partitions the network (nftables in the hosts' namespaces
+drop what comes from the hosts they are cut from); Net.heal() undoes it.
 """
 
 import atexit
@@ -215,6 +218,34 @@ class Host:
         return subprocess.run(["ip", "netns", "exec", self.ns] + list(argv),
                               timeout=timeout, text=True, **kw)
 
+    def block_from(self, ips):
+        """Drops, from now on, every packet that reaches this host from
+        the addresses ips (all of them, ips empty: none): an nftables
+        table of this namespace (inet drpart), rewritten in one
+        transaction. Nothing is answered, so peers see a silent network
+        partition; the host's loopback is never filtered."""
+        script = ("table inet drpart {\n"
+                  "  chain input {\n"
+                  "    type filter hook input priority 0; policy accept;\n"
+                  "  }\n"
+                  "}\n"
+                  "flush chain inet drpart input\n")
+        if ips:
+            script += ("add rule inet drpart input ip saddr { %s } drop\n"
+                       % ", ".join(sorted(ips)))
+        argv = ["ip", "netns", "exec", self.ns, "nft", "-f", "-"]
+        try:
+            out = subprocess.run(argv, input=script.encode(),
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=20)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise NetnsError("%s: %s (nftables, Debian package nftables)"
+                             % (" ".join(argv), e))
+        if out.returncode != 0:
+            raise NetnsError("%s: exit status %d: %s" % (
+                " ".join(argv), out.returncode,
+                out.stderr.decode(errors="replace").strip()))
+
     def popen(self, argv, preexec_fn=None, **kw):
         """subprocess.Popen of argv running on this host (the child joins
         the namespace, then runs preexec_fn if given, then execs)."""
@@ -236,6 +267,8 @@ class Net:
         self.name = "%s%d-%d" % (PREFIX, os.getpid(), _net_count[0])
         self.hub = self.name + "-hub"
         self.hosts = []
+        self._filtered = set()  # namespaces given a drpart table
+        self._cut = set()
         self.namespaces = []
         self.closed = False
         _open_nets.append(self)
@@ -279,6 +312,33 @@ class Net:
         h = Host(self, label, ns, ip)
         self.hosts.append(h)
         return h
+
+    def cut(self, pairs):
+        """A partition: for each (host a, host b) of pairs, no packet
+        goes between a and b any more (both directions; each drops what
+        comes from the other). Replaces the previous cut; cut(()) heals
+        every link. Returns the pairs now cut, as label pairs."""
+        drop = {h.ns: set() for h in self.hosts}
+        done = set()
+        for a, b in pairs:
+            assert a is not b, "cannot cut %s from itself" % a.label
+            drop[a.ns].add(b.ip)
+            drop[b.ns].add(a.ip)
+            done.add(tuple(sorted((a.label, b.label))))
+        for h in self.hosts:
+            if drop[h.ns] or h.ns in self._filtered:
+                h.block_from(drop[h.ns])
+                self._filtered.add(h.ns)
+        self._cut = done
+        return sorted(done)
+
+    def heal(self):
+        """Every link works again (undoes cut)."""
+        return self.cut(())
+
+    def cut_pairs(self):
+        """The (label, label) pairs cut now."""
+        return sorted(self._cut)
 
     def close(self):
         """Deletes every namespace of the net (veth pairs go with them).
