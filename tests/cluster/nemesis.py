@@ -508,10 +508,15 @@ class Nemesis:
 
     def wait_child(self, node, daemon, old):
         def back():
+            if node.name in self.down:
+                return "whole node down"  # killed since, by another fault
             p = self.child(node, daemon)
             return p is not None and p != old
-        drcluster.wait_until(back, 60, "the supervisor of %s to restart %s"
-                             % (node.name, daemon), interval=0.05)
+        v = drcluster.wait_until(back, 60, "the supervisor of %s to "
+                                 "restart %s" % (node.name, daemon),
+                                 interval=0.05)
+        if v is not True:
+            return "%s of %s: %s" % (daemon, node.name, v)
         return "%s of %s is back" % (daemon, node.name)
 
     def resume(self, pid):
