@@ -394,7 +394,7 @@ def leader_of(nodes):
 
 
 class Fault:
-    """A fault the nemesis started: end() undoes it (what() says what
+    """A fault the nemesis started: end() undoes it (what says what
     it is). hold: seconds to keep it before ending it."""
 
     def __init__(self, what, hold, end=None):

@@ -122,3 +122,34 @@ def test_expected_records_and_local_reads():
     assert len(run.problems) == 2, run.problems
     assert "write that failed" in run.problems[0]
     assert "never written" in run.problems[1]
+
+
+def test_net_cut_and_heal(net):
+    """netns.Net.cut: a bridge (b sees a and c, a and c do not see each
+    other: silently, the packets are dropped), then heal."""
+    import socket
+    a, b, c = net.host("a"), net.host("b"), net.host("c")
+    srv = {}
+    for h in (a, b, c):
+        s = h.socket()
+        s.bind((h.ip, 0))
+        s.listen(8)
+        srv[h.label] = s
+
+    def reaches(x, y):
+        try:
+            x.connect(srv[y.label].getsockname(), timeout=1.0).close()
+            return True
+        except socket.timeout:
+            return False
+
+    try:
+        assert net.cut([(a, c)]) == [("a", "c")]
+        assert net.cut_pairs() == [("a", "c")]
+        assert not reaches(a, c) and not reaches(c, a)
+        assert reaches(a, b) and reaches(b, c) and reaches(c, b)
+        assert net.heal() == [] and net.cut_pairs() == []
+        assert reaches(a, c) and reaches(c, a)
+    finally:
+        for s in srv.values():
+            s.close()
