@@ -63,7 +63,7 @@ static const struct flag flag_table[] = {
 	{ "raft.election-timeout", FLAG_UINT, "300",
 	  "Raft election timeout (ms)", OFF(election_timeout_ms), 20, 60000, 0,
 	  false },
-	{ "raft.heartbeat-timeout", FLAG_UINT, "30",
+	{ "raft.heartbeat-timeout", FLAG_UINT, "10",
 	  "Raft heartbeat interval (ms)", OFF(heartbeat_timeout_ms), 5, 10000,
 	  0, false },
 	{ "raft.snapshot-threshold", FLAG_UINT, "8192",
@@ -250,7 +250,7 @@ flags_defaults(struct dr_config *cfg)
 	cfg->dns_rrl_slip = 2;
 	cfg->dns_addr = ":8600";
 	cfg->election_timeout_ms = 300;
-	cfg->heartbeat_timeout_ms = 30;
+	cfg->heartbeat_timeout_ms = 10;
 	cfg->snapshot_threshold = 8192;
 	cfg->snapshot_trailing = 2048;
 	cfg->ctl_max_conns = 1024;

@@ -51,6 +51,14 @@ raftd_reset_cb(void *arg)
 }
 
 static void
+raftd_leader_cb(void *arg)
+{
+	struct raftd *d = arg;
+
+	serve_leader_known(&d->serve);
+}
+
+static void
 raftd_relay_cb(void *arg, struct dr_stream *stream, raft_id id,
                const uint8_t *extra, size_t len)
 {
@@ -126,7 +134,8 @@ raftd_signals_start(struct raftd *d)
 static int
 raftd_start(struct raftd *d)
 {
-	struct node_hooks hooks = { raftd_applied_cb, raftd_reset_cb, d };
+	struct node_hooks hooks = { raftd_applied_cb, raftd_reset_cb,
+		                    raftd_leader_cb, d };
 	char path[DR_PATH_LEN + 64];
 	int rv;
 

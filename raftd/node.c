@@ -149,6 +149,8 @@ node_watch_cb(uv_check_t *h)
 		n->last_state = state;
 		n->last_leader = leader;
 		n->last_term = r->current_term;
+		if (leader != 0 && n->hooks.leader_cb != NULL)
+			n->hooks.leader_cb(n->hooks.arg);
 	}
 	if (r->configuration_index != n->last_conf_index) {
 		n->last_conf_index = r->configuration_index;

@@ -632,6 +632,20 @@ serve_route_retry(struct serve_route *rt, const char *why)
 	                     : rt->backoff_ms * 2;
 }
 
+void
+serve_leader_known(struct serve *s)
+{
+	struct serve_route *rt;
+
+	/* On the next loop turn, as the timers run: never from here. */
+	for (rt = s->routes; rt != NULL; rt = rt->next) {
+		if (!rt->waiting)
+			continue;
+		rt->backoff_ms = SERVE_ROUTE_BACKOFF_MIN_MS;
+		uv_timer_start(&rt->timer, serve_route_timer_cb, 0, 0);
+	}
+}
+
 /* An attempt's reply (a whole IPC message): final unless "try again". */
 static void
 serve_route_reply(struct serve_route *rt, const void *msg, size_t len)

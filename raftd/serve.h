@@ -56,6 +56,11 @@ int serve_start(struct serve *s, uv_loop_t *loop, const char *url,
  */
 void serve_relayed(void *arg, const void *msg, size_t len,
                    struct relay_reply_to *to);
+/*
+ * A leader is known (again, or a new one): requests for the leader that
+ * wait to try again try at once, not after their backoff.
+ */
+void serve_leader_known(struct serve *s);
 /* From now on every new request is answered "ERROR shutting down". */
 void serve_drain(struct serve *s);
 /*

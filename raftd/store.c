@@ -16,6 +16,7 @@
 #include "log.h"
 #include "rr.h"
 #include "snapimage.h"
+#include "walckpt.h"
 #include "zoneread.h"
 #include "zones.h"
 
@@ -155,6 +156,7 @@ struct store {
 	uint64_t change_seq;    /* including the open transaction */
 	bool dup_rejected;      /* of the last STORE_DUPLICATE */
 	bool in_txn;            /* entries applied but not committed */
+	struct walckpt ckpt;    /* checkpoints off the loop */
 };
 
 static int
@@ -249,6 +251,17 @@ store_migrate(sqlite3 *db)
 	return 0;
 }
 
+/* After each commit (the loop): hands big WALs to the checkpointer. */
+static int
+store_wal_cb(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+
+	(void)name;
+	walckpt_committed(&s->ckpt, db, pages);
+	return SQLITE_OK;
+}
+
 static int
 store_db_open(struct store *s)
 {
@@ -284,6 +297,8 @@ store_db_open(struct store *s)
 		goto err_after_open;
 	}
 	sqlite3_finalize(st);
+	/* No checkpoints on this connection: walckpt.h makes them. */
+	sqlite3_wal_hook(s->db, store_wal_cb, s);
 	/* 64 MiB of page cache: a large zone replace stays in memory. */
 	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
 	                 NULL) != SQLITE_OK ||
@@ -338,6 +353,8 @@ store_open(struct store **out, const char *path)
 	strcpy(s->path, path);
 	effects_init(&s->fx);
 	rv = store_db_open(s);
+	if (rv == 0 && (rv = walckpt_start(&s->ckpt, path)) != 0)
+		store_db_close(s);
 	if (rv != 0) {
 		effects_close(&s->fx);
 		free(s);
@@ -358,9 +375,16 @@ store_close(struct store *s)
 	if (store_commit(s) != 0)
 		log_warnx("state.db, last entries not committed; the raft log "
 		          "replays them");
+	walckpt_stop(&s->ckpt);
 	store_db_close(s);
 	effects_close(&s->fx);
 	free(s);
+}
+
+void
+store_checkpoints(struct store *s, struct walckpt_stats *out)
+{
+	walckpt_stats(&s->ckpt, out);
 }
 
 uint64_t
@@ -968,6 +992,9 @@ store_unlink_sibling(const char *path, const char *suffix)
 static int
 store_swap(struct store *s, const char *file)
 {
+	int rv = 0;
+
+	walckpt_lock(&s->ckpt);
 	store_db_close(s);
 	/* Readers (dnsd) keep the old inodes until they reopen on RESET. */
 	store_unlink_sibling(s->path, "-wal");
@@ -978,12 +1005,14 @@ store_swap(struct store *s, const char *file)
 		if (store_db_open(s) != 0)
 			fatalx("state.db, cannot reopen after a failed "
 			       "restore");
-		return DR_EIO;
+		rv = DR_EIO;
+	} else {
+		snapimage_fsync_dir(s->path);
+		if (store_db_open(s) != 0)
+			fatalx("state.db, cannot reopen after a restore");
 	}
-	snapimage_fsync_dir(s->path);
-	if (store_db_open(s) != 0)
-		fatalx("state.db, cannot reopen after a restore");
-	return 0;
+	walckpt_unlock(&s->ckpt);
+	return rv;
 }
 
 int

@@ -46,6 +46,7 @@
  * as canonical text (rr.h): lowercase, absolute, with the trailing dot.
  */
 struct store;
+struct walckpt_stats;
 
 #define STORE_ID_MAX         64
 #define STORE_REQUESTS_MAX   65536
@@ -92,6 +93,9 @@ struct store_member {
 int store_open(struct store **out, const char *path);
 /* Commits what is pending, then closes. */
 void store_close(struct store *s);
+
+/* WAL checkpoints so far (walckpt.h). */
+void store_checkpoints(struct store *s, struct walckpt_stats *out);
 
 uint64_t store_applied_index(const struct store *s);
 /* The path of state.db (for read-only connections of its own). */

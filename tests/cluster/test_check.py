@@ -31,7 +31,7 @@ FLAGS = [
     ("cluster.key", "(default none, loopback only)"),
     ("data.dir", "(default ./data/<id>)"),
     ("raft.election-timeout", "(default 300)"),
-    ("raft.heartbeat-timeout", "(default 30)"),
+    ("raft.heartbeat-timeout", "(default 10)"),
     ("raft.snapshot-threshold", "(default 8192)"),
     ("raft.snapshot-trailing", "(default 2048)"),
     ("ctl.max-conns", "(default 1024)"),

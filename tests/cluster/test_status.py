@@ -108,7 +108,7 @@ def test_members_state_and_last_contact(c3):
         if states != ["follower", "follower", "leader"]:
             return None
         rows = by_id(mem)
-        # Heartbeats every 30 ms: every follower answered recently.
+        # Heartbeats every 10 ms: every follower answered recently.
         if not all(rows[f.name][6] != "-" and int(rows[f.name][6]) < 1000
                    for f in fols):
             return None

@@ -376,7 +376,7 @@ test_usage(void)
 		"  -raft.election-timeout ",
 		"(default 300)\n",
 		"  -raft.heartbeat-timeout ",
-		"(default 30)\n",
+		"(default 10)\n",
 		"  -raft.snapshot-threshold ",
 		"(default 8192)\n",
 		"  -raft.snapshot-trailing ",

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "store.h"
 #include "unit.h"
+#include "walckpt.h"
 
 static char tmpdir[64];
 
@@ -241,6 +243,80 @@ test_group_commit(void)
 	CHECK_EQ_INT(seq, 3);
 	CHECK_EQ_INT(nkv, 3);
 	CHECK_EQ_INT(store_commit(s), 0); /* nothing open: no-op */
+	store_close(s);
+}
+
+static long long
+file_size(const char *name, const char *suffix)
+{
+	char path[256], full[300];
+	struct stat st;
+
+	db_path(name, path, sizeof(path));
+	snprintf(full, sizeof(full), "%s%s", path, suffix);
+	return stat(full, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/*
+ * Commits never checkpoint the whole WAL on the committing connection
+ * (the loop): the thread copies the bulk once the WAL holds
+ * WALCKPT_PAGES pages, the loop the tail, the WAL starts over and stays
+ * bounded, and the pages reach state.db while the store stays open.
+ */
+static void
+test_checkpoint_off_loop(void)
+{
+	struct store *s = open_db("ckpt");
+	struct walckpt_stats st;
+	char key[32], value[1001];
+	long long db0, wal_max = 0;
+	uint64_t index = 0;
+	unsigned i;
+
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	CHECK_EQ_INT(store_commit(s), 0);
+	db0 = file_size("ckpt", "");
+	/* Well below the threshold: no checkpoint at all. */
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "k%u", i);
+		CHECK_EQ_INT(kv_set(s, ++index, key, value), STORE_APPLIED);
+		CHECK_EQ_INT(store_commit(s), 0);
+	}
+	store_checkpoints(s, &st);
+	CHECK_EQ_INT(st.thread_runs + st.loop_runs, 0);
+	CHECK(file_size("ckpt", "") == db0);
+	/*
+	 * Past it: one commit at a time, as raftd's loop does, paced a
+	 * little (a loop that commits waits for the disk and the network
+	 * between its commits), 10000 commits of 3 or more WAL pages each.
+	 */
+	for (i = 50; i < 10000; i++) {
+		long long wal;
+
+		snprintf(key, sizeof(key), "k%u", i % 3000);
+		CHECK_EQ_INT(kv_set(s, ++index, key, value), STORE_APPLIED);
+		CHECK_EQ_INT(store_commit(s), 0);
+		if ((wal = file_size("ckpt", "-wal")) > wal_max)
+			wal_max = wal;
+		if (i % 8 == 0)
+			usleep(1000);
+	}
+	store_checkpoints(s, &st);
+	/* How the work was shared depends on the disk: printed only. */
+	fprintf(stderr,
+	        "checkpoints: %llu by the thread, %llu by the loop (%llu "
+	        "over the maximum), WAL file at most %lld bytes\n",
+	        (unsigned long long)st.thread_runs,
+	        (unsigned long long)st.loop_runs,
+	        (unsigned long long)st.loop_full, wal_max);
+	CHECK(st.thread_runs > 0);
+	CHECK(st.loop_runs > 0);
+	/* 3000 rows of 1000 bytes: most are in state.db itself. */
+	CHECK(file_size("ckpt", "") > 2000LL * 1000);
+	/* 30000+ frames written; the WAL stayed within its bound. */
+	CHECK(wal_max < (long long)(WALCKPT_PAGES_MAX + 64) * (4096 + 24));
+	CHECK(strncmp(get(s, "k2999"), value, 255) == 0);
 	store_close(s);
 }
 
@@ -669,6 +745,7 @@ main(void)
 	RUN(test_kv_set_del);
 	RUN(test_replay_idempotent);
 	RUN(test_group_commit);
+	RUN(test_checkpoint_off_loop);
 	RUN(test_crash_before_commit);
 	RUN(test_malformed_skipped);
 	RUN(test_members);
