@@ -60,7 +60,7 @@ static const struct flag flag_table[] = {
 	{ "data.dir", FLAG_STR, "./data/<id>",
 	  "Raft log, snapshots, state.db and run/", OFF(data_dir), 0, 0, 0,
 	  false },
-	{ "raft.election-timeout", FLAG_UINT, "300",
+	{ "raft.election-timeout", FLAG_UINT, "200",
 	  "Raft election timeout (ms)", OFF(election_timeout_ms), 20, 60000, 0,
 	  false },
 	{ "raft.heartbeat-timeout", FLAG_UINT, "10",
@@ -249,7 +249,7 @@ flags_defaults(struct dr_config *cfg)
 	cfg->dns_rrl = 100;
 	cfg->dns_rrl_slip = 2;
 	cfg->dns_addr = ":8600";
-	cfg->election_timeout_ms = 300;
+	cfg->election_timeout_ms = 200;
 	cfg->heartbeat_timeout_ms = 10;
 	cfg->snapshot_threshold = 8192;
 	cfg->snapshot_trailing = 2048;

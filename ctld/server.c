@@ -1002,8 +1002,8 @@ server_start(struct server *s, uv_loop_t *loop, const struct dr_config *cfg,
 	}
 	if (!cfg->ctl_trust_loopback && cfg->n_cluster_keys == 0)
 		log_warnx("listener, loopback clients need a token: without a "
-		          "cluster key no peer can prove it is one, so writes "
-		          "other nodes forward here are refused");
+		          "cluster key no peer can prove it is one, so nodes "
+		          "cannot join through this one on their own");
 	dispatch_set_status(dispatch, server_status, s);
 	return 0;
 }

@@ -30,7 +30,7 @@ FLAGS = [
     ("zone.file", "(default none)"),
     ("cluster.key", "(default none, loopback only)"),
     ("data.dir", "(default ./data/<id>)"),
-    ("raft.election-timeout", "(default 300)"),
+    ("raft.election-timeout", "(default 200)"),
     ("raft.heartbeat-timeout", "(default 10)"),
     ("raft.snapshot-threshold", "(default 8192)"),
     ("raft.snapshot-trailing", "(default 2048)"),

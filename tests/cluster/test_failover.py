@@ -19,7 +19,7 @@ def test_kill_leader_node_then_restart_catches_up(cluster):
     lead.kill()
     survivors = [n for n in cluster.nodes if n is not lead]
     # A write through a survivor succeeds within a few seconds (election
-    # timeout 300 ms; the follower's ctld retries while there is no leader).
+    # timeout 200 ms; the follower's raftd retries while there is no leader).
     elapsed = write_until_success(survivors[0], "during0", "d0", timeout=10)
     assert elapsed < 6.0, "first write after kill took %.2fs" % elapsed
     new_lead = cluster.leader()

@@ -58,7 +58,7 @@ test_defaults(void)
 	CHECK_EQ_STR(cfg.dns_addr, ":8600");
 	CHECK_EQ_STR(cfg.data_dir, "./data/id0");
 	CHECK(cfg.join == NULL);
-	CHECK_EQ_INT(cfg.election_timeout_ms, 300);
+	CHECK_EQ_INT(cfg.election_timeout_ms, 200);
 	CHECK_EQ_STR(cfg.ctl_ack, "leader");
 	CHECK(!cfg.ctl_ack_all);
 	CHECK_EQ_INT(cfg.ctl_ack_timeout_ms, 1000);
@@ -374,7 +374,7 @@ test_usage(void)
 		"  -data.dir ",
 		"(default ./data/<id>)\n",
 		"  -raft.election-timeout ",
-		"(default 300)\n",
+		"(default 200)\n",
 		"  -raft.heartbeat-timeout ",
 		"(default 10)\n",
 		"  -raft.snapshot-threshold ",
