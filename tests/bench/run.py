@@ -456,8 +456,10 @@ def parse_args():
     ap.add_argument("--vis-writes", type=int, default=150,
                     help="writes of each kind per visibility row "
                     "(default 150; 0: skip)")
-    ap.add_argument("--vis-interval-us", type=int, default=0,
-                    help="pause between one poller's queries (default 0)")
+    ap.add_argument("--vis-interval-us", type=int, default=500,
+                    help="pause between one poller's queries (default 500;"
+                    " 0 spins: 6 pollers back to back starve 2 CPUs, and"
+                    " the cluster, of time)")
     ap.add_argument("--failovers", type=int, default=3,
                     help="failover rounds (default 3; 0: skip)")
     ap.add_argument("--key", action="store_true",
