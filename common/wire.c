@@ -205,7 +205,7 @@ static int
 wire_type_known(uint8_t t)
 {
 	return (t >= DR_MSG_APPLY && t <= DR_MSG_WAIT) ||
-	       (t >= DR_MSG_CHANGE && t <= DR_MSG_HEARTBEAT);
+	       (t >= DR_MSG_CHANGE && t <= DR_MSG_CHANGES);
 }
 
 int

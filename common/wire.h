@@ -99,6 +99,12 @@ enum dr_msg_type {
 	DR_MSG_HEARTBEAT = 34, /* index and seq are current; payload: u64
 	                          id of this raftd run (a new one after
 	                          every restart) */
+	/*
+	 * Several DR_MSG_CHANGE in order, one loop turn's: the payload is
+	 * 2 or more whole CHANGE messages (header included) back to back;
+	 * index and seq are the last one's. Nothing else nests.
+	 */
+	DR_MSG_CHANGES = 35,
 };
 
 /* Header flags. */

@@ -696,6 +696,53 @@ feed_live(struct feed *f, const struct dr_msg_hdr *h, struct dr_cursor cur,
 	}
 }
 
+static void
+feed_malformed(struct feed *f, const char *what, size_t len)
+{
+	log_warnx("feed, malformed %s (%zu bytes)", what, len);
+	if (f->state == FEED_LIVE)
+		feed_resync(f, "malformed message");
+}
+
+/* The length of the CHANGE at p in a batch: 0 if it is not one. */
+static size_t
+feed_batch_part(const uint8_t *p, size_t left)
+{
+	struct dr_msg_hdr h;
+	struct dr_cursor cur;
+	size_t n;
+
+	if (left < DR_WIRE_HDR_LEN)
+		return 0;
+	n = DR_WIRE_HDR_LEN + ((size_t)p[8] << 24 | (size_t)p[9] << 16 |
+	                       (size_t)p[10] << 8 | (size_t)p[11]);
+	if (n > left || dr_wire_decode(p, n, &h, &cur) != 0 ||
+	    h.type != DR_MSG_CHANGE)
+		return 0;
+	return n;
+}
+
+/*
+ * The CHANGE messages of a CHANGES, checked whole before the first is
+ * taken: a batch is used all or not at all.
+ */
+static void
+feed_batch(struct feed *f, const uint8_t *p, size_t len)
+{
+	size_t off, n;
+
+	for (off = 0; off < len; off += n) {
+		if ((n = feed_batch_part(p + off, len - off)) == 0) {
+			feed_malformed(f, "batch", len);
+			return;
+		}
+	}
+	for (off = 0; off < len && !f->closing; off += n) {
+		n = feed_batch_part(p + off, len - off);
+		feed_message(f, p + off, n);
+	}
+}
+
 void
 feed_message(struct feed *f, const void *data, size_t len)
 {
@@ -705,9 +752,11 @@ feed_message(struct feed *f, const void *data, size_t len)
 	if (f->closing)
 		return;
 	if (dr_wire_decode(data, len, &h, &cur) != 0) {
-		log_warnx("feed, malformed message (%zu bytes)", len);
-		if (f->state == FEED_LIVE)
-			feed_resync(f, "malformed message");
+		feed_malformed(f, "message", len);
+		return;
+	}
+	if (h.type == DR_MSG_CHANGES) {
+		feed_batch(f, cur.p, cur.left);
 		return;
 	}
 	if (f->state == FEED_LIVE) {

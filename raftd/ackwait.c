@@ -135,7 +135,22 @@ ackwait_local(struct ackwait *a, uint64_t index, unsigned bound_ms,
 	a->locals = l;
 	a->nlocals++;
 	ackwait_tick_start(a);
+	if (a->want_cb != NULL)
+		a->want_cb(a->want_arg);
 	return 0;
+}
+
+bool
+ackwait_waiting(const struct ackwait *a)
+{
+	return a->nlocals > 0;
+}
+
+void
+ackwait_on_want(struct ackwait *a, void (*cb)(void *arg), void *arg)
+{
+	a->want_cb = cb;
+	a->want_arg = arg;
 }
 
 void

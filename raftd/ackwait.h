@@ -79,6 +79,8 @@ struct ackwait {
 	bool nudge_again; /* waits came meanwhile: one more after it */
 	bool draining;    /* answered everything, takes nothing new */
 	bool started;
+	void (*want_cb)(void *arg); /* see ackwait_on_want */
+	void *want_arg;
 };
 
 void ackwait_init(struct ackwait *a, uv_loop_t *loop, struct node *node,
@@ -86,6 +88,14 @@ void ackwait_init(struct ackwait *a, uv_loop_t *loop, struct node *node,
 
 /* dnsd serves index (DR_MSG_SERVED): answers the waits it completes. */
 void ackwait_served(struct ackwait *a, uint64_t index);
+/* Whether a wait is pending here (a newer served report is wanted). */
+bool ackwait_waiting(const struct ackwait *a);
+/*
+ * cb runs whenever a wait starts that this node does not satisfy yet:
+ * serve.c then lets dnsd report at once (it holds dnsd's report while
+ * nothing waits).
+ */
+void ackwait_on_want(struct ackwait *a, void (*cb)(void *arg), void *arg);
 
 /* Whether this node has index (applied, and a fresh served report). */
 bool ackwait_have(struct ackwait *a, uint64_t index);

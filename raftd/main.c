@@ -51,6 +51,14 @@ raftd_reset_cb(void *arg)
 }
 
 static void
+raftd_flushed_cb(void *arg)
+{
+	struct raftd *d = arg;
+
+	publish_flush(&d->publish);
+}
+
+static void
 raftd_leader_cb(void *arg)
 {
 	struct raftd *d = arg;
@@ -135,7 +143,7 @@ static int
 raftd_start(struct raftd *d)
 {
 	struct node_hooks hooks = { raftd_applied_cb, raftd_reset_cb,
-		                    raftd_leader_cb, d };
+		                    raftd_flushed_cb, raftd_leader_cb, d };
 	char path[DR_PATH_LEN + 64];
 	int rv;
 

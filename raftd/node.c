@@ -32,13 +32,22 @@ node_applied_cb(void *arg, uint64_t index, const struct store_result *res,
 	    leader_term);
 }
 
+/* Commits what c-raft applied, tells of each entry, then of the batch. */
+static void
+node_commit(struct node *n)
+{
+	fsm_flush(&n->fsm);
+	if (n->hooks.flushed_cb != NULL)
+		n->hooks.flushed_cb(n->hooks.arg);
+}
+
 /* Before the loop sleeps: commit what c-raft applied, then tell. */
 static void
 node_flush_cb(uv_prepare_t *h)
 {
 	struct node *n = h->data;
 
-	fsm_flush(&n->fsm);
+	node_commit(n);
 	propose_flush(&n->propose);
 }
 
@@ -139,7 +148,7 @@ node_watch_cb(uv_check_t *h)
 
 	if (n->closing)
 		return;
-	fsm_flush(&n->fsm);
+	node_commit(n);
 	propose_flush(&n->propose);
 	state = raft_state(r);
 	raft_leader(r, &leader, &addr);
@@ -382,7 +391,7 @@ node_raft_close_cb(struct raft *r)
 {
 	struct node *n = r->data;
 
-	fsm_flush(&n->fsm);
+	node_commit(n);
 	raft_uv_close(&n->io);
 	propose_close(&n->propose);
 	fsm_close(&n->fsm);

@@ -29,6 +29,8 @@ struct node_hooks {
 	void (*applied_cb)(void *arg, uint64_t index,
 	                   const struct store_result *res);
 	void (*reset_cb)(void *arg);
+	/* After each batch of applied_cb: the batch is complete. */
+	void (*flushed_cb)(void *arg);
 	/* A leader is known again, or a new one (this node included). */
 	void (*leader_cb)(void *arg);
 	void *arg;

@@ -8,9 +8,10 @@
 #include "err.h"
 #include "log.h"
 
+/* Builds a whole message in p->buf. */
 static void
-publish_send(struct publish *p, uint8_t type, uint16_t flags, uint64_t index,
-             uint64_t seq, const void *payload, size_t len)
+publish_build(struct publish *p, uint8_t type, uint16_t flags, uint64_t index,
+              uint64_t seq, const void *payload, size_t len)
 {
 	struct dr_msg_hdr h;
 
@@ -23,9 +24,40 @@ publish_send(struct publish *p, uint8_t type, uint16_t flags, uint64_t index,
 	if (len > 0)
 		dr_buf_put(&p->buf, payload, len);
 	dr_wire_end(&p->buf);
+}
+
+static void
+publish_out(struct publish *p, const struct dr_buf *b, uint8_t type)
+{
 	/* Never blocks; a subscriber that misses one sees a seq gap. */
-	if (dr_bus_publish(p->pub, p->buf.data, p->buf.len) != 0)
+	if (dr_bus_publish(p->pub, b->data, b->len) != 0)
 		log_debug("publish, message type %u dropped", type);
+}
+
+void
+publish_flush(struct publish *p)
+{
+	if (!p->started || p->batched == 0)
+		return;
+	if (p->batched == 1) {
+		publish_out(p, &p->batch, DR_MSG_CHANGE);
+	} else {
+		publish_build(p, DR_MSG_CHANGES, 0, p->index, p->seq,
+		              p->batch.data, p->batch.len);
+		publish_out(p, &p->buf, DR_MSG_CHANGES);
+	}
+	dr_buf_reset(&p->batch);
+	p->batched = 0;
+}
+
+/* Any message but a change: what is batched goes first. */
+static void
+publish_send(struct publish *p, uint8_t type, uint64_t index, uint64_t seq,
+             const void *payload, size_t len)
+{
+	publish_flush(p);
+	publish_build(p, type, 0, index, seq, payload, len);
+	publish_out(p, &p->buf, type);
 }
 
 static void
@@ -36,7 +68,7 @@ publish_heartbeat_cb(uv_timer_t *t)
 
 	for (int i = 0; i < 8; i++)
 		id[i] = (uint8_t)(p->run_id >> (56 - 8 * i));
-	publish_send(p, DR_MSG_HEARTBEAT, 0, store_applied_index(p->store),
+	publish_send(p, DR_MSG_HEARTBEAT, store_applied_index(p->store),
 	             store_change_seq(p->store), id, sizeof(id));
 }
 
@@ -50,8 +82,10 @@ publish_start(struct publish *p, uv_loop_t *loop, const char *url,
 	p->run_id =
 	    uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
 	dr_buf_init(&p->buf);
+	dr_buf_init(&p->batch);
 	if (dr_bus_pub_open(&p->pub, url) != 0) {
 		dr_buf_close(&p->buf);
+		dr_buf_close(&p->batch);
 		return DR_EIO;
 	}
 	if (uv_timer_init(loop, &p->heartbeat) != 0)
@@ -68,12 +102,14 @@ publish_stop(struct publish *p)
 {
 	if (!p->started)
 		return;
+	publish_flush(p);
 	p->started = false;
 	uv_timer_stop(&p->heartbeat);
 	uv_close((uv_handle_t *)&p->heartbeat, NULL);
 	dr_bus_pub_close(p->pub);
 	p->pub = NULL;
 	dr_buf_close(&p->buf);
+	dr_buf_close(&p->batch);
 }
 
 void
@@ -83,17 +119,24 @@ publish_change(struct publish *p, uint64_t index,
 	if (!p->started)
 		return;
 	if (res->reload)
-		publish_send(p, DR_MSG_CHANGE, DR_WF_RELOAD, index, res->seq,
-		             NULL, 0);
+		publish_build(p, DR_MSG_CHANGE, DR_WF_RELOAD, index, res->seq,
+		              NULL, 0);
 	else
-		publish_send(p, DR_MSG_CHANGE, 0, index, res->seq, res->effects,
-		             res->effects_len);
+		publish_build(p, DR_MSG_CHANGE, 0, index, res->seq,
+		              res->effects, res->effects_len);
+	dr_buf_put(&p->batch, p->buf.data, p->buf.len);
+	p->batched++;
+	p->index = index;
+	p->seq = res->seq;
+	if (p->batched >= PUBLISH_BATCH_MAX ||
+	    p->batch.len >= PUBLISH_BATCH_BYTES)
+		publish_flush(p);
 }
 
 void
 publish_reset(struct publish *p)
 {
 	if (p->started)
-		publish_send(p, DR_MSG_RESET, 0, store_applied_index(p->store),
+		publish_send(p, DR_MSG_RESET, store_applied_index(p->store),
 		             store_change_seq(p->store), NULL, 0);
 }

@@ -11,13 +11,19 @@
 #include "wire.h"
 
 #define PUBLISH_HEARTBEAT_MS 1000
+/* A batch goes out at the end of the loop turn, or once this big. */
+#define PUBLISH_BATCH_MAX   1024
+#define PUBLISH_BATCH_BYTES ((size_t)1 << 20)
 
 struct publish {
 	struct dr_bus_pub *pub; /* owned */
 	struct store *store;    /* borrowed: index and seq for heartbeats */
 	uv_timer_t heartbeat;
 	struct dr_buf buf;
-	uint64_t run_id; /* in heartbeats: tells subscribers of a restart */
+	struct dr_buf batch; /* CHANGE messages not sent yet */
+	unsigned batched;    /* how many */
+	uint64_t index, seq; /* of the last one batched */
+	uint64_t run_id;     /* in heartbeats: tells subscribers of a restart */
 	bool started;
 };
 
@@ -31,10 +37,14 @@ void publish_stop(struct publish *p);
  * DR_MSG_CHANGE for an applied or rejected entry: hdr.index = Raft index,
  * hdr.seq = change counter after it, payload = its effects (empty for KV,
  * members and rejected entries), or DR_WF_RELOAD and no payload when
- * there were too many to list.
+ * there were too many to list. Batched: sent by publish_flush (alone, or
+ * with the others of the batch in one DR_MSG_CHANGES), or before any
+ * other message.
  */
 void publish_change(struct publish *p, uint64_t index,
                     const struct store_result *res);
+/* Sends the batch: after each batch of applied entries (node.h). */
+void publish_flush(struct publish *p);
 /* DR_MSG_RESET: state.db was replaced; subscribers must reopen it. */
 void publish_reset(struct publish *p);
 

@@ -456,6 +456,36 @@ serve_wait(struct serve *s, struct serve_to to, const struct dr_msg_hdr *h,
 	}
 }
 
+/*
+ * dnsd's served reports (ackwait.h). dnsd has one report out at a time
+ * and sends the next, its latest index, as soon as the reply comes. While
+ * nothing here waits for a served index, the reply is held (a long poll,
+ * at most SERVE_PARK_MS), so dnsd does not report every change it takes
+ * for nothing; a wait that starts lets it go at once: dnsd's next report
+ * comes one round trip later.
+ */
+static void
+serve_unpark(struct serve *s)
+{
+	if (!s->have_parked)
+		return;
+	s->have_parked = false;
+	uv_timer_stop(&s->park);
+	serve_reply(s, s->parked, DR_ST_OK, NULL, 0);
+}
+
+static void
+serve_park_cb(uv_timer_t *t)
+{
+	serve_unpark(t->data);
+}
+
+static void
+serve_want_cb(void *arg)
+{
+	serve_unpark(arg);
+}
+
 static void
 serve_served(struct serve *s, struct serve_to to, const struct dr_msg_hdr *h,
              struct dr_cursor *cur)
@@ -465,7 +495,14 @@ serve_served(struct serve *s, struct serve_to to, const struct dr_msg_hdr *h,
 		return;
 	}
 	ackwait_served(&s->ackwait, h->index);
-	serve_reply(s, to, DR_ST_OK, NULL, 0);
+	serve_unpark(s); /* one held at a time: an older one goes now */
+	if (ackwait_waiting(&s->ackwait)) {
+		serve_reply(s, to, DR_ST_OK, NULL, 0);
+		return;
+	}
+	s->parked = to;
+	s->have_parked = true;
+	uv_timer_start(&s->park, serve_park_cb, SERVE_PARK_MS, 0);
 }
 
 /* Whether a request must run on the leader. */
@@ -853,6 +890,9 @@ serve_start(struct serve *s, uv_loop_t *loop, const char *url,
 		return DR_EIO;
 	}
 	ackwait_init(&s->ackwait, loop, node, relay);
+	ackwait_on_want(&s->ackwait, serve_want_cb, s);
+	uv_timer_init(loop, &s->park);
+	s->park.data = s;
 	return 0;
 }
 
@@ -862,6 +902,7 @@ serve_drain(struct serve *s)
 	struct serve_route *rt, *next;
 
 	s->draining = true;
+	serve_unpark(s);
 	ackwait_drain(&s->ackwait);
 	/* Those waiting to try again end now; the others as they come. */
 	for (rt = s->routes; rt != NULL; rt = next) {
@@ -881,6 +922,9 @@ serve_stop(struct serve *s)
 	if (s->inflight > 0)
 		log_warnx("serve, %u requests unanswered at close",
 		          s->inflight);
+	s->have_parked = false; /* its context ends with the socket */
+	uv_timer_stop(&s->park);
+	uv_close((uv_handle_t *)&s->park, NULL);
 	dr_bus_server_stop(s->bus);
 	s->bus = NULL;
 	ackwait_close(&s->ackwait);

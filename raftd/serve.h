@@ -21,6 +21,8 @@ struct serve_to {
 };
 
 /* How long a request for the leader is tried (serve.c), at least. */
+/* dnsd's served report is held at most this long (serve.c). */
+#define SERVE_PARK_MS              500
 #define SERVE_ROUTE_MS             8000
 #define SERVE_ROUTE_MAX_MS         120000
 #define SERVE_ROUTE_BACKOFF_MIN_MS 5
@@ -39,7 +41,10 @@ struct serve {
 	struct dumps dumps;         /* zone dumps in chunks */
 	struct ackwait ackwait;     /* DR_MSG_SERVED, DR_MSG_WAIT */
 	unsigned inflight;          /* requests waiting for raft */
-	bool draining;              /* new requests get ERROR */
+	struct serve_to parked;     /* dnsd's last report, held: */
+	bool have_parked;           /* while nothing waits (serve.c) */
+	uv_timer_t park;
+	bool draining; /* new requests get ERROR */
 };
 
 /*

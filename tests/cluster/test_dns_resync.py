@@ -109,7 +109,12 @@ def test_resync_after_raftd_restart_while_stopped(c3):
 
 @pytest.mark.timeout(200)
 def test_resync_after_many_writes_while_stopped(c3):
-    """Enough writes that the stopped subscriber's queue overflows."""
+    """Enough changes that the stopped subscriber's queue overflows.
+
+    raftd publishes the changes of one loop turn in one message, so the
+    writes go one at a time (pipelined ones would share messages): 20000
+    messages, more than the pub and sub queues (8192 each) and the IPC
+    socket's buffer hold."""
     lead = c3.wait_converged()
     fol = [n for n in c3.nodes if n is not lead][-1]
     dnsd = fol.child_pid("dnsd")
@@ -117,14 +122,9 @@ def test_resync_after_many_writes_while_stopped(c3):
     n_writes = 20000
     with Frozen(dnsd):
         with Session(lead.ctl_addr, timeout=60) as s:
-            batch = 500
-            for b in range(0, n_writes, batch):
-                s.sock.sendall("".join(
-                    "kv set flood%d %d\n" % (i, i)
-                    for i in range(b, b + batch)).encode())
-                for _ in range(batch):
-                    r = s.readline(60)
-                    assert r == "SUCCESS", r
+            for i in range(n_writes):
+                r = s.cmd("kv set flood%d %d" % (i, i))
+                assert r == "SUCCESS", r
             r = s.cmd("rr add example.com afterflood 60 A 192.0.2.150")
             assert r.startswith("SUCCESS"), r
     fol.wait_dns("afterflood.example.com.", "A",

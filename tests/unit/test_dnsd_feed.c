@@ -598,6 +598,88 @@ test_raftd_restart(void)
 	CHECK_EQ_INT(st.resyncs, r0 + 1);
 }
 
+/* Appends a whole CHANGE message to b: seq, one effect (or none). */
+static void
+put_change(struct dr_buf *b, uint8_t type, uint64_t seq, const struct effect *e)
+{
+	struct dr_msg_hdr h;
+	struct dr_buf m, p;
+
+	memset(&h, 0, sizeof(h));
+	h.type = type;
+	h.seq = seq;
+	h.index = seq + 10000;
+	dr_buf_init(&m);
+	dr_buf_init(&p);
+	if (e != NULL)
+		put_effect(&p, e);
+	dr_wire_begin(&m, &h);
+	if (p.len > 0)
+		dr_buf_put(&m, p.data, p.len);
+	dr_wire_end(&m);
+	dr_buf_put(b, m.data, m.len);
+	dr_buf_close(&m);
+	dr_buf_close(&p);
+}
+
+/*
+ * One loop turn's changes come as one CHANGES message: taken in order,
+ * the batch whole or not at all (a bad part, a nested batch or another
+ * type inside resyncs, and nothing of the batch is served).
+ */
+static void
+test_batches(void)
+{
+	static const struct effect e[4] = {
+		{ DR_CMD_RR_ADD, "b1.example.com.", "A", "60", "10.9.0.1" },
+		{ DR_CMD_RR_ADD, "b2.example.com.", "A", "60", "10.9.0.2" },
+		{ DR_CMD_RR_DEL, "b1.example.com.", "A", "60", "10.9.0.1" },
+		{ DR_CMD_RR_ADD, "b4.example.com.", "A", "60", "10.9.0.4" },
+	};
+	uint64_t s0, r0;
+	struct dr_buf b;
+	int bad;
+
+	CHECK(wait_live());
+	s0 = f.seq;
+	dr_buf_init(&b);
+	put_change(&b, DR_MSG_CHANGE, s0 + 1, &e[0]);
+	put_change(&b, DR_MSG_CHANGE, s0 + 2, NULL); /* a kv write */
+	put_change(&b, DR_MSG_CHANGE, s0 + 3, &e[1]);
+	put_change(&b, DR_MSG_CHANGE, s0 + 4, &e[2]);
+	send_msg(DR_MSG_CHANGES, 0, s0 + 4, s0 + 10004, b.data, b.len);
+	feed_flush(&f);
+	CHECK_EQ_INT(f.seq, s0 + 4);
+	CHECK_EQ_INT(f.index, s0 + 10004);
+	CHECK(!has_a("b1.example.com.", "10.9.0.1"));
+	CHECK(has_a("b2.example.com.", "10.9.0.2"));
+
+	/* Bad batches: a good first part, then something else. */
+	for (bad = 0; bad < 4; bad++) {
+		r0 = st.resyncs;
+		s0 = f.seq;
+		dr_buf_reset(&b);
+		put_change(&b, DR_MSG_CHANGE, s0 + 1, &e[3]);
+		if (bad == 0)
+			put_change(&b, DR_MSG_HEARTBEAT, s0 + 2, NULL);
+		else if (bad == 1)
+			put_change(&b, DR_MSG_CHANGES, s0 + 2, NULL);
+		else if (bad == 2)
+			b.len -= 3; /* the part is cut short */
+		else
+			dr_buf_put(&b, "DRNS", 4); /* a stray tail */
+		db_meta(s0, s0 + 10000);
+		send_msg(DR_MSG_CHANGES, 0, s0 + 2, s0 + 10002, b.data, b.len);
+		CHECK_EQ_INT(st.resyncs, r0 + 1);
+		CHECK_EQ_INT(f.seq, s0);
+		CHECK(!has_a("b4.example.com.", "10.9.0.4"));
+		CHECK(wait_live());
+		CHECK_EQ_INT(f.seq, s0);
+		CHECK(!has_a("b4.example.com.", "10.9.0.4"));
+	}
+	dr_buf_close(&b);
+}
+
 int
 main(void)
 {
@@ -620,6 +702,7 @@ main(void)
 	RUN(test_mutated_messages);
 	RUN(test_heartbeat_spacing);
 	RUN(test_raftd_restart);
+	RUN(test_batches);
 
 	feed_stop(&f);
 	uv_run(&loop, UV_RUN_DEFAULT);
