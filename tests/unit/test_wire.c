@@ -93,12 +93,31 @@ test_cursor(void)
 	CHECK_EQ_INT(c.left, 2);
 }
 
+/* A WAIT reply of have of voters, with tail (encoded) after: refused. */
+static void
+check_wait_reply_bad(uint32_t have, uint32_t voters, const struct dr_buf *tail)
+{
+	struct dr_buf b;
+	struct dr_cursor c;
+	uint32_t h, v;
+	char names[16];
+
+	dr_buf_init(&b);
+	dr_wait_reply_begin(&b, have, voters);
+	if (tail->len > 0)
+		dr_buf_put(&b, tail->data, tail->len);
+	dr_cursor_init(&c, b.data, b.len);
+	CHECK_EQ_INT(dr_wait_reply_decode(c, &h, &v, names, sizeof(names)),
+	             DR_EMALFORMED);
+	dr_buf_close(&b);
+}
+
 /* WAIT payloads: round trip, and every bad one refused, none read past. */
 static void
 test_wait(void)
 {
 	struct dr_wait w = { 0x0102030405060708ull, 1000 }, out;
-	struct dr_buf b;
+	struct dr_buf b, t;
 	struct dr_cursor c;
 	uint32_t have, voters;
 	char names[16];
@@ -152,48 +171,24 @@ test_wait(void)
 		             DR_EMALFORMED);
 	}
 	/* have > voters, too many voters, a bad name, trailing bytes. */
-	dr_buf_reset(&b);
-	dr_wait_reply_begin(&b, 1, 0);
-	dr_buf_put_cstr(&b, "n1");
-	dr_cursor_init(&c, b.data, b.len);
-	CHECK_EQ_INT(
-	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
-	    DR_EMALFORMED);
-	dr_buf_reset(&b);
-	dr_wait_reply_begin(&b, 0, DR_WAIT_NODES_MAX + 1);
-	dr_cursor_init(&c, b.data, b.len);
-	CHECK_EQ_INT(
-	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
-	    DR_EMALFORMED);
-	dr_buf_reset(&b);
-	dr_wait_reply_begin(&b, 1, 3);
-	dr_buf_put_cstr(&b, "n 1");
-	dr_cursor_init(&c, b.data, b.len);
-	CHECK_EQ_INT(
-	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
-	    DR_EMALFORMED);
-	dr_buf_reset(&b);
-	dr_wait_reply_begin(&b, 1, 3);
-	dr_buf_put_str(&b, "", 0);
-	dr_cursor_init(&c, b.data, b.len);
-	CHECK_EQ_INT(
-	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
-	    DR_EMALFORMED);
-	dr_buf_reset(&b);
-	dr_wait_reply_begin(&b, 0, 3);
-	dr_buf_put_u8(&b, 7);
-	dr_cursor_init(&c, b.data, b.len);
-	CHECK_EQ_INT(
-	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
-	    DR_EMALFORMED);
+	dr_buf_init(&t);
+	dr_buf_put_cstr(&t, "n1");
+	check_wait_reply_bad(1, 0, &t);
+	dr_buf_reset(&t);
+	check_wait_reply_bad(0, DR_WAIT_NODES_MAX + 1, &t);
+	dr_buf_put_cstr(&t, "n 1");
+	check_wait_reply_bad(1, 3, &t);
+	dr_buf_reset(&t);
+	dr_buf_put_str(&t, "", 0);
+	check_wait_reply_bad(1, 3, &t);
+	dr_buf_reset(&t);
+	dr_buf_put_u8(&t, 7);
+	check_wait_reply_bad(0, 3, &t);
 	/* A name length past the end. */
-	dr_buf_reset(&b);
-	dr_wait_reply_begin(&b, 1, 3);
-	dr_buf_put_u32(&b, 0xffffffffu);
-	dr_cursor_init(&c, b.data, b.len);
-	CHECK_EQ_INT(
-	    dr_wait_reply_decode(c, &have, &voters, names, sizeof(names)),
-	    DR_EMALFORMED);
+	dr_buf_reset(&t);
+	dr_buf_put_u32(&t, 0xffffffffu);
+	check_wait_reply_bad(1, 3, &t);
+	dr_buf_close(&t);
 	dr_buf_close(&b);
 }
 
