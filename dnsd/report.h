@@ -13,7 +13,8 @@
  * raftd acknowledges an "ack all" write once every voter's dnsd serves it
  * (raftd/ackwait.h), so dnsd reports its served index (DR_MSG_SERVED,
  * wire.h) over raftd's req/rep socket: at once when it advances, with at
- * most one report outstanding (the latest value goes next), and every
+ * most one report outstanding (the latest value goes next; raftd holds
+ * its reply while nothing waits for a served index), and every
  * REPORT_REFRESH_MS anyway, so that raftd notices a dnsd that is gone
  * (it stops counting one silent for raftd's ACKWAIT_SERVED_STALE_MS).
  */

@@ -19,11 +19,12 @@
  *
  * A node has index I when its state.db applied it and its dnsd reported
  * (DR_MSG_SERVED) a served copy at I or later within the last
- * ACKWAIT_SERVED_STALE_MS. dnsd reports whenever its copy advances and
- * at least every second; without a fresh report (dnsd down or stuck) the
- * node does not count. The served index only moves on a report, so
- * local waits are checked on reports (and at their deadline), never
- * polled.
+ * ACKWAIT_SERVED_STALE_MS. dnsd reports whenever its copy advances (the
+ * reply to its last report holds it back while nothing waits here, at
+ * most SERVE_PARK_MS: serve.c) and at least every second; without a
+ * fresh report (dnsd down or stuck) the node does not count. The served
+ * index only moves on a report, so local waits are checked on reports
+ * (and at their deadline), never polled.
  *
  * A follower learns that an entry is committed only from the leader's
  * next AppendEntries: with nothing else to send, a heartbeat up to two
