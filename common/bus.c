@@ -21,6 +21,9 @@
 #include "wire.h"
 
 #define BUS_QUEUE_LEN 8192 /* pub/sub buffers: see DESIGN.md section 7 */
+/* Writes bigger than this go alone; a batch is sent once this big. */
+#define BUS_BATCH_PART_MAX ((size_t)64 << 10)
+#define BUS_BATCH_BYTES    ((size_t)1 << 20)
 
 static void *
 bus_calloc(size_t n)
@@ -142,6 +145,8 @@ bus_free_owner_cb(uv_handle_t *h)
 
 enum { CALL_RECV, CALL_SEND };
 
+struct bus_batch;
+
 struct dr_bus_call {
 	struct bus_item item; /* must be first */
 	struct dr_bus_server *server;
@@ -149,6 +154,21 @@ struct dr_bus_call {
 	nng_aio *aio;
 	nng_msg *req; /* owned while queued or being handled */
 	int state;
+	struct bus_batch *batch; /* a part of one: its reply is kept there */
+	unsigned slot;
+};
+
+/*
+ * A DR_MSG_BATCH being answered: each part is handed to the callback as
+ * a call of its own; once every part has its reply, they go back in one
+ * message through the call that brought the batch.
+ */
+struct bus_batch {
+	struct bus_batch *prev, *next; /* the server's, for stop */
+	struct dr_bus_call *carrier;
+	unsigned n, left;
+	nng_msg **replies;
+	struct dr_bus_call parts[];
 };
 
 struct dr_bus_server {
@@ -156,6 +176,8 @@ struct dr_bus_server {
 	nng_socket sock;
 	struct dr_bus_call *calls;
 	unsigned ncalls;
+	struct bus_batch *batches; /* being answered */
+	unsigned long nbatches;    /* taken so far */
 	dr_bus_request_cb cb;
 	void *arg;
 	atomic_bool closing;
@@ -192,6 +214,108 @@ call_aio_cb(void *arg)
 }
 
 static void
+batch_free(struct dr_bus_server *s, struct bus_batch *b)
+{
+	unsigned i;
+
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		s->batches = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	for (i = 0; i < b->n; i++)
+		if (b->replies[i])
+			nng_msg_free(b->replies[i]);
+	free(b->replies);
+	free(b);
+}
+
+/* Every part has its reply: one message back, in the parts' order. */
+static void
+batch_done(struct dr_bus_server *s, struct bus_batch *b)
+{
+	struct dr_msg_hdr h;
+	struct dr_buf out;
+	unsigned i;
+
+	memset(&h, 0, sizeof(h));
+	h.type = DR_MSG_BATCH;
+	dr_buf_init(&out);
+	dr_wire_begin(&out, &h);
+	for (i = 0; i < b->n; i++)
+		dr_buf_put(&out, nng_msg_body(b->replies[i]),
+		           nng_msg_len(b->replies[i]));
+	dr_wire_end(&out);
+	dr_bus_reply(b->carrier, out.data, out.len);
+	dr_buf_close(&out);
+	batch_free(s, b);
+}
+
+/* The parts of a DR_MSG_BATCH, checked whole first; 0 if it is none. */
+static unsigned
+batch_count(const uint8_t *p, size_t len)
+{
+	struct dr_msg_hdr h;
+	unsigned n = 0;
+	size_t off, part;
+
+	for (off = 0; off < len; off += part) {
+		part = dr_wire_part(p + off, len - off, &h);
+		if (part == 0 || h.type != DR_MSG_APPLY || ++n > DR_BATCH_MAX)
+			return 0;
+	}
+	return n >= 2 ? n : 0;
+}
+
+/* A batch from a client: each part goes to the callback on its own. */
+static void
+server_batch(struct dr_bus_server *s, struct dr_bus_call *call,
+             const uint8_t *p, size_t len)
+{
+	struct bus_batch *b;
+	struct dr_msg_hdr h;
+	unsigned n = batch_count(p, len), i;
+	size_t off = 0, part;
+
+	if (n == 0) {
+		struct dr_buf out;
+
+		memset(&h, 0, sizeof(h));
+		h.type = DR_MSG_REPLY;
+		h.status = DR_ST_ERROR;
+		dr_buf_init(&out);
+		dr_wire_begin(&out, &h);
+		dr_buf_put(&out, "malformed batch", 15);
+		dr_wire_end(&out);
+		dr_bus_reply(call, out.data, out.len);
+		dr_buf_close(&out);
+		return;
+	}
+	s->nbatches++;
+	b = bus_calloc(sizeof(*b) + n * sizeof(b->parts[0]));
+	b->replies = bus_calloc(n * sizeof(b->replies[0]));
+	b->carrier = call;
+	b->n = n;
+	b->left = n + 1; /* and one for this loop: a part may answer at once */
+	b->next = s->batches;
+	if (s->batches)
+		s->batches->prev = b;
+	s->batches = b;
+	for (i = 0; i < n; i++) {
+		b->parts[i].server = s;
+		b->parts[i].batch = b;
+		b->parts[i].slot = i;
+	}
+	for (i = 0; i < n && !atomic_load(&s->closing); i++, off += part) {
+		part = dr_wire_part(p + off, len - off, &h);
+		s->cb(&b->parts[i], p + off, part, s->arg);
+	}
+	if (--b->left == 0)
+		batch_done(s, b);
+}
+
+static void
 server_async_cb(uv_async_t *a)
 {
 	struct dr_bus_server *s = a->data;
@@ -200,6 +324,8 @@ server_async_cb(uv_async_t *a)
 	for (; it != NULL; it = next) {
 		struct dr_bus_call *call = (struct dr_bus_call *)it;
 		nng_msg *m = call->req;
+		const uint8_t *body = nng_msg_body(m);
+		size_t len = nng_msg_len(m);
 
 		next = it->next;
 		if (atomic_load(&s->closing)) {
@@ -207,7 +333,11 @@ server_async_cb(uv_async_t *a)
 			continue;
 		}
 		call->req = NULL;
-		s->cb(call, nng_msg_body(m), nng_msg_len(m), s->arg);
+		if (len >= DR_WIRE_HDR_LEN && body[5] == DR_MSG_BATCH)
+			server_batch(s, call, body + DR_WIRE_HDR_LEN,
+			             len - DR_WIRE_HDR_LEN);
+		else
+			s->cb(call, body, len, s->arg);
 		nng_msg_free(m);
 	}
 }
@@ -260,11 +390,27 @@ err_after_alloc:
 void
 dr_bus_reply(struct dr_bus_call *call, const void *data, size_t len)
 {
+	struct bus_batch *b = call->batch;
+
 	if (atomic_load(&call->server->closing))
 		return;
+	if (b != NULL) {
+		if (b->replies[call->slot] != NULL)
+			abort(); /* a second reply to one call */
+		b->replies[call->slot] = bus_msg_new(data, len);
+		if (--b->left == 0)
+			batch_done(call->server, b);
+		return;
+	}
 	call->state = CALL_SEND;
 	nng_aio_set_msg(call->aio, bus_msg_new(data, len));
 	nng_ctx_send(call->ctx, call->aio);
+}
+
+unsigned long
+dr_bus_server_batches(const struct dr_bus_server *s)
+{
+	return s->nbatches;
 }
 
 void
@@ -281,12 +427,20 @@ dr_bus_server_stop(struct dr_bus_server *s)
 		next = it->next;
 		nng_msg_free(((struct dr_bus_call *)it)->req);
 	}
+	while (s->batches != NULL)
+		batch_free(s, s->batches);
 	free(s->calls);
 	bus_queue_close(&s->q, bus_free_owner_cb);
 }
 
 /* ---------------------------------------------------------------- req */
 
+/*
+ * A request in flight (it has the nng context), or a write waiting for
+ * the end of the loop turn (client->batch): the writes of one turn go in
+ * one DR_MSG_BATCH, sent by a carrier request that owns them (members)
+ * and hands each its part of the reply.
+ */
 struct bus_req {
 	struct bus_item item; /* must be first */
 	struct dr_bus_client *client;
@@ -299,12 +453,20 @@ struct bus_req {
 	int state;
 	int rv;
 	nng_duration timeout;
+	nng_msg *out;            /* waiting in a batch: the request */
+	struct bus_req *next;    /* in the batch, or in the carrier's */
+	struct bus_req *members; /* a carrier's */
 };
 
 struct dr_bus_client {
 	struct bus_queue q;
 	nng_socket sock;
-	struct bus_req *pending; /* every request not yet completed */
+	struct bus_req *pending;             /* every request in flight */
+	struct bus_req *batch, **batch_tail; /* this turn's writes */
+	unsigned nbatch;
+	size_t batch_bytes;
+	struct bus_item flush; /* queued once a turn has writes: */
+	bool flush_queued;
 	atomic_bool closing;
 };
 
@@ -341,6 +503,59 @@ req_unlink(struct dr_bus_client *c, struct bus_req *r)
 		r->next_pending->prev = r->prev;
 }
 
+/* A member's callback with its part of the reply (or rv); frees it. */
+static void
+member_finish(struct bus_req *m, int rv, const void *data, size_t len)
+{
+	if (m->out)
+		nng_msg_free(m->out);
+	m->cb(rv, data, len, m->arg);
+	free(m);
+}
+
+/*
+ * A batch's reply: the members' replies back to back, one each, in
+ * order. Anything else (raftd refused the batch whole) goes to every
+ * member as it is: none of them ran.
+ */
+static void
+carrier_finish(struct bus_req *r)
+{
+	struct bus_req *m, *next;
+	const uint8_t *p = NULL;
+	size_t len = 0, off = 0, part = 0;
+	struct dr_msg_hdr h;
+	bool split = false;
+
+	if (r->reply) {
+		p = nng_msg_body(r->reply);
+		len = nng_msg_len(r->reply);
+		if (len >= DR_WIRE_HDR_LEN && p[5] == DR_MSG_BATCH) {
+			split = true;
+			off = DR_WIRE_HDR_LEN;
+			for (m = r->members; m != NULL && split; m = m->next) {
+				part = dr_wire_part(p + off, len - off, &h);
+				split = part > 0 && h.type == DR_MSG_REPLY;
+				off += part;
+			}
+			split = split && off == len;
+			off = DR_WIRE_HDR_LEN;
+		}
+	}
+	for (m = r->members; m != NULL; m = next) {
+		next = m->next;
+		if (r->reply == NULL) {
+			member_finish(m, r->rv, NULL, 0);
+		} else if (split) {
+			part = dr_wire_part(p + off, len - off, &h);
+			member_finish(m, 0, p + off, part);
+			off += part;
+		} else {
+			member_finish(m, 0, p, len);
+		}
+	}
+}
+
 /* Runs the user callback and frees the request (loop thread). */
 static void
 req_finish(struct bus_req *r)
@@ -348,6 +563,13 @@ req_finish(struct bus_req *r)
 	req_unlink(r->client, r);
 	nng_aio_free(r->aio);
 	nng_ctx_close(r->ctx);
+	if (r->members) {
+		carrier_finish(r);
+		if (r->reply)
+			nng_msg_free(r->reply);
+		free(r);
+		return;
+	}
 	if (r->reply)
 		r->cb(0, nng_msg_body(r->reply), nng_msg_len(r->reply), r->arg);
 	else
@@ -355,6 +577,73 @@ req_finish(struct bus_req *r)
 	if (r->reply)
 		nng_msg_free(r->reply);
 	free(r);
+}
+
+/* Opens r's context and sends msg (owned) with r's timeout. */
+static int
+req_send(struct dr_bus_client *c, struct bus_req *r, nng_msg *msg)
+{
+	if (nng_ctx_open(&r->ctx, c->sock) != 0) {
+		nng_msg_free(msg);
+		return DR_ECLOSED;
+	}
+	if (nng_aio_alloc(&r->aio, req_aio_cb, r) != 0)
+		abort();
+	r->next_pending = c->pending;
+	r->prev = NULL;
+	if (c->pending)
+		c->pending->prev = r;
+	c->pending = r;
+	r->state = CALL_SEND;
+	nng_aio_set_timeout(r->aio, r->timeout);
+	nng_aio_set_msg(r->aio, msg);
+	nng_ctx_send(r->ctx, r->aio);
+	return 0;
+}
+
+/* The end of a loop turn with writes: one request, or one batch. */
+static void
+client_flush(struct dr_bus_client *c)
+{
+	struct bus_req *list = c->batch, *r, *carrier;
+	struct dr_msg_hdr h;
+	struct dr_buf out;
+
+	c->batch = NULL;
+	c->batch_tail = &c->batch;
+	c->nbatch = 0;
+	c->batch_bytes = 0;
+	if (list == NULL)
+		return;
+	if (list->next == NULL) {
+		nng_msg *m = list->out;
+
+		list->out = NULL;
+		if (req_send(c, list, m) != 0)
+			member_finish(list, DR_ECLOSED, NULL, 0);
+		return;
+	}
+	carrier = bus_calloc(sizeof(*carrier));
+	carrier->client = c;
+	carrier->members = list;
+	memset(&h, 0, sizeof(h));
+	h.type = DR_MSG_BATCH;
+	dr_buf_init(&out);
+	dr_wire_begin(&out, &h);
+	for (r = list; r != NULL; r = r->next) {
+		if (r->timeout > carrier->timeout)
+			carrier->timeout = r->timeout;
+		dr_buf_put(&out, nng_msg_body(r->out), nng_msg_len(r->out));
+		nng_msg_free(r->out);
+		r->out = NULL;
+	}
+	dr_wire_end(&out);
+	if (req_send(c, carrier, bus_msg_new(out.data, out.len)) != 0) {
+		carrier->rv = DR_ECLOSED;
+		carrier_finish(carrier);
+		free(carrier);
+	}
+	dr_buf_close(&out);
 }
 
 static void
@@ -365,7 +654,11 @@ client_async_cb(uv_async_t *a)
 
 	for (; it != NULL; it = next) {
 		next = it->next;
-		req_finish((struct bus_req *)it);
+		if (it == &c->flush) {
+			c->flush_queued = false;
+			client_flush(c);
+		} else
+			req_finish((struct bus_req *)it);
 	}
 }
 
@@ -377,6 +670,7 @@ dr_bus_client_start(struct dr_bus_client **out, uv_loop_t *loop,
 	int nrv;
 
 	atomic_init(&c->closing, false);
+	c->batch_tail = &c->batch;
 	if ((nrv = nng_req0_open(&c->sock)) != 0) {
 		bus_err("req open", url, nrv);
 		goto err_after_alloc;
@@ -412,20 +706,27 @@ dr_bus_request(struct dr_bus_client *c, const void *data, size_t len,
 	r->cb = cb;
 	r->arg = arg;
 	r->timeout = (nng_duration)timeout_ms;
-	if (nng_ctx_open(&r->ctx, c->sock) != 0) {
+	/* Small writes wait for the end of the loop turn, to go together. */
+	if (len >= DR_WIRE_HDR_LEN && len <= BUS_BATCH_PART_MAX &&
+	    ((const uint8_t *)data)[5] == DR_MSG_APPLY) {
+		r->out = bus_msg_new(data, len);
+		*c->batch_tail = r;
+		c->batch_tail = &r->next;
+		c->nbatch++;
+		c->batch_bytes += len;
+		if (!c->flush_queued) {
+			c->flush_queued = true;
+			bus_queue_push(&c->q, &c->flush);
+		}
+		if (c->nbatch >= DR_BATCH_MAX ||
+		    c->batch_bytes >= BUS_BATCH_BYTES)
+			client_flush(c);
+		return 0;
+	}
+	if (req_send(c, r, bus_msg_new(data, len)) != 0) {
 		free(r);
 		return DR_ECLOSED;
 	}
-	if (nng_aio_alloc(&r->aio, req_aio_cb, r) != 0)
-		abort();
-	r->next_pending = c->pending;
-	if (c->pending)
-		c->pending->prev = r;
-	c->pending = r;
-	r->state = CALL_SEND;
-	nng_aio_set_timeout(r->aio, r->timeout);
-	nng_aio_set_msg(r->aio, bus_msg_new(data, len));
-	nng_ctx_send(r->ctx, r->aio);
 	return 0;
 }
 
@@ -440,6 +741,13 @@ dr_bus_client_stop(struct dr_bus_client *c)
 		nng_aio_stop(r->aio);
 	nng_close(c->sock);
 	bus_queue_take(&c->q);
+	while ((r = c->batch) != NULL) {
+		c->batch = r->next;
+		member_finish(r, DR_ECLOSED, NULL, 0);
+	}
+	c->batch_tail = &c->batch;
+	c->nbatch = 0;
+	c->flush_queued = false;
 	while ((r = c->pending) != NULL) {
 		if (r->reply) {
 			nng_msg_free(r->reply);

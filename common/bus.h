@@ -34,6 +34,8 @@ int dr_bus_server_start(struct dr_bus_server **out, uv_loop_t *loop,
 void dr_bus_reply(struct dr_bus_call *call, const void *data, size_t len);
 /* Closes the socket; calls not yet replied to must not be used after. */
 void dr_bus_server_stop(struct dr_bus_server *s);
+/* DR_MSG_BATCH requests taken so far (their parts came one by one). */
+unsigned long dr_bus_server_batches(const struct dr_bus_server *s);
 
 /* --- req side (ctld, dnsd) --- */
 struct dr_bus_client;
@@ -51,6 +53,10 @@ int dr_bus_client_start(struct dr_bus_client **out, uv_loop_t *loop,
 /*
  * Sends one request; cb runs with the reply or after timeout_ms. nng never
  * resends a request on its own (an APPLY must not be proposed twice).
+ * Writes (DR_MSG_APPLY up to 64 KiB) wait for the end of the loop turn:
+ * those of one turn go in one DR_MSG_BATCH (wire.h), which the server
+ * side splits again, so callers on both sides see single requests; if
+ * the batch fails (timeout: the longest of theirs), each gets the error.
  */
 int dr_bus_request(struct dr_bus_client *c, const void *data, size_t len,
                    unsigned timeout_ms, dr_bus_reply_cb cb, void *arg);

@@ -204,7 +204,7 @@ dr_wire_end(struct dr_buf *b)
 static int
 wire_type_known(uint8_t t)
 {
-	return (t >= DR_MSG_APPLY && t <= DR_MSG_WAIT) ||
+	return (t >= DR_MSG_APPLY && t <= DR_MSG_BATCH) ||
 	       (t >= DR_MSG_CHANGE && t <= DR_MSG_CHANGES);
 }
 
@@ -232,6 +232,22 @@ dr_wire_decode(const void *data, size_t len, struct dr_msg_hdr *h,
 	h->status = (int32_t)status;
 	*payload = c;
 	return 0;
+}
+
+size_t
+dr_wire_part(const void *p, size_t left, struct dr_msg_hdr *h)
+{
+	const uint8_t *b = p;
+	struct dr_cursor cur;
+	size_t n;
+
+	if (left < DR_WIRE_HDR_LEN)
+		return 0;
+	n = DR_WIRE_HDR_LEN + ((size_t)b[8] << 24 | (size_t)b[9] << 16 |
+	                       (size_t)b[10] << 8 | (size_t)b[11]);
+	if (n > left || dr_wire_decode(p, n, h, &cur) != 0)
+		return 0;
+	return n;
 }
 
 char *

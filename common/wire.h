@@ -86,6 +86,13 @@ enum dr_msg_type {
 	DR_MSG_SERVED = 15,
 	DR_MSG_WAIT = 16,
 	/*
+	 * Writes that ctld sent in one loop turn, in one message (the bus
+	 * batches them, common/bus.h): the payload is 2..DR_BATCH_MAX whole
+	 * DR_MSG_APPLY requests back to back. The answer, of this type too,
+	 * holds their replies, whole, in the same order.
+	 */
+	DR_MSG_BATCH = 17,
+	/*
 	 * raftd -> subscribers (pub/sub). seq is the state machine's change
 	 * counter after the change: every applied entry (also a KV write or
 	 * a rejected command) takes exactly one seq, so a subscriber that
@@ -197,6 +204,13 @@ void dr_wire_end(struct dr_buf *b);
  */
 int dr_wire_decode(const void *data, size_t len, struct dr_msg_hdr *h,
                    struct dr_cursor *payload);
+/*
+ * For messages back to back (DR_MSG_BATCH, DR_MSG_CHANGES): the length
+ * of the whole, valid message that starts at p, with its header in h; 0
+ * if none does within left bytes.
+ */
+size_t dr_wire_part(const void *p, size_t left, struct dr_msg_hdr *h);
+#define DR_BATCH_MAX 256
 
 /* Bounds of a DR_MSG_WAIT and its reply. */
 #define DR_WAIT_BOUND_MAX_MS 60000u

@@ -709,17 +709,9 @@ static size_t
 feed_batch_part(const uint8_t *p, size_t left)
 {
 	struct dr_msg_hdr h;
-	struct dr_cursor cur;
-	size_t n;
+	size_t n = dr_wire_part(p, left, &h);
 
-	if (left < DR_WIRE_HDR_LEN)
-		return 0;
-	n = DR_WIRE_HDR_LEN + ((size_t)p[8] << 24 | (size_t)p[9] << 16 |
-	                       (size_t)p[10] << 8 | (size_t)p[11]);
-	if (n > left || dr_wire_decode(p, n, &h, &cur) != 0 ||
-	    h.type != DR_MSG_CHANGE)
-		return 0;
-	return n;
+	return n > 0 && h.type == DR_MSG_CHANGE ? n : 0;
 }
 
 /*
