@@ -207,7 +207,9 @@ test_wait_types(void)
 	CHECK_EQ_INT(out.type, DR_MSG_SERVED);
 	b.data[5] = DR_MSG_WAIT;
 	CHECK_EQ_INT(dr_wire_decode(b.data, b.len, &out, &c), 0);
-	b.data[5] = DR_MSG_WAIT + 1;
+	b.data[5] = DR_MSG_BATCH;
+	CHECK_EQ_INT(dr_wire_decode(b.data, b.len, &out, &c), 0);
+	b.data[5] = DR_MSG_BATCH + 1;
 	CHECK_EQ_INT(dr_wire_decode(b.data, b.len, &out, &c), DR_EMALFORMED);
 	dr_buf_close(&b);
 }
