@@ -279,17 +279,7 @@ server_batch(struct dr_bus_server *s, struct dr_bus_call *call,
 	size_t off = 0, part;
 
 	if (n == 0) {
-		struct dr_buf out;
-
-		memset(&h, 0, sizeof(h));
-		h.type = DR_MSG_REPLY;
-		h.status = DR_ST_ERROR;
-		dr_buf_init(&out);
-		dr_wire_begin(&out, &h);
-		dr_buf_put(&out, "malformed batch", 15);
-		dr_wire_end(&out);
-		dr_bus_reply(call, out.data, out.len);
-		dr_buf_close(&out);
+		dr_bus_reply_status(call, DR_ST_ERROR, "malformed batch", 15);
 		return;
 	}
 	s->nbatches++;
@@ -405,6 +395,25 @@ dr_bus_reply(struct dr_bus_call *call, const void *data, size_t len)
 	call->state = CALL_SEND;
 	nng_aio_set_msg(call->aio, bus_msg_new(data, len));
 	nng_ctx_send(call->ctx, call->aio);
+}
+
+void
+dr_bus_reply_status(struct dr_bus_call *call, int status, const void *payload,
+                    size_t len)
+{
+	struct dr_msg_hdr h;
+	struct dr_buf out;
+
+	memset(&h, 0, sizeof(h));
+	h.type = DR_MSG_REPLY;
+	h.status = status;
+	dr_buf_init(&out);
+	dr_wire_begin(&out, &h);
+	if (len > 0)
+		dr_buf_put(&out, payload, len);
+	dr_wire_end(&out);
+	dr_bus_reply(call, out.data, out.len);
+	dr_buf_close(&out);
 }
 
 unsigned long

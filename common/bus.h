@@ -32,6 +32,9 @@ int dr_bus_server_start(struct dr_bus_server **out, uv_loop_t *loop,
                         void *arg);
 /* Sends the reply (copied) and frees call. */
 void dr_bus_reply(struct dr_bus_call *call, const void *data, size_t len);
+/* The same with a DR_MSG_REPLY of status and payload (wire.h) built here. */
+void dr_bus_reply_status(struct dr_bus_call *call, int status,
+                         const void *payload, size_t len);
 /* Closes the socket; calls not yet replied to must not be used after. */
 void dr_bus_server_stop(struct dr_bus_server *s);
 /* DR_MSG_BATCH requests taken so far (their parts came one by one). */

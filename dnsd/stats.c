@@ -173,24 +173,6 @@ stats_format(const struct stats *s, struct dr_buf *out)
 }
 
 static void
-stats_reply(struct dr_bus_call *call, int status, const void *payload,
-            size_t len)
-{
-	struct dr_msg_hdr h;
-	struct dr_buf b;
-
-	memset(&h, 0, sizeof(h));
-	h.type = DR_MSG_REPLY;
-	h.status = status;
-	dr_buf_init(&b);
-	dr_wire_begin(&b, &h);
-	dr_buf_put(&b, payload, len);
-	dr_wire_end(&b);
-	dr_bus_reply(call, b.data, b.len);
-	dr_buf_close(&b);
-}
-
-static void
 stats_request_cb(struct dr_bus_call *call, const void *data, size_t len,
                  void *arg)
 {
@@ -203,17 +185,17 @@ stats_request_cb(struct dr_bus_call *call, const void *data, size_t len,
 
 	if (dr_wire_decode(data, len, &h, &payload) != 0) {
 		log_warnx("stats, malformed request (%zu bytes)", len);
-		stats_reply(call, DR_ST_ERROR, bad, sizeof(bad) - 1);
+		dr_bus_reply_status(call, DR_ST_ERROR, bad, sizeof(bad) - 1);
 		return;
 	}
 	if (h.type != DR_MSG_STATUS) {
-		stats_reply(call, DR_ST_ERROR, unsupported,
-		            sizeof(unsupported) - 1);
+		dr_bus_reply_status(call, DR_ST_ERROR, unsupported,
+		                    sizeof(unsupported) - 1);
 		return;
 	}
 	dr_buf_init(&b);
 	stats_format(s, &b);
-	stats_reply(call, DR_ST_OK, b.data, b.len);
+	dr_bus_reply_status(call, DR_ST_OK, b.data, b.len);
 	dr_buf_close(&b);
 }
 
