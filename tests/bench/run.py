@@ -160,8 +160,8 @@ def print_header(args, cluster, etcd_version):
     print("etcd: %s" % (etcd_version or "not run"))
     if args.key:
         print("mode: KEYED. dns-raft nodes run with -cluster.key (TLS 1.3 "
-              "with the cluster key between peers: raft and forwarded "
-              "writes);")
+              "with the cluster key between peers: raft, and the "
+              "requests followers relay to the leader);")
         print("      etcd peers use TLS with client certificates "
               "(self-signed P-256). Clients: plain TCP on loopback.")
     else:
