@@ -252,22 +252,6 @@ batch_done(struct dr_bus_server *s, struct bus_batch *b)
 	batch_free(s, b);
 }
 
-/* The parts of a DR_MSG_BATCH, checked whole first; 0 if it is none. */
-static unsigned
-batch_count(const uint8_t *p, size_t len)
-{
-	struct dr_msg_hdr h;
-	unsigned n = 0;
-	size_t off, part;
-
-	for (off = 0; off < len; off += part) {
-		part = dr_wire_part(p + off, len - off, &h);
-		if (part == 0 || h.type != DR_MSG_APPLY || ++n > DR_BATCH_MAX)
-			return 0;
-	}
-	return n >= 2 ? n : 0;
-}
-
 /* A batch from a client: each part goes to the callback on its own. */
 static void
 server_batch(struct dr_bus_server *s, struct dr_bus_call *call,
@@ -275,10 +259,11 @@ server_batch(struct dr_bus_server *s, struct dr_bus_call *call,
 {
 	struct bus_batch *b;
 	struct dr_msg_hdr h;
-	unsigned n = batch_count(p, len), i;
+	unsigned n = dr_wire_parts(p, len, DR_MSG_APPLY, DR_BATCH_MAX), i;
 	size_t off = 0, part;
 
-	if (n == 0) {
+	/* Checked whole first: 2 writes or more, nothing else. */
+	if (n < 2) {
 		dr_bus_reply_status(call, DR_ST_ERROR, "malformed batch", 15);
 		return;
 	}
@@ -530,27 +515,18 @@ member_finish(struct bus_req *m, int rv, const void *data, size_t len)
 static void
 carrier_finish(struct bus_req *r)
 {
+	const uint8_t *p = r->reply ? nng_msg_body(r->reply) : NULL;
+	size_t len = r->reply ? nng_msg_len(r->reply) : 0;
+	size_t off = DR_WIRE_HDR_LEN, part;
 	struct bus_req *m, *next;
-	const uint8_t *p = NULL;
-	size_t len = 0, off = 0, part = 0;
 	struct dr_msg_hdr h;
-	bool split = false;
+	unsigned n = 0;
+	bool split;
 
-	if (r->reply) {
-		p = nng_msg_body(r->reply);
-		len = nng_msg_len(r->reply);
-		if (len >= DR_WIRE_HDR_LEN && p[5] == DR_MSG_BATCH) {
-			split = true;
-			off = DR_WIRE_HDR_LEN;
-			for (m = r->members; m != NULL && split; m = m->next) {
-				part = dr_wire_part(p + off, len - off, &h);
-				split = part > 0 && h.type == DR_MSG_REPLY;
-				off += part;
-			}
-			split = split && off == len;
-			off = DR_WIRE_HDR_LEN;
-		}
-	}
+	for (m = r->members; m != NULL; m = m->next)
+		n++;
+	split = len >= DR_WIRE_HDR_LEN && p[5] == DR_MSG_BATCH &&
+	        dr_wire_parts(p + off, len - off, DR_MSG_REPLY, n) == n;
 	for (m = r->members; m != NULL; m = next) {
 		next = m->next;
 		if (r->reply == NULL) {

@@ -250,6 +250,22 @@ dr_wire_part(const void *p, size_t left, struct dr_msg_hdr *h)
 	return n;
 }
 
+unsigned
+dr_wire_parts(const void *p, size_t len, uint8_t type, unsigned max)
+{
+	const uint8_t *b = p;
+	struct dr_msg_hdr h;
+	unsigned n = 0;
+	size_t off, part;
+
+	for (off = 0; off < len; off += part) {
+		part = dr_wire_part(b + off, len - off, &h);
+		if (part == 0 || h.type != type || ++n > max)
+			return 0;
+	}
+	return n;
+}
+
 char *
 dr_str_dup(struct dr_str s)
 {

@@ -210,6 +210,11 @@ int dr_wire_decode(const void *data, size_t len, struct dr_msg_hdr *h,
  * if none does within left bytes.
  */
 size_t dr_wire_part(const void *p, size_t left, struct dr_msg_hdr *h);
+/*
+ * How many whole, valid messages of type lie back to back in p..len,
+ * exactly; 0 if anything else is there, or more than max of them.
+ */
+unsigned dr_wire_parts(const void *p, size_t len, uint8_t type, unsigned max);
 #define DR_BATCH_MAX 256
 
 /* Bounds of a DR_MSG_WAIT and its reply. */

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -704,16 +705,6 @@ feed_malformed(struct feed *f, const char *what, size_t len)
 		feed_resync(f, "malformed message");
 }
 
-/* The length of the CHANGE at p in a batch: 0 if it is not one. */
-static size_t
-feed_batch_part(const uint8_t *p, size_t left)
-{
-	struct dr_msg_hdr h;
-	size_t n = dr_wire_part(p, left, &h);
-
-	return n > 0 && h.type == DR_MSG_CHANGE ? n : 0;
-}
-
 /*
  * The CHANGE messages of a CHANGES, checked whole before the first is
  * taken: a batch is used all or not at all.
@@ -721,16 +712,15 @@ feed_batch_part(const uint8_t *p, size_t left)
 static void
 feed_batch(struct feed *f, const uint8_t *p, size_t len)
 {
+	struct dr_msg_hdr h;
 	size_t off, n;
 
-	for (off = 0; off < len; off += n) {
-		if ((n = feed_batch_part(p + off, len - off)) == 0) {
-			feed_malformed(f, "batch", len);
-			return;
-		}
+	if (len > 0 && dr_wire_parts(p, len, DR_MSG_CHANGE, UINT_MAX) == 0) {
+		feed_malformed(f, "batch", len);
+		return;
 	}
 	for (off = 0; off < len && !f->closing; off += n) {
-		n = feed_batch_part(p + off, len - off);
+		n = dr_wire_part(p + off, len - off, &h);
 		feed_message(f, p + off, n);
 	}
 }

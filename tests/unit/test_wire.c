@@ -214,11 +214,44 @@ test_wait_types(void)
 	dr_buf_close(&b);
 }
 
+/* Messages back to back: counted only when they tile the bytes exactly. */
+static void
+test_parts(void)
+{
+	struct dr_msg_hdr a = { .type = DR_MSG_APPLY },
+	                  g = { .type = DR_MSG_GET };
+	struct dr_buf m, b;
+
+	dr_buf_init(&m);
+	dr_buf_init(&b);
+	CHECK_EQ_INT(dr_wire_parts(b.data, 0, DR_MSG_APPLY, 8), 0);
+	dr_wire_begin(&m, &a);
+	dr_buf_put_cstr(&m, "one");
+	dr_wire_end(&m);
+	dr_buf_put(&b, m.data, m.len);
+	dr_buf_put(&b, m.data, m.len);
+	CHECK_EQ_INT(dr_wire_parts(b.data, b.len, DR_MSG_APPLY, 8), 2);
+	CHECK_EQ_INT(dr_wire_parts(b.data, b.len, DR_MSG_APPLY, 1), 0);
+	CHECK_EQ_INT(dr_wire_parts(b.data, b.len, DR_MSG_GET, 8), 0);
+	CHECK_EQ_INT(dr_wire_parts(b.data, b.len - 1, DR_MSG_APPLY, 8), 0);
+	/* Another type among them, and a stray byte at the end. */
+	dr_wire_begin(&m, &g);
+	dr_wire_end(&m);
+	dr_buf_put(&b, m.data, m.len);
+	CHECK_EQ_INT(dr_wire_parts(b.data, b.len, DR_MSG_APPLY, 8), 0);
+	b.len -= m.len;
+	dr_buf_put_u8(&b, 0);
+	CHECK_EQ_INT(dr_wire_parts(b.data, b.len, DR_MSG_APPLY, 8), 0);
+	dr_buf_close(&m);
+	dr_buf_close(&b);
+}
+
 int
 main(void)
 {
 	RUN(test_wait);
 	RUN(test_wait_types);
+	RUN(test_parts);
 	RUN(test_roundtrip);
 	RUN(test_reject);
 	RUN(test_cursor);
